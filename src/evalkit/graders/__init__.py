@@ -1,0 +1,1 @@
+"""Graders: verdicts on outputs. See `base` for the seam."""

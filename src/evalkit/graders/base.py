@@ -1,0 +1,221 @@
+"""The Grader seam: a verdict on one output.
+
+A grader is a function registered under a name with `@grader("name")`. It receives
+the target's output, the case, and its own validated parameters, and returns a
+`Verdict`: a bool, a score in [0, 1], or a `Score` with a reason. Everything common
+to all graders (negation with `not-`, weight, threshold, metric name, turning an
+exception into status `error`) is applied here, once, by `BoundGrader`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from evalkit.errors import GraderError
+from evalkit.records import Case, Grade, GraderConfig, Status, TargetOutput
+
+
+@dataclass(slots=True)
+class Score:
+    """A graded verdict with its explanation."""
+
+    score: float
+    passed: bool | None = None  # None: decided by the threshold
+    reason: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Skip:
+    """The grader could not judge this output for a reason outside it (e.g. no judge key)."""
+
+    reason: str
+
+
+Verdict = bool | float | int | Score | Skip
+
+
+class NoParams(BaseModel):
+    """For graders that take no arguments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+P = TypeVar("P", bound=BaseModel)
+GraderFn = Callable[[TargetOutput, Case, P], "Verdict | Awaitable[Verdict]"]
+
+
+@dataclass(slots=True)
+class GraderDef(Generic[P]):
+    """A registered grader: its function, parameter model, and defaults."""
+
+    name: str
+    fn: GraderFn[P]
+    params: type[P]
+    description: str = ""
+    default_threshold: float = 0.5  # a float verdict passes at or above this
+    value_field: str | None = "value"  # which param receives the YAML `value:`
+    source: str = "builtin"  # "builtin", "workspace:graders/x.py", "package:name"
+
+
+_REGISTRY: dict[str, GraderDef[Any]] = {}
+
+
+def grader(
+    name: str,
+    *,
+    params: type[BaseModel] = NoParams,
+    description: str = "",
+    default_threshold: float = 0.5,
+    value_field: str | None = "value",
+    source: str = "builtin",
+) -> Callable[[GraderFn[Any]], GraderFn[Any]]:
+    """Register a grader function under `name`.
+
+    >>> @grader("mentions-ticket")
+    ... def mentions_ticket(output, case, params):
+    ...     return "TICKET-" in (output.text or "")
+    """
+
+    def decorate(fn: GraderFn[Any]) -> GraderFn[Any]:
+        if name.startswith("not-"):
+            raise GraderError(f"grader name '{name}' may not start with 'not-' (that is negation)")
+        _REGISTRY[name] = GraderDef(
+            name=name,
+            fn=fn,
+            params=params,
+            description=description or (inspect.getdoc(fn) or "").split("\n")[0],
+            default_threshold=default_threshold,
+            value_field=value_field,
+            source=source,
+        )
+        return fn
+
+    return decorate
+
+
+def registry() -> dict[str, GraderDef[Any]]:
+    """All registered graders by name."""
+    return _REGISTRY
+
+
+def unregister(name: str) -> None:
+    """Remove a grader (tests, and reloading workspace graders under --watch)."""
+    _REGISTRY.pop(name, None)
+
+
+@dataclass(slots=True)
+class BoundGrader:
+    """A grader definition with one case's configuration applied."""
+
+    definition: GraderDef[Any]
+    config: GraderConfig
+    params: BaseModel
+
+    async def grade(self, case: Case, output: TargetOutput) -> Grade:
+        """Run the grader; any exception becomes status `error`, never a pass or fail."""
+        cfg = self.config
+        try:
+            verdict = self.definition.fn(output, case, self.params)
+            if inspect.isawaitable(verdict):
+                verdict = await verdict
+            return self._to_grade(verdict)
+        except Exception as exc:  # a grader that breaks must say so, not pass or fail
+            return Grade(
+                grader=cfg.name,
+                metric=cfg.metric_name,
+                status=Status.ERROR,
+                score=None,
+                passed=None,
+                reason=f"grader raised {type(exc).__name__}: {exc}",
+                weight=cfg.weight,
+                threshold=cfg.threshold,
+            )
+
+    def _to_grade(self, verdict: Verdict) -> Grade:
+        cfg = self.config
+        threshold = cfg.threshold if cfg.threshold is not None else None
+        if isinstance(verdict, Skip):
+            return Grade(
+                grader=cfg.name,
+                metric=cfg.metric_name,
+                status=Status.SKIPPED,
+                score=None,
+                passed=None,
+                reason=verdict.reason,
+                weight=cfg.weight,
+                threshold=threshold,
+            )
+        reason = ""
+        metadata: dict[str, Any] = {}
+        explicit: bool | None = None
+        if isinstance(verdict, Score):
+            score, explicit, reason, metadata = (
+                verdict.score,
+                verdict.passed,
+                verdict.reason,
+                verdict.metadata,
+            )
+        elif isinstance(verdict, bool):
+            score, explicit = (1.0 if verdict else 0.0), verdict
+        elif isinstance(verdict, int | float):
+            score = float(verdict)
+        else:
+            raise TypeError(
+                f"grader returned {type(verdict).__name__}; expected bool, float or Score"
+            )
+        if not math.isfinite(score) or not 0.0 <= score <= 1.0:
+            raise ValueError(f"grader returned score {score!r}, outside [0, 1]")
+        if cfg.negate:
+            score = 1.0 - score
+            explicit = None if explicit is None else not explicit
+        cut = cfg.threshold if cfg.threshold is not None else self.definition.default_threshold
+        # A user's threshold overrides the grader's own pass/fail decision.
+        passed = explicit if (explicit is not None and cfg.threshold is None) else score >= cut
+        return Grade(
+            grader=cfg.name,
+            metric=cfg.metric_name,
+            status=Status.PASS if passed else Status.FAIL,
+            score=score,
+            passed=passed,
+            reason=reason,
+            weight=cfg.weight,
+            threshold=cfg.threshold,
+            metadata=metadata,
+        )
+
+
+def bind(config: GraderConfig) -> BoundGrader:
+    """Look up and validate one configured grader; errors name its location in the suite."""
+    definition = _REGISTRY.get(config.name)
+    where = f"{config.location} " if config.location else ""
+    if definition is None:
+        from difflib import get_close_matches
+
+        known = sorted(_REGISTRY)
+        close = get_close_matches(config.name, known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise GraderError(
+            f"{where}unknown grader '{config.name}'{hint}",
+            hint=f"known graders: {', '.join(known)}",
+        )
+    raw = dict(config.args)
+    if config.value is not None:
+        if definition.value_field is None:
+            raise GraderError(f"{where}grader '{config.name}' takes no `value`")
+        raw.setdefault(definition.value_field, config.value)
+    try:
+        params = definition.params.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise GraderError(f"{where}grader '{config.name}': {problems}") from None
+    return BoundGrader(definition=definition, config=config, params=params)

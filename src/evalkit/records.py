@@ -1,0 +1,171 @@
+"""The records that flow between stages: case -> request -> output -> grades -> result.
+
+Plain slotted dataclasses, not pydantic models: user input is validated once in
+``spec/``; after that these are created thousands of times a second by the engine.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Status(enum.StrEnum):
+    """Outcome of a grade or of a whole result."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+class ErrorKind(enum.StrEnum):
+    """Why a target call failed; decides whether the engine retries it."""
+
+    TIMEOUT = "timeout"  # our wall-clock limit fired
+    RATE_LIMIT = "rate_limit"  # 429
+    SERVER = "server"  # 5xx, overloaded
+    CONNECTION = "connection"  # refused, reset, DNS
+    CLIENT = "client"  # 400, 404, 422: the request itself is wrong
+    AUTH = "auth"  # 401, 403
+    CONFIG = "config"  # the prompt template could not render, missing env var
+    EXCEPTION = "exception"  # the system under test raised (python / command targets)
+    MISSING = "missing"  # replay: no recorded output for this case
+
+    @property
+    def retryable(self) -> bool:
+        """Transient kinds are retried with backoff; the rest fail at once."""
+        return self in (ErrorKind.RATE_LIMIT, ErrorKind.SERVER, ErrorKind.CONNECTION)
+
+
+@dataclass(slots=True)
+class Message:
+    """One chat message as sent to a model."""
+
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass(slots=True)
+class GraderConfig:
+    """One grader as configured on a case (suite defaults already merged in).
+
+    ``name`` is the registered grader name without the ``not-`` prefix; settings
+    common to every grader live here, the grader's own arguments in ``args``.
+    """
+
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+    value: Any = None  # promptfoo-style primary argument (`value:`)
+    negate: bool = False
+    weight: float = 1.0
+    threshold: float | None = None
+    metric: str | None = None  # defaults to the grader name (with `not-` when negated)
+    location: str = ""  # "file:line:col" of the grader in the suite, for error messages
+
+    @property
+    def metric_name(self) -> str:
+        """The name this grade is reported under."""
+        if self.metric:
+            return self.metric
+        return f"not-{self.name}" if self.negate else self.name
+
+
+@dataclass(slots=True)
+class Case:
+    """One domain example, resolved: suite defaults merged, content hashed."""
+
+    suite: str  # suite name
+    id: str  # stable case id, unique within its suite
+    vars: dict[str, Any] = field(default_factory=dict)
+    messages: list[Message] | None = None  # a chat transcript instead of / besides vars
+    expected: Any = None
+    context: list[str] = field(default_factory=list)  # retrieved passages
+    tags: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    graders: list[GraderConfig] = field(default_factory=list)
+    cluster: str | None = None
+    threshold: float | None = None  # pass when the weighted score reaches this
+    content_hash: str = ""  # "sha256:..." over everything above that affects grading
+    location: str = ""  # "file:line:col" where the case is defined
+
+
+@dataclass(slots=True)
+class Usage:
+    """Token counts reported by a model provider."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+
+@dataclass(slots=True)
+class TargetRequest:
+    """Everything a target needs to answer one trial, already rendered."""
+
+    case: Case
+    epoch: int
+    prompt_id: str | None = None  # the prompt variant, when the target has several
+    messages: list[Message] | None = None  # rendered chat for model targets
+    prompt: str | None = None  # rendered single text (command stdin, http body var)
+    system: str | None = None
+
+
+@dataclass(slots=True)
+class TargetFailure:
+    """Why a target produced no output."""
+
+    kind: ErrorKind
+    message: str
+    status_code: int | None = None
+    retry_after: float | None = None  # seconds, from a Retry-After header
+
+
+@dataclass(slots=True)
+class TargetOutput:
+    """What a target produced for one trial (or why it could not)."""
+
+    text: str | None = None
+    data: Any = None  # structured output: a dict from a python target, parsed JSON, ...
+    usage: Usage | None = None
+    latency_ms: float = 0.0
+    cost_usd: float | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)  # model, stop reason, context...
+    error: TargetFailure | None = None
+    cached: bool = False
+    attempts: int = 1
+
+
+@dataclass(slots=True)
+class Grade:
+    """One grader's verdict on one output."""
+
+    grader: str  # registered name, e.g. "contains"
+    metric: str  # reported name, e.g. "not-contains" or the user's `metric:`
+    status: Status
+    score: float | None  # in [0, 1]; None when error / skipped
+    passed: bool | None
+    reason: str = ""
+    weight: float = 1.0
+    threshold: float | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class TrialResult:
+    """A finished trial: the output and its grades, ready for the store."""
+
+    run_id: str
+    trial_id: str  # "suite/case@target[prompt]#epoch"
+    case: Case
+    target_id: str
+    prompt_id: str | None
+    epoch: int
+    output: TargetOutput
+    grades: list[Grade]
+    status: Status
+    score: float | None
+    request_hash: str | None = None  # the cache key, "sha256:..."
+    started_at: float = 0.0  # unix seconds

@@ -1,0 +1,1 @@
+"""YAML -> validated models, with file:line:col on every error."""

@@ -1,0 +1,1 @@
+"""Targets: the systems that answer cases. See `base` for the seam."""
