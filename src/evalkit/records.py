@@ -169,3 +169,4 @@ class TrialResult:
     score: float | None
     request_hash: str | None = None  # the cache key, "sha256:..."
     started_at: float = 0.0  # unix seconds
+    finished_at: float = 0.0  # unix seconds
