@@ -1,0 +1,121 @@
+"""The `anthropic` provider: Claude models through the official async SDK."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, ClassVar
+
+import anthropic
+from anthropic.types import MessageParam
+from pydantic import StrictInt
+
+from evalkit.records import ErrorKind, Message, TargetOutput, TargetRequest, Usage
+from evalkit.spec.models import PromptSpec, TargetSpec
+from evalkit.targets.base import TargetCallError, TargetContext, register
+from evalkit.targets.chat import ChatOptions, ChatTarget, read_api_key, sdk_timeout
+from evalkit.targets.failures import api_error_message, shorten, status_error
+from evalkit.targets.pricing import cost
+
+
+class AnthropicOptions(ChatOptions):
+    """A plan target's keys for `provider: anthropic`."""
+
+    max_tokens: StrictInt = 1024
+    api_key_env: str = "ANTHROPIC_API_KEY"
+
+
+def _message_param(message: Message) -> MessageParam:
+    # System turns were moved to `system` by the renderer; only user/assistant remain.
+    if message.role == "assistant":
+        return {"role": "assistant", "content": message.content}
+    return {"role": "user", "content": message.content}
+
+
+@register("anthropic")
+class AnthropicTarget(ChatTarget):
+    """Claude via the Messages API."""
+
+    provider: ClassVar[str] = "anthropic"
+    Options: ClassVar[type[AnthropicOptions]] = AnthropicOptions
+
+    def __init__(
+        self,
+        spec: TargetSpec,
+        options: AnthropicOptions,
+        prompt: PromptSpec | None,
+        ctx: TargetContext,
+    ) -> None:
+        super().__init__(spec, options, prompt, ctx)
+        self._options = options
+        self._client = anthropic.AsyncAnthropic(
+            api_key=read_api_key(options.api_key_env),
+            base_url=options.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
+            max_retries=0,  # the engine retries, with its own backoff and accounting
+            timeout=sdk_timeout(spec, ctx),
+        )
+        self._base_url = str(self._client.base_url)
+
+    def sampling(self) -> dict[str, Any]:
+        """max_tokens plus whichever of temperature, top_p, stop are set."""
+        params: dict[str, Any] = {"max_tokens": self._options.max_tokens}
+        for name in ("temperature", "top_p", "stop"):
+            value = getattr(self._options, name)
+            if value is not None:
+                params[name] = value
+        return params
+
+    async def generate(self, request: TargetRequest) -> TargetOutput:
+        """Send the rendered messages; map SDK failures to TargetCallError kinds."""
+        params = self.sampling()
+        # This SDK version has no typed sampling arguments; the API still takes them.
+        extra_body = {k: params[k] for k in ("temperature", "top_p") if k in params}
+        started = time.perf_counter()
+        try:
+            message = await self._client.messages.create(
+                model=self.model,
+                max_tokens=params["max_tokens"],
+                messages=[_message_param(m) for m in request.messages or []],
+                system=request.system or anthropic.omit,
+                stop_sequences=params.get("stop", anthropic.omit),
+                extra_body=extra_body or None,
+            )
+        except anthropic.APIStatusError as exc:
+            detail = api_error_message(exc.body, str(exc.message))
+            raise status_error(
+                exc.status_code,
+                f"anthropic API returned HTTP {exc.status_code}: {shorten(detail)}",
+                exc.response.headers,
+            ) from None
+        except anthropic.APIConnectionError as exc:
+            what = "timed out" if isinstance(exc, anthropic.APITimeoutError) else "unreachable"
+            raise TargetCallError(
+                ErrorKind.CONNECTION, f"anthropic API at {self._base_url} {what}"
+            ) from None
+        except anthropic.APIError as exc:
+            raise TargetCallError(
+                ErrorKind.SERVER, f"anthropic API gave an unusable response: {shorten(str(exc))}"
+            ) from None
+        latency_ms = (time.perf_counter() - started) * 1000
+        text = "".join(block.text for block in message.content if block.type == "text")
+        usage = Usage(
+            input_tokens=message.usage.input_tokens,
+            output_tokens=message.usage.output_tokens,
+            cache_read_tokens=message.usage.cache_read_input_tokens or 0,
+            cache_write_tokens=message.usage.cache_creation_input_tokens or 0,
+        )
+        return TargetOutput(
+            text=text,
+            usage=usage,
+            latency_ms=latency_ms,
+            cost_usd=cost(message.model or self.model, usage, self._pricing),
+            metadata={
+                "model": message.model,
+                "stop_reason": message.stop_reason,
+                "response_id": message.id,
+            },
+        )
+
+    async def aclose(self) -> None:
+        """Close the SDK's connection pool."""
+        await self._client.close()
