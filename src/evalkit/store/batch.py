@@ -1,0 +1,136 @@
+"""One writer batch: trial results turned into columns, inserted with one statement per table.
+
+Columnar on purpose: a pyarrow table per table per batch and one
+``INSERT ... SELECT`` each is an order of magnitude faster than row-by-row inserts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from evalkit.records import Status, TrialResult
+from evalkit.store.cache import dumps, output_json
+from evalkit.store.runs import case_hash
+
+_STR = pa.string()
+_RESULTS = pa.schema(
+    [
+        ("run_id", _STR), ("trial_id", _STR), ("suite", _STR), ("case_id", _STR),
+        ("case_hash", _STR), ("target_id", _STR), ("prompt_id", _STR), ("epoch", pa.int32()),
+        ("status", _STR), ("passed", pa.bool_()), ("score", pa.float64()), ("output", _STR),
+        ("output_data", _STR), ("error_kind", _STR), ("error", _STR),
+        ("latency_ms", pa.float64()), ("input_tokens", pa.int64()),
+        ("output_tokens", pa.int64()), ("cost_usd", pa.float64()), ("cached", pa.bool_()),
+        ("attempts", pa.int32()), ("request_hash", _STR), ("metadata", _STR),
+        ("started_at", pa.float64()), ("finished_at", pa.float64()),
+    ]
+)  # fmt: skip
+_GRADES = pa.schema(
+    [
+        ("run_id", _STR), ("trial_id", _STR), ("idx", pa.int32()), ("grader", _STR),
+        ("metric", _STR), ("status", _STR), ("score", pa.float64()), ("passed", pa.bool_()),
+        ("reason", _STR), ("weight", pa.float64()), ("threshold", pa.float64()),
+        ("metadata", _STR),
+    ]
+)  # fmt: skip
+_CACHE = pa.schema([("key", _STR), ("provider", _STR), ("output", _STR)])
+
+_INSERT_RESULTS = """
+INSERT INTO results
+SELECT run_id, trial_id, suite, case_id, case_hash, target_id, prompt_id, epoch, status,
+       passed, score, output, output_data::JSON, error_kind, error, latency_ms, input_tokens,
+       output_tokens, cost_usd, cached, attempts, request_hash, metadata::JSON,
+       to_timestamp(started_at), to_timestamp(finished_at)
+FROM batch_results
+"""
+_INSERT_GRADES = """
+INSERT INTO grades
+SELECT run_id, trial_id, idx, grader, metric, status, score, passed, reason, weight,
+       threshold, metadata::JSON
+FROM batch_grades
+"""
+# A fresh answer to a request replaces an older one (e.g. after a run with --no-cache).
+_INSERT_CACHE = """
+INSERT OR REPLACE INTO response_cache
+SELECT key, provider, output::JSON, current_timestamp FROM batch_cache
+"""
+
+_PASSED = {Status.PASS: True, Status.FAIL: False}
+
+
+class Batch:
+    """Results, grades and cache rows waiting to be committed together."""
+
+    def __init__(self) -> None:
+        self.results: dict[str, list[Any]] = {name: [] for name in _RESULTS.names}
+        self.grades: dict[str, list[Any]] = {name: [] for name in _GRADES.names}
+        self.cache: dict[str, tuple[str, str]] = {}  # key -> (provider, output JSON)
+        self.size = 0
+
+    def add(self, result: TrialResult, cache_key: str | None, provider: str | None) -> None:
+        """Turn one result into column values (JSON serialised here, in the writer)."""
+        out = result.output
+        usage = out.usage
+        error = out.error
+        case = result.case
+        row = (
+            result.run_id, result.trial_id, case.suite, case.id, case_hash(case),
+            result.target_id, result.prompt_id, result.epoch, str(result.status),
+            _PASSED.get(result.status), result.score, out.text,
+            None if out.data is None else dumps(out.data),
+            None if error is None else str(error.kind), None if error is None else error.message,
+            out.latency_ms, None if usage is None else usage.input_tokens,
+            None if usage is None else usage.output_tokens, out.cost_usd, out.cached,
+            out.attempts, cache_key if cache_key is not None else result.request_hash,
+            dumps(out.metadata) if out.metadata else None,
+            result.started_at or None, result.finished_at or None,
+        )  # fmt: skip
+        for column, value in zip(self.results.values(), row, strict=True):
+            column.append(value)
+        grades = self.grades
+        for idx, grade in enumerate(result.grades):
+            grades["run_id"].append(result.run_id)
+            grades["trial_id"].append(result.trial_id)
+            grades["idx"].append(idx)
+            grades["grader"].append(grade.grader)
+            grades["metric"].append(grade.metric)
+            grades["status"].append(str(grade.status))
+            grades["score"].append(grade.score)
+            grades["passed"].append(grade.passed)
+            grades["reason"].append(grade.reason)
+            grades["weight"].append(grade.weight)
+            grades["threshold"].append(grade.threshold)
+            grades["metadata"].append(dumps(grade.metadata) if grade.metadata else None)
+        # errors are never cached, and a cached answer is already there
+        if cache_key is not None and error is None and not out.cached:
+            self.cache[cache_key] = (provider or "unknown", output_json(out))
+        self.size += 1
+
+    def insert(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """Insert everything in one transaction; the caller commits or rolls back."""
+        if self.size == 0:
+            return
+        _insert(cur, "batch_results", pa.table(self.results, schema=_RESULTS), _INSERT_RESULTS)
+        if self.grades["run_id"]:
+            _insert(cur, "batch_grades", pa.table(self.grades, schema=_GRADES), _INSERT_GRADES)
+        if self.cache:
+            cache = pa.table(
+                {
+                    "key": list(self.cache),
+                    "provider": [p for p, _ in self.cache.values()],
+                    "output": [o for _, o in self.cache.values()],
+                },
+                schema=_CACHE,
+            )
+            _insert(cur, "batch_cache", cache, _INSERT_CACHE)
+
+
+def _insert(cur: duckdb.DuckDBPyConnection, name: str, table: pa.Table, sql: str) -> None:
+    cur.register(name, table)
+    try:
+        cur.execute(sql)
+    finally:
+        cur.unregister(name)

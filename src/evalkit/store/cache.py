@@ -1,0 +1,71 @@
+"""The response cache: a target output stored by request hash, read back in one query."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from evalkit.records import TargetOutput, Usage
+
+
+def dumps(value: Any) -> str:
+    """JSON text for a store column: never fails on odd types, keeps non-ASCII readable."""
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def output_json(output: TargetOutput) -> str:
+    """What the cache keeps of an output: everything a grader can look at."""
+    usage = output.usage
+    return dumps(
+        {
+            "text": output.text,
+            "data": output.data,
+            "usage": None
+            if usage is None
+            else {
+                "input_tokens": usage.input_tokens,
+                "output_tokens": usage.output_tokens,
+                "cache_read_tokens": usage.cache_read_tokens,
+                "cache_write_tokens": usage.cache_write_tokens,
+            },
+            # kept so latency graders give a cached output the verdict the live one got
+            "latency_ms": output.latency_ms,
+            "cost_usd": output.cost_usd,
+            "metadata": output.metadata,
+        }
+    )
+
+
+def output_from_json(text: str) -> TargetOutput:
+    """A cached output as the engine uses it: cached, free, no attempts made."""
+    stored = json.loads(text)
+    usage = stored.get("usage")
+    return TargetOutput(
+        text=stored.get("text"),
+        data=stored.get("data"),
+        usage=Usage(**usage) if usage else None,
+        latency_ms=float(stored.get("latency_ms") or 0.0),
+        cost_usd=0.0,
+        metadata=stored.get("metadata") or {},
+        cached=True,
+        attempts=0,
+    )
+
+
+def cached_outputs(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> dict[str, TargetOutput]:
+    """The cached outputs for those of `keys` present in the cache (one query)."""
+    wanted = pa.table({"key": pa.array(sorted(set(keys)), type=pa.string())})
+    if wanted.num_rows == 0:
+        return {}
+    # a cursor of our own: registering a table on the shared connection could collide
+    # with another thread's registration of the same name
+    with con.cursor() as cur:
+        cur.register("wanted_keys", wanted)
+        rows = cur.execute(
+            "SELECT c.key, c.output FROM response_cache c JOIN wanted_keys w USING (key)"
+        ).fetchall()
+    return {key: output_from_json(output) for key, output in rows}

@@ -1,0 +1,149 @@
+"""Opening the results database: connect, translate DuckDB's errors, migrate."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+
+from evalkit.errors import StoreBusyError, StoreError
+from evalkit.records import Case, TargetOutput
+from evalkit.store import cache, runs
+from evalkit.store.migrations import applied_version, check_not_newer, latest_version, migrate
+from evalkit.store.runs import RunInfo, RunTarget
+from evalkit.store.writer import ResultWriter
+
+_LOCK_WORDS = ("could not set lock", "conflicting lock")
+_PID = re.compile(r"\(PID (\d+)\)")
+
+
+class Store:
+    """An open results database. Use `Store.open`; close it (or use `with`)."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, read_only: bool) -> None:
+        self.path = path
+        self.con = con
+        self.read_only = read_only
+        self._writers: list[ResultWriter] = []
+
+    @classmethod
+    def open(cls, path: Path, *, read_only: bool = False) -> Store:
+        """Open (and on a writable open, create and migrate) the database at `path`."""
+        path = Path(path).expanduser()
+        if read_only:
+            if not path.exists():
+                raise StoreError(
+                    f"no runs recorded yet at {path}; run `evalkit run` first",
+                    hint="or point --db/EVALKIT_DB at the database you meant",
+                )
+            return cls(path, _open_read_only(path), read_only=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = _connect(path, read_only=False)
+        try:
+            migrate(con, str(path))
+        except BaseException:
+            con.close()
+            raise
+        return cls(path, con, read_only=False)
+
+    def writer(
+        self, run_id: str, *, flush_rows: int = 500, flush_seconds: float = 1.0
+    ) -> ResultWriter:
+        """Start the single background writer for `run_id`'s results."""
+        self._require_writable("write results")
+        writer = ResultWriter(self.con, run_id, flush_rows=flush_rows, flush_seconds=flush_seconds)
+        self._writers.append(writer)
+        return writer
+
+    def start_run(self, info: RunInfo, targets: list[RunTarget], cases: list[Case]) -> None:
+        """Record a run as `running`, with its targets and any cases not stored yet."""
+        self._require_writable("record a run")
+        runs.start_run(self.con, info, targets, cases)
+
+    def finish_run(self, run_id: str, status: str, summary: dict[str, object]) -> None:
+        """Mark a run finished with `status` and its summary totals."""
+        self._require_writable("finish a run")
+        runs.finish_run(self.con, run_id, status, summary)
+
+    def cached_outputs(self, keys: Iterable[str]) -> dict[str, TargetOutput]:
+        """Cached outputs for those of `keys` that are in the response cache."""
+        return cache.cached_outputs(self.con, keys)
+
+    def close(self) -> None:
+        """Flush and stop any writer still running, then close the connection."""
+        writers, self._writers = self._writers, []
+        try:
+            for writer in writers:
+                writer.close()
+        finally:
+            self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _require_writable(self, action: str) -> None:
+        if self.read_only:
+            # a programming error in evalkit, but say it plainly all the same
+            raise StoreError(f"cannot {action}: {self.path} was opened read-only")
+
+
+def _open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection, migrating first (briefly writable) if the schema is old."""
+    con = _connect(path, read_only=True)
+    try:
+        version = check_not_newer(con, str(path))
+    except BaseException:
+        con.close()
+        raise
+    if version == latest_version():
+        return con
+    # An older database (written by an older evalkit) gains the new views and tables
+    # before we read it, so every reader sees the schema it was written against.
+    con.close()
+    writable = _connect(path, read_only=False)
+    try:
+        migrate(writable, str(path))
+    finally:
+        writable.close()
+    con = _connect(path, read_only=True)
+    if applied_version(con) != latest_version():  # pragma: no cover - migrate() guarantees it
+        con.close()
+        raise StoreError(f"could not bring {path} up to schema v{latest_version()}")
+    return con
+
+
+def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """duckdb.connect with its errors turned into ones that say what to do."""
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as exc:
+        raise _translate_open_error(path, exc) from exc
+
+
+def _translate_open_error(path: Path, exc: duckdb.Error) -> StoreError:
+    text = str(exc)
+    if any(word in text.lower() for word in _LOCK_WORDS):
+        pid = _PID.search(text)
+        holder = f" (PID {pid[1]})" if pid else ""
+        return StoreBusyError(
+            f"the results database {path} is in use by another evalkit process{holder}; "
+            "wait for it to finish or use --db/EVALKIT_DB for a separate database"
+        )
+    return StoreError(
+        f"cannot open the results database {path} with DuckDB {duckdb.__version__}: it is "
+        f"not a DuckDB database, is damaged, or was written by an incompatible DuckDB "
+        f"version (DuckDB said: {text})",
+        hint="move the file aside to start a fresh history, or open it with the evalkit/DuckDB "
+        "version that wrote it and EXPORT DATABASE",
+    )

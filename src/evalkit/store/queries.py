@@ -1,0 +1,207 @@
+"""Read helpers over the store, returning pandas DataFrames. Nothing here writes."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from evalkit.errors import UsageError
+from evalkit.stats import wilson_interval
+from evalkit.store.export import ExportFormat, export_run
+
+__all__ = [
+    "ExportFormat",
+    "export_run",
+    "failures_frame",
+    "grades_frame",
+    "list_runs",
+    "resolve_run",
+    "results_frame",
+    "summary_frame",
+]
+
+_LATEST = re.compile(r"^latest(?:~(\d+))?$")
+_NEWEST_FIRST = "ORDER BY started_at DESC, run_id DESC"
+
+
+def resolve_run(con: duckdb.DuckDBPyConnection, ref: str, plan: str | None = None) -> str:
+    """A run id from `latest`, `latest~N`, a full id or a unique prefix (within `plan`)."""
+    where, params = ("WHERE plan = ?", [plan]) if plan else ("", [])
+    scope = f" of plan '{plan}'" if plan else ""
+    latest = _LATEST.match(ref.strip())
+    if latest:
+        back = int(latest[1] or 0)
+        row = con.execute(
+            f"SELECT run_id FROM runs {where} {_NEWEST_FIRST} LIMIT 1 OFFSET ?", [*params, back]
+        ).fetchone()
+        if row is None:
+            raise _no_match(con, plan, f"there is no run '{ref}'{scope}")
+        return str(row[0])
+    matches = [
+        str(r[0])
+        for r in con.execute(
+            f"SELECT run_id FROM runs WHERE starts_with(run_id, ?) "
+            f"{'AND plan = ?' if plan else ''} {_NEWEST_FIRST}",
+            [ref, *params],
+        ).fetchall()
+    ]
+    if ref in matches:
+        return ref
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise _no_match(con, plan, f"no run{scope} matches '{ref}'")
+    listed = ", ".join(matches[:10]) + (" ..." if len(matches) > 10 else "")
+    raise UsageError(
+        f"run prefix '{ref}' is ambiguous: {len(matches)} runs{scope} match ({listed})",
+        hint="type more characters of the run id",
+    )
+
+
+def _no_match(con: duckdb.DuckDBPyConnection, plan: str | None, message: str) -> UsageError:
+    where, params = ("WHERE plan = ?", [plan]) if plan else ("", [])
+    recent = con.execute(
+        f"SELECT run_id, plan FROM runs {where} {_NEWEST_FIRST} LIMIT 5", params
+    ).fetchall()
+    if not recent:
+        return UsageError(f"{message}: no runs recorded yet", hint="run `evalkit run` first")
+    listed = "; ".join(f"{run_id} ({name})" for run_id, name in recent)
+    return UsageError(
+        f"{message}; recent runs: {listed}",
+        hint="use a run id, a unique prefix of one, `latest` or `latest~N`",
+    )
+
+
+def list_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame:
+    """The newest `limit` runs with their provenance and pass rate over graded trials."""
+    return con.execute(
+        """
+        SELECT u.run_id, u.plan, u.status, u.started_at, u.finished_at, u.git_sha,
+               u.git_branch, u.git_dirty, u.created_by, u.labels::VARCHAR AS labels,
+               u.trials_planned,
+               count(r.trial_id) AS trials,
+               count(r.trial_id) FILTER (WHERE r.status = 'pass') AS passed,
+               count(r.trial_id) FILTER (WHERE r.status = 'fail') AS failed,
+               count(r.trial_id) FILTER (WHERE r.status = 'error') AS errors,
+               passed / nullif(passed + failed, 0) AS pass_rate,
+               sum(r.cost_usd) AS cost_usd
+        FROM runs u LEFT JOIN results r USING (run_id)
+        GROUP BY ALL
+        ORDER BY u.started_at DESC, u.run_id DESC
+        LIMIT ?
+        """,
+        [limit],
+    ).df()
+
+
+def results_frame(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
+    """Every trial of a run with its case's inputs, expected answer and tags."""
+    return con.execute(
+        """
+        SELECT r.*, c.vars, c.messages, c.expected, c.context, c.tags,
+               c.metadata AS case_metadata, c.cluster, c.location
+        FROM results r LEFT JOIN cases c USING (case_hash)
+        WHERE r.run_id = ?
+        ORDER BY r.suite, r.case_id, r.target_id, r.prompt_id NULLS FIRST, r.epoch
+        """,
+        [run_id],
+    ).df()
+
+
+def grades_frame(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
+    """Every grade of a run, with the trial's suite, case, target, prompt and epoch."""
+    return con.execute(
+        """
+        SELECT g.*, r.suite, r.case_id, r.target_id, r.prompt_id, r.epoch
+        FROM grades g JOIN results r USING (run_id, trial_id)
+        WHERE g.run_id = ?
+        ORDER BY r.suite, r.case_id, r.target_id, r.prompt_id NULLS FIRST, r.epoch, g.idx
+        """,
+        [run_id],
+    ).df()
+
+
+def summary_frame(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
+    """One row per suite x target x prompt: counts, pass rate with Wilson 95% CI, costs."""
+    frame = con.execute(
+        """
+        SELECT suite, target_id, prompt_id,
+               count(*) AS trials,
+               count(*) FILTER (WHERE status = 'pass') AS passed,
+               count(*) FILTER (WHERE status = 'fail') AS failed,
+               count(*) FILTER (WHERE status = 'error') AS errors,
+               count(*) FILTER (WHERE status = 'skipped') AS skipped,
+               avg(score) AS mean_score,
+               quantile_cont(latency_ms, 0.5) AS p50_latency_ms,
+               quantile_cont(latency_ms, 0.95) AS p95_latency_ms,
+               sum(input_tokens) AS input_tokens,
+               sum(output_tokens) AS output_tokens,
+               sum(cost_usd) AS cost_usd,
+               count(*) FILTER (WHERE cached) AS cached
+        FROM results WHERE run_id = ?
+        GROUP BY suite, target_id, prompt_id
+        ORDER BY suite, target_id, prompt_id NULLS FIRST
+        """,
+        [run_id],
+    ).df()
+    rates = [_rate(int(p), int(f)) for p, f in zip(frame["passed"], frame["failed"], strict=True)]
+    # errors and skips are not evidence about quality: the rate is over graded trials only
+    frame.insert(8, "pass_rate", [r[0] for r in rates])
+    frame.insert(9, "ci_low", [r[1] for r in rates])
+    frame.insert(10, "ci_high", [r[2] for r in rates])
+    return frame
+
+
+def _rate(passed: int, failed: int) -> tuple[float | None, float | None, float | None]:
+    graded = passed + failed
+    if graded == 0:
+        return None, None, None
+    low, high = wilson_interval(passed, graded)
+    return passed / graded, low, high
+
+
+def failures_frame(
+    con: duckdb.DuckDBPyConnection, run_id: str, limit: int | None = None
+) -> pd.DataFrame:
+    """Failing and erroring trials with the reasons of their failing grades.
+
+    ``frame.attrs["total"]`` holds how many there are in all, whatever `limit`.
+    """
+    total = con.execute(
+        "SELECT count(*) FROM results WHERE run_id = ? AND status IN ('fail', 'error')",
+        [run_id],
+    ).fetchone()
+    params: list[Any] = [run_id, run_id]
+    if limit is not None:
+        params.append(limit)
+    frame = con.execute(
+        f"""
+        WITH reasons AS (
+            SELECT trial_id,
+                   list(metric || ': ' || coalesce(nullif(reason, ''), status) ORDER BY idx)
+                       AS reasons
+            FROM grades
+            WHERE run_id = ? AND status IN ('fail', 'error')
+            GROUP BY trial_id
+        )
+        SELECT r.trial_id, r.suite, r.case_id, r.target_id, r.prompt_id, r.epoch, r.status,
+               r.score, r.error_kind, r.error, r.output,
+               coalesce(x.reasons, []::VARCHAR[]) AS reasons
+        FROM results r LEFT JOIN reasons x USING (trial_id)
+        WHERE r.run_id = ? AND r.status IN ('fail', 'error')
+        ORDER BY r.suite, r.case_id, r.target_id, r.prompt_id NULLS FIRST, r.epoch
+        {"LIMIT ?" if limit is not None else ""}
+        """,
+        params,
+    ).df()
+    frame.attrs["total"] = int(total[0]) if total else 0
+    return frame
+
+
+def run_exists(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
+    """Whether a run with exactly this id is recorded."""
+    row = con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    return bool(row and row[0])

@@ -1,0 +1,87 @@
+"""Schema migrations: applied once, in order, recorded, never edited after shipping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from evalkit.errors import StoreError
+from evalkit.store.db import Store
+from evalkit.store.migrations import latest_version, shipped_migrations
+
+# A shipped migration is part of the public schema: users' databases were built by it.
+# If this test fails because you edited one, revert it and add a new NNNN_*.sql instead.
+PINNED_SHA256 = {
+    1: "1a3b7ce54150dd199151ecfd519d8d04444208b92d3469d64bdfaf01784b29a3",
+    2: "0dc1512516ac64c9063caccc48bfcf089075c4a09eee5d3573eaba98926fcb9f",
+}
+
+
+def test_shipped_migrations_are_never_edited() -> None:
+    shipped = {m.version: m.sha256 for m in shipped_migrations()}
+    for version, checksum in PINNED_SHA256.items():
+        assert shipped[version] == checksum, f"migration {version:04d} was edited after shipping"
+    # a new migration must be pinned here in the same change that adds it
+    assert set(shipped) == set(PINNED_SHA256)
+
+
+def test_new_database_gets_every_migration_recorded(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "sub" / "dir" / "e.duckdb") as store:
+        rows = store.con.execute(
+            "SELECT version, name, evalkit_version, applied_at IS NOT NULL "
+            "FROM schema_migrations ORDER BY version"
+        ).fetchall()
+        tables = {
+            r[0] for r in store.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        }
+        views = {r[0] for r in store.con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}  # fmt: skip
+    assert [(v, n) for v, n, _, _ in rows] == [(1, "initial"), (2, "trials_view")]
+    assert all(r[2] and r[3] for r in rows)
+    assert {"runs", "run_targets", "cases", "results", "grades", "response_cache"} <= tables
+    assert "trials" in views
+
+
+def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
+    path = tmp_path / "e.duckdb"
+    Store.open(path).close()
+    with Store.open(path) as store:
+        count = store.con.execute("SELECT count(*) FROM schema_migrations").fetchone()
+    assert count == (latest_version(),)
+
+
+def test_database_from_a_newer_evalkit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "e.duckdb"
+    Store.open(path).close()
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO schema_migrations VALUES (99, 'future', now(), '9.0.0')")
+    con.close()
+    for read_only in (False, True):
+        with pytest.raises(StoreError) as caught:
+            Store.open(path, read_only=read_only)
+        message = str(caught.value)
+        assert "written by a newer evalkit (schema v99" in message
+        assert "upgrade evalkit" in message
+        assert str(path) in message
+
+
+def test_read_only_open_brings_an_old_database_up_to_date(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    first = shipped_migrations()[0]
+    # a database as an evalkit that only knew migration 1 left it
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+        "applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp, "
+        "evalkit_version VARCHAR NOT NULL)"
+    )
+    con.execute(first.sql)
+    con.execute("INSERT INTO schema_migrations (version, name, evalkit_version) "
+                "VALUES (1, 'initial', '0.0.1')")  # fmt: skip
+    con.close()
+    with Store.open(path, read_only=True) as store:
+        versions = store.con.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
+        assert store.con.execute("SELECT count(*) FROM trials").fetchone() == (0,)
+    assert versions == [(1,), (2,)]
