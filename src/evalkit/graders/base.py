@@ -62,6 +62,10 @@ class GraderDef(Generic[P]):
     default_threshold: float = 0.5  # a float verdict passes at or above this
     value_field: str | None = "value"  # which param receives the YAML `value:`
     source: str = "builtin"  # "builtin", "workspace:graders/x.py", "package:name"
+    # For graders whose `threshold:` is not a cut on the [0, 1] score (levenshtein's is a
+    # maximum edit distance, as in promptfoo): the param that receives it instead. The
+    # grader then decides pass/fail itself and the user threshold is not applied twice.
+    threshold_field: str | None = None
 
 
 _REGISTRY: dict[str, GraderDef[Any]] = {}
@@ -75,6 +79,7 @@ def grader(
     default_threshold: float = 0.5,
     value_field: str | None = "value",
     source: str = "builtin",
+    threshold_field: str | None = None,
 ) -> Callable[[GraderFn[Any]], GraderFn[Any]]:
     """Register a grader function under `name`.
 
@@ -94,6 +99,7 @@ def grader(
             default_threshold=default_threshold,
             value_field=value_field,
             source=source,
+            threshold_field=threshold_field,
         )
         return fn
 
@@ -135,12 +141,17 @@ class BoundGrader:
                 passed=None,
                 reason=f"grader raised {type(exc).__name__}: {exc}",
                 weight=cfg.weight,
-                threshold=cfg.threshold,
+                threshold=self.score_threshold,
             )
+
+    @property
+    def score_threshold(self) -> float | None:
+        """The user's cut on the [0, 1] score, unless the grader took `threshold:` as a param."""
+        return None if self.definition.threshold_field else self.config.threshold
 
     def _to_grade(self, verdict: Verdict) -> Grade:
         cfg = self.config
-        threshold = cfg.threshold if cfg.threshold is not None else None
+        threshold = self.score_threshold
         if isinstance(verdict, Skip):
             return Grade(
                 grader=cfg.name,
@@ -175,9 +186,9 @@ class BoundGrader:
         if cfg.negate:
             score = 1.0 - score
             explicit = None if explicit is None else not explicit
-        cut = cfg.threshold if cfg.threshold is not None else self.definition.default_threshold
+        cut = threshold if threshold is not None else self.definition.default_threshold
         # A user's threshold overrides the grader's own pass/fail decision.
-        passed = explicit if (explicit is not None and cfg.threshold is None) else score >= cut
+        passed = explicit if (explicit is not None and threshold is None) else score >= cut
         return Grade(
             grader=cfg.name,
             metric=cfg.metric_name,
@@ -186,7 +197,7 @@ class BoundGrader:
             passed=passed,
             reason=reason,
             weight=cfg.weight,
-            threshold=cfg.threshold,
+            threshold=threshold,
             metadata=metadata,
         )
 
@@ -210,6 +221,8 @@ def bind(config: GraderConfig) -> BoundGrader:
         if definition.value_field is None:
             raise GraderError(f"{where}grader '{config.name}' takes no `value`")
         raw.setdefault(definition.value_field, config.value)
+    if definition.threshold_field is not None and config.threshold is not None:
+        raw.setdefault(definition.threshold_field, config.threshold)
     try:
         params = definition.params.model_validate(raw)
     except ValidationError as exc:
