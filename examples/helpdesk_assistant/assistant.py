@@ -175,7 +175,8 @@ def _parse_document(path: Path) -> tuple[Document, list[tuple[str, str]]]:
         path=path,
     )
     sections: list[tuple[str, str]] = []
-    heading, lines = doc.title, []
+    heading: str = doc.title
+    lines: list[str] = []
     for line in match.group(2).splitlines():
         if line.startswith("## "):
             sections.append((heading, " ".join(lines).strip()))
