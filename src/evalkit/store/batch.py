@@ -11,11 +11,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from evalkit.records import Status, TrialResult
-from evalkit.store.cache import dumps, output_json
+from evalkit.records import Status, TrialResult, Usage
+from evalkit.store.cache import dumps
 from evalkit.store.runs import case_hash
 
-_STR = pa.string()
+# large_string: building it from Python str is several times faster for long outputs
+_STR = pa.large_string()
 _RESULTS = pa.schema(
     [
         ("run_id", _STR), ("trial_id", _STR), ("suite", _STR), ("case_id", _STR),
@@ -26,6 +27,8 @@ _RESULTS = pa.schema(
         ("output_tokens", pa.int64()), ("cost_usd", pa.float64()), ("cached", pa.bool_()),
         ("attempts", pa.int32()), ("request_hash", _STR), ("metadata", _STR),
         ("started_at", pa.float64()), ("finished_at", pa.float64()),
+        # not stored in results; they let the cache rows be built from this same table
+        ("seq", pa.int32()), ("usage", _STR), ("cache_provider", _STR),
     ]
 )  # fmt: skip
 _GRADES = pa.schema(
@@ -36,8 +39,6 @@ _GRADES = pa.schema(
         ("metadata", _STR),
     ]
 )  # fmt: skip
-_CACHE = pa.schema([("key", _STR), ("provider", _STR), ("output", _STR)])
-
 _INSERT_RESULTS = """
 INSERT INTO results
 SELECT run_id, trial_id, suite, case_id, case_hash, target_id, prompt_id, epoch, status,
@@ -52,10 +53,20 @@ SELECT run_id, trial_id, idx, grader, metric, status, score, passed, reason, wei
        threshold, metadata::JSON
 FROM batch_grades
 """
-# A fresh answer to a request replaces an older one (e.g. after a run with --no-cache).
+# Built in SQL from the results batch so a long output is converted and escaped once,
+# in DuckDB, not again in Python. The JSON layout is the one cache.output_from_json reads.
+# A fresh answer replaces an older one (e.g. after a run with --no-cache); within one
+# batch the last answer for a key wins.
 _INSERT_CACHE = """
 INSERT OR REPLACE INTO response_cache
-SELECT key, provider, output::JSON, current_timestamp FROM batch_cache
+SELECT request_hash, cache_provider,
+       json_object('text', output, 'data', output_data::JSON, 'usage', usage::JSON,
+                   'latency_ms', latency_ms, 'cost_usd', cost_usd,
+                   'metadata', metadata::JSON),
+       current_timestamp
+FROM batch_results
+WHERE cache_provider IS NOT NULL
+QUALIFY row_number() OVER (PARTITION BY request_hash ORDER BY seq DESC) = 1
 """
 
 _PASSED = {Status.PASS: True, Status.FAIL: False}
@@ -67,7 +78,7 @@ class Batch:
     def __init__(self) -> None:
         self.results: dict[str, list[Any]] = {name: [] for name in _RESULTS.names}
         self.grades: dict[str, list[Any]] = {name: [] for name in _GRADES.names}
-        self.cache: dict[str, tuple[str, str]] = {}  # key -> (provider, output JSON)
+        self.cached = 0  # rows that will also go to the response cache
         self.size = 0
 
     def add(self, result: TrialResult, cache_key: str | None, provider: str | None) -> None:
@@ -76,6 +87,11 @@ class Batch:
         usage = out.usage
         error = out.error
         case = result.case
+        # errors are never cached, and an answer served from the cache is already there
+        cache_provider = None
+        if cache_key is not None and error is None and not out.cached:
+            cache_provider = provider or "unknown"
+            self.cached += 1
         row = (
             result.run_id, result.trial_id, case.suite, case.id, case_hash(case),
             result.target_id, result.prompt_id, result.epoch, str(result.status),
@@ -87,6 +103,7 @@ class Batch:
             out.attempts, cache_key if cache_key is not None else result.request_hash,
             dumps(out.metadata) if out.metadata else None,
             result.started_at or None, result.finished_at or None,
+            self.size, None if usage is None else _usage_json(usage), cache_provider,
         )  # fmt: skip
         for column, value in zip(self.results.values(), row, strict=True):
             column.append(value)
@@ -104,33 +121,31 @@ class Batch:
             grades["weight"].append(grade.weight)
             grades["threshold"].append(grade.threshold)
             grades["metadata"].append(dumps(grade.metadata) if grade.metadata else None)
-        # errors are never cached, and a cached answer is already there
-        if cache_key is not None and error is None and not out.cached:
-            self.cache[cache_key] = (provider or "unknown", output_json(out))
         self.size += 1
 
     def insert(self, cur: duckdb.DuckDBPyConnection) -> None:
         """Insert everything in one transaction; the caller commits or rolls back."""
         if self.size == 0:
             return
-        _insert(cur, "batch_results", pa.table(self.results, schema=_RESULTS), _INSERT_RESULTS)
+        cur.register("batch_results", pa.table(self.results, schema=_RESULTS))
+        cur.execute(_INSERT_RESULTS)
+        if self.cached:
+            cur.execute(_INSERT_CACHE)
         if self.grades["run_id"]:
-            _insert(cur, "batch_grades", pa.table(self.grades, schema=_GRADES), _INSERT_GRADES)
-        if self.cache:
-            cache = pa.table(
-                {
-                    "key": list(self.cache),
-                    "provider": [p for p, _ in self.cache.values()],
-                    "output": [o for _, o in self.cache.values()],
-                },
-                schema=_CACHE,
-            )
-            _insert(cur, "batch_cache", cache, _INSERT_CACHE)
+            cur.register("batch_grades", pa.table(self.grades, schema=_GRADES))
+            cur.execute(_INSERT_GRADES)
+            cur.unregister("batch_grades")
+        # on failure the names stay registered: harmless, the next batch re-registers
+        # them, and unregistering inside the aborted transaction would hide the error
+        cur.unregister("batch_results")
 
 
-def _insert(cur: duckdb.DuckDBPyConnection, name: str, table: pa.Table, sql: str) -> None:
-    cur.register(name, table)
-    try:
-        cur.execute(sql)
-    finally:
-        cur.unregister(name)
+def _usage_json(usage: Usage) -> str:
+    return dumps(
+        {
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cache_read_tokens": usage.cache_read_tokens,
+            "cache_write_tokens": usage.cache_write_tokens,
+        }
+    )

@@ -17,31 +17,13 @@ def dumps(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
-def output_json(output: TargetOutput) -> str:
-    """What the cache keeps of an output: everything a grader can look at."""
-    usage = output.usage
-    return dumps(
-        {
-            "text": output.text,
-            "data": output.data,
-            "usage": None
-            if usage is None
-            else {
-                "input_tokens": usage.input_tokens,
-                "output_tokens": usage.output_tokens,
-                "cache_read_tokens": usage.cache_read_tokens,
-                "cache_write_tokens": usage.cache_write_tokens,
-            },
-            # kept so latency graders give a cached output the verdict the live one got
-            "latency_ms": output.latency_ms,
-            "cost_usd": output.cost_usd,
-            "metadata": output.metadata,
-        }
-    )
-
-
 def output_from_json(text: str) -> TargetOutput:
-    """A cached output as the engine uses it: cached, free, no attempts made."""
+    """A cached output as the engine uses it: cached, free, no attempts made.
+
+    The stored JSON (written by store/batch.py) has text, data, usage, latency_ms,
+    cost_usd and metadata. latency_ms is the live call's, so a latency grader gives a
+    cached output the verdict the live one got.
+    """
     stored = json.loads(text)
     usage = stored.get("usage")
     return TargetOutput(

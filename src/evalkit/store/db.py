@@ -77,7 +77,8 @@ class Store:
         writers, self._writers = self._writers, []
         try:
             for writer in writers:
-                writer.close()
+                if not writer.closed:  # a writer closed by its owner reported its own errors
+                    writer.close()
         finally:
             self.con.close()
 

@@ -88,6 +88,11 @@ class ResultWriter:
         if self._failure is not None:
             raise self._error()
 
+    @property
+    def closed(self) -> bool:
+        """Whether close() has been called."""
+        return self._closed
+
     def _error(self) -> StoreError:
         if self._failure is None:
             return StoreError(f"the result writer for run {self.run_id} is closed")
