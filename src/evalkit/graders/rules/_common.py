@@ -198,9 +198,11 @@ def kind(value: Any) -> str:
 
 def clip(value: Any, limit: int = 80) -> str:
     """A short repr for reasons: long model outputs must not flood the report."""
-    text = (
-        repr(value)
-        if isinstance(value, str)
-        else json.dumps(value, ensure_ascii=False, default=str)
-    )
+    if isinstance(value, str):
+        return shorten(repr(value), limit)
+    return shorten(json.dumps(value, ensure_ascii=False, default=str), limit)
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """`text` cut to `limit` characters with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

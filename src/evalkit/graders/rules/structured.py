@@ -23,6 +23,7 @@ from evalkit.graders.rules._common import (
     json_of,
     kind,
     same,
+    shorten,
 )
 from evalkit.graders.rules._jsonpath import PathMissing, Step, parse_path, walk
 from evalkit.records import Case, TargetOutput
@@ -56,7 +57,7 @@ def schema_problems(validator: Any, instance: Any) -> str | None:
     errors = list(islice(validator.iter_errors(instance), _SHOWN_ERRORS + 1))
     if not errors:
         return None
-    shown = "; ".join(f"{error.json_path}: {clip(error.message, 120)}" for error in errors[:3])
+    shown = "; ".join(f"{error.json_path}: {shorten(error.message, 120)}" for error in errors[:3])
     more = " (and more)" if len(errors) > _SHOWN_ERRORS else ""
     return f"schema errors: {shown}{more}"
 
