@@ -21,11 +21,10 @@ async def serve(host: str, port: int, latency_ms: float) -> None:
     """Serve until SIGTERM/SIGINT, announcing the bound port on stdout."""
     runner = web.AppRunner(FakeModel(latency_ms).app(), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=1024)
+    # A short shutdown grace: "hang" requests would otherwise hold the exit for a minute.
+    site = web.TCPSite(runner, host, port, backlog=1024, shutdown_timeout=0.2)
     await site.start()
-    server = site._server
-    assert server is not None and server.sockets  # started just above
-    bound = server.sockets[0].getsockname()[1]
+    bound = runner.addresses[0][1]
     sys.stdout.write(f"PORT {bound}\n")
     sys.stdout.flush()
     stop = asyncio.Event()
