@@ -26,6 +26,7 @@ class OpenAIOptions(ChatOptions):
     """A plan target's keys for `provider: openai`."""
 
     max_tokens: StrictInt | None = None
+    max_completion_tokens: StrictInt | None = None  # what o-series and gpt-5 models accept
     seed: StrictInt | None = None
     response_format: Literal["text", "json"] | None = None
     api_key_env: str | None = "OPENAI_API_KEY"  # null: a local server that needs no key
@@ -57,9 +58,17 @@ class OpenAITarget(ChatTarget):
         self._base_url = str(self._client.base_url)
 
     def sampling(self) -> dict[str, Any]:
-        """Whichever of max_tokens, temperature, top_p, stop, seed, response_format are set."""
+        """Whichever sampling parameters are set (max tokens, temperature, seed, ...)."""
         params: dict[str, Any] = {}
-        for name in ("max_tokens", "temperature", "top_p", "stop", "seed", "response_format"):
+        for name in (
+            "max_tokens",
+            "max_completion_tokens",
+            "temperature",
+            "top_p",
+            "stop",
+            "seed",
+            "response_format",
+        ):
             value = getattr(self._options, name)
             if value is not None:
                 params[name] = value
