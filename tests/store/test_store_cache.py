@@ -83,3 +83,18 @@ def test_a_newer_answer_replaces_the_cached_one(tmp_path: Path) -> None:
 def test_looking_up_nothing_returns_nothing(tmp_path: Path) -> None:
     with f.open_store(tmp_path) as store:
         assert store.cached_outputs([]) == {}
+
+
+def test_an_output_without_usage_or_metadata_round_trips(tmp_path: Path) -> None:
+    bare = f.result("r1", f.case())
+    bare.output.usage = None
+    bare.output.metadata = {}
+    with f.open_store(tmp_path) as fresh:
+        f.start(fresh, "r1", [])
+        writer = fresh.writer("r1")
+        writer.put(bare, cache_key="sha256:bare", provider="http")
+        writer.close()
+        hit = fresh.cached_outputs(["sha256:bare"])["sha256:bare"]
+        tokens = fresh.con.execute("SELECT input_tokens, metadata FROM results").fetchall()
+    assert (hit.usage, hit.metadata, hit.text) == (None, {}, "yes")
+    assert tokens == [(None, None)]

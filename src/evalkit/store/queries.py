@@ -86,7 +86,9 @@ def list_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame:
                count(r.trial_id) FILTER (WHERE r.status = 'pass') AS passed,
                count(r.trial_id) FILTER (WHERE r.status = 'fail') AS failed,
                count(r.trial_id) FILTER (WHERE r.status = 'error') AS errors,
-               passed / nullif(passed + failed, 0) AS pass_rate,
+               count(r.trial_id) FILTER (WHERE r.status = 'pass')
+                   / nullif(count(r.trial_id) FILTER (WHERE r.status IN ('pass', 'fail')), 0)
+                   AS pass_rate,
                sum(r.cost_usd) AS cost_usd
         FROM runs u LEFT JOIN results r USING (run_id)
         GROUP BY ALL
