@@ -20,8 +20,9 @@ from evalkit.workspace import GRADER_DIR
 ENTRY_POINT_GROUP = "evalkit.graders"
 BUILTIN_MODULES = ("evalkit.graders.rules", "evalkit.graders.judge")
 
-# Which names each workspace file registered, so an edited or deleted file's old graders go.
-_workspace_names: dict[Path, list[str]] = {}
+# The source and names of each loaded workspace file, so an edited or deleted file's old
+# graders go.
+_workspace_files: dict[Path, tuple[str, list[str]]] = {}
 
 
 def load_builtin() -> None:
@@ -41,7 +42,11 @@ def _claim(before: dict[str, GraderDef[Any]], source: str, culprit: str) -> list
     changed = [name for name, d in current.items() if before.get(name) is not d]
     for name in changed:
         previous = before.get(name)
-        if previous is not None and previous.source != source:
+        if (
+            previous is not None
+            and previous.source != source
+            and not _same_module(previous, current[name])
+        ):
             # Put every name back as it was, then say who collided with whom.
             for undo in changed:
                 if undo in before:
@@ -54,6 +59,12 @@ def _claim(before: dict[str, GraderDef[Any]], source: str, culprit: str) -> list
             )
         current[name].source = source
     return sorted(changed)
+
+
+def _same_module(old: GraderDef[Any], new: GraderDef[Any]) -> bool:
+    """A module run again (an edited file, a re-import) may redefine its own graders."""
+    module = getattr(old.fn, "__module__", None)
+    return module is not None and module == getattr(new.fn, "__module__", None)
 
 
 def _entry_point_source(entry: EntryPoint) -> tuple[str, str]:
@@ -85,7 +96,7 @@ def load_workspace_graders(root: Path) -> list[str]:
     """Import every `graders/*.py` of the workspace (again if edited); return their grader names."""
     folder = root / GRADER_DIR
     files = sorted(p.resolve() for p in folder.glob("*.py")) if folder.is_dir() else []
-    for gone in [path for path in _workspace_names if path not in files]:
+    for gone in [path for path in _workspace_files if path not in files]:
         _forget(gone)
     names: list[str] = []
     for path in files:
@@ -94,11 +105,10 @@ def load_workspace_graders(root: Path) -> list[str]:
 
 
 def _load_file(root: Path, path: Path) -> list[str]:
-    if path in _workspace_names and is_current(root, path):
-        return _workspace_names[path]
+    if path in _workspace_files and is_current(root, path):
+        return _workspace_files[path][1]
     # The file is new or changed: its old graders go, whatever it registers now stays.
-    for old in _workspace_names.pop(path, []):
-        unregister(old)
+    _forget(path)
     before = _snapshot()
     try:
         # Forced: a `python` grader may have imported the file without registering its names.
@@ -106,8 +116,9 @@ def _load_file(root: Path, path: Path) -> list[str]:
     except GraderError:
         _restore(before)
         raise
-    names = _claim(before, f"workspace:{display(root, path)}", display(root, path))
-    _workspace_names[path] = names
+    source = f"workspace:{display(root, path)}"
+    names = _claim(before, source, display(root, path))
+    _workspace_files[path] = (source, names)
     return names
 
 
@@ -120,8 +131,12 @@ def _restore(before: dict[str, GraderDef[Any]]) -> None:
 
 
 def _forget(path: Path) -> None:
-    for name in _workspace_names.pop(path, []):
-        unregister(name)
+    """Unregister a file's graders, except names another source has taken since."""
+    source, names = _workspace_files.pop(path, ("", []))
+    for name in names:
+        definition = registry().get(name)
+        if definition is not None and definition.source == source:
+            unregister(name)
 
 
 def load_all(root: Path | None) -> None:
