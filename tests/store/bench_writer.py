@@ -6,6 +6,7 @@ close) and the engine thread's CPU time per put.
 
 from __future__ import annotations
 
+import resource
 import sys
 import tempfile
 import time
@@ -31,6 +32,7 @@ def main(n: int, output_bytes: int, cache: bool = True, setup: str = "") -> None
             if setup:
                 store.con.execute(setup)
             writer = store.writer("bench")
+            rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             wall = time.perf_counter()
             cpu = time.thread_time()
             for i, result in enumerate(results):
@@ -38,12 +40,14 @@ def main(n: int, output_bytes: int, cache: bool = True, setup: str = "") -> None
             put_cpu = time.thread_time() - cpu
             writer.close()
             elapsed = time.perf_counter() - wall
+            rss_growth_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
             stored = store.con.execute("SELECT count(*) FROM results").fetchone()
         print(
             f"{n} results x 3 grades, {output_bytes} B outputs, "
             f"{'with' if cache else 'without'} cache rows: "
             f"{n / elapsed:,.0f} results/s end to end; put costs "
-            f"{put_cpu / n * 1e6:.1f} µs CPU per result on the caller; stored {stored}"
+            f"{put_cpu / n * 1e6:.1f} µs CPU per result on the caller; "
+            f"peak RSS grew {rss_growth_mb:.0f} MB; stored {stored}"
         )
 
 

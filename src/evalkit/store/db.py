@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import duckdb
 
@@ -63,7 +64,7 @@ class Store:
         self._require_writable("record a run")
         runs.start_run(self.con, info, targets, cases)
 
-    def finish_run(self, run_id: str, status: str, summary: dict[str, object]) -> None:
+    def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
         """Mark a run finished with `status` and its summary totals."""
         self._require_writable("finish a run")
         runs.finish_run(self.con, run_id, status, summary)
