@@ -1,0 +1,61 @@
+"""The `evalkit` command: a typer app, one module per command.
+
+Every command parses its arguments, calls the core, and prints. Expected failures
+(`EvalkitError`) are printed without a traceback and exit with their own code.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from typer.exceptions import TyperException
+
+from evalkit.cli import export, init, run, runs, show, validate
+from evalkit.cli.console import err_console
+from evalkit.errors import EvalkitError
+
+app = typer.Typer(
+    name="evalkit",
+    help="Measure whether language models do your work well.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("init")(init.command)
+app.command("run")(run.command)
+app.command("validate")(validate.command)
+app.command("runs")(runs.command)
+app.command("show")(show.command)
+app.command("export")(export.command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point; exits with evalkit's pytest-style codes."""
+    sys.exit(invoke(argv))
+
+
+def invoke(argv: list[str] | None = None) -> int:
+    """Run the app and return its exit code instead of exiting (tests use this too)."""
+    try:
+        result = app(args=argv, standalone_mode=False, prog_name="evalkit")
+    except EvalkitError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        err_console.print("aborted")
+        return 2
+    except TyperException as exc:  # bad flags: a usage error, exit 4 (DESIGN rule 2)
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show(file=sys.stderr)
+        else:
+            err_console.print(f"error: {exc.message}")
+        return 4
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 2
+    return result if isinstance(result, int) else 0

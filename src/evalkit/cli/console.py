@@ -1,0 +1,68 @@
+"""The consoles every command prints to, and shared formatting helpers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+
+from evalkit.workspace import default_db_path, find_root
+
+LOG_WIDTH = 160  # CI logs have no terminal width; 80 columns would squash the tables
+
+
+def _console(*, stderr: bool) -> Console:
+    made = Console(stderr=stderr, highlight=False)
+    if not made.is_terminal and "COLUMNS" not in os.environ:
+        made.width = LOG_WIDTH
+    return made
+
+
+console = _console(stderr=False)
+err_console = _console(stderr=True)
+
+
+def db_path(db: Path | None, workspace: Path | None = None) -> Path:
+    """--db, else $EVALKIT_DB, else the workspace's `.evalkit/evalkit.duckdb`."""
+    if db is not None:
+        return db
+    return default_db_path(find_root(workspace))
+
+
+def present(value: object) -> bool:
+    """False for None and for pandas' missing values (NaN, NA, NaT)."""
+    if value is None:
+        return False
+    try:
+        return not bool(pd.isna(value))  # type: ignore[call-overload]
+    except (TypeError, ValueError):  # lists and arrays are present values
+        return True
+
+
+def text(value: object) -> str:
+    """A cell as text, '' when missing."""
+    return str(value) if present(value) else ""
+
+
+def pct(value: Any) -> str:
+    """0.8123 -> '81.2%'; missing -> '-'."""
+    if not present(value):
+        return "-"
+    return f"{value:.1%}"
+
+
+def num(value: Any, fmt: str = "{:.2f}") -> str:
+    """Format a number, '-' when missing."""
+    if not present(value):
+        return "-"
+    return fmt.format(value)
+
+
+def money(value: Any) -> str:
+    """USD with enough digits for cheap calls."""
+    if not present(value):
+        return "-"
+    return f"${value:.4f}" if value < 1 else f"${value:.2f}"

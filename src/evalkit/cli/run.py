@@ -1,0 +1,152 @@
+"""`evalkit run`: run plans, record them, print the verdict; `--watch` to iterate."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from functools import partial
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from evalkit.cli.console import console, db_path, err_console, money
+from evalkit.cli.progress import make_progress
+from evalkit.cli.summary import print_failures, summary_table
+from evalkit.cli.watch import watch_loop
+from evalkit.errors import UsageError
+from evalkit.graders.discovery import load_all
+from evalkit.plan import Selection
+from evalkit.session import RunOutcome, RunSettings, execute
+from evalkit.spec import load_plans
+from evalkit.store import queries
+from evalkit.store.db import Store
+from evalkit.workspace import find_root
+
+
+def command(
+    plan: Annotated[
+        str | None,
+        typer.Argument(
+            help="A plan name, a plan file, or a workspace folder (default: all plans)."
+        ),
+    ] = None,
+    filter_: Annotated[
+        list[str] | None,
+        typer.Option("--filter", "-k", help="Only cases matching this glob (suite/case or case)."),
+    ] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Only cases with this tag.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most N cases per suite.")] = None,
+    target: Annotated[list[str] | None, typer.Option(help="Only this target (glob).")] = None,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Repeat each case N times.")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="Concurrent calls per target.")
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Ignore cached responses (fresh ones are stored).")
+    ] = False,
+    label: Annotated[
+        list[str] | None, typer.Option(help="Label the run, key=value (e.g. branch=main).")
+    ] = None,
+    db: Annotated[
+        Path | None, typer.Option(help="Results database (default: $EVALKIT_DB).")
+    ] = None,
+    watch: Annotated[
+        bool, typer.Option(help="Run again whenever a suite, prompt, plan or grader changes.")
+    ] = False,
+    failures: Annotated[int, typer.Option(help="Failing trials to list after the table.")] = 10,
+) -> int:
+    """Run eval plans and record every result in DuckDB."""
+    start = Path(plan) if plan and Path(plan).is_dir() else None
+    root = find_root(start)
+    plan_ref = None if start else plan
+    settings = RunSettings(
+        selection=Selection(
+            filters=tuple(filter_ or ()),
+            tags=tuple(tag or ()),
+            targets=tuple(target or ()),
+            limit=limit,
+            epochs=epochs,
+        ),
+        use_cache=not no_cache,
+        concurrency=concurrency,
+        labels=_labels(label or []),
+        command=shlex.join(["evalkit", *sys.argv[1:]]),
+    )
+    database = db_path(db, root)
+
+    def notify(message: str) -> None:
+        err_console.print(f"[yellow]notice:[/] {message}")
+
+    def once() -> int:
+        load_all(root)
+        plans = load_plans(root, plan_ref)
+        codes = []
+        with Store.open(database) as store:
+            for loaded in plans:
+                outcome = execute(
+                    loaded,
+                    store,
+                    settings,
+                    observer_factory=partial(make_progress, console, loaded.name),
+                    notify=notify,
+                )
+                _report(store, outcome, failures)
+                codes.append(outcome.exit_code)
+        return _combine(codes)
+
+    if watch:
+        return watch_loop(root, once, console)
+    return once()
+
+
+def _report(store: Store, outcome: RunOutcome, failures: int) -> None:
+    frame = queries.summary_frame(store.con, outcome.run_id)
+    totals = outcome.totals
+    if frame.empty:
+        console.print(f"[bold]{outcome.plan}[/]: nothing ran (run {outcome.run_id})")
+        return
+    console.print(summary_table(frame, f"{outcome.plan} · run {outcome.run_id}"))
+    print_failures(console, queries.failures_frame(store.con, outcome.run_id, failures), failures)
+    cost = float(frame["cost_usd"].fillna(0).sum())
+    parts = [
+        f"{totals.finished} trials",
+        f"{totals.by_status.get('pass', 0)} passed",
+        f"{totals.by_status.get('fail', 0)} failed",
+        f"{totals.by_status.get('error', 0)} errors",
+    ]
+    if totals.cache_hits:
+        parts.append(f"{totals.cache_hits} cached")
+    parts.append(money(cost))
+    console.print(" · ".join(parts))
+    gate = outcome.gate
+    if gate.configured:
+        if gate.passed:
+            console.print("[green]gate passed[/]")
+        for reason in gate.reasons:
+            console.print(f"[red]gate failed:[/] {reason}")
+    if outcome.status == "interrupted":
+        console.print(
+            f"[yellow]run {outcome.run_id} was interrupted after {totals.finished} of "
+            f"{outcome.trials_planned} trials; finished results are saved[/]"
+        )
+
+
+def _labels(pairs: list[str]) -> dict[str, str]:
+    labels = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--label '{pair}' is not key=value (e.g. --label branch=main)")
+        labels[key.strip()] = value.strip()
+    return labels
+
+
+def _combine(codes: list[int]) -> int:
+    """The most serious exit code wins: 3 > 2 > 1 > 5 > 0."""
+    for code in (3, 4, 2, 1):
+        if code in codes:
+            return code
+    if codes and all(code == 5 for code in codes):
+        return 5
+    return 0

@@ -1,0 +1,57 @@
+"""`evalkit runs`: the recorded runs, newest first."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from evalkit.cli.console import console, db_path, pct, present, text
+from evalkit.store import queries
+from evalkit.store.db import Store
+
+
+def command(
+    limit: Annotated[int, typer.Option(min=1, help="How many runs to list.")] = 20,
+    db: Annotated[
+        Path | None, typer.Option(help="Results database (default: $EVALKIT_DB).")
+    ] = None,
+) -> int:
+    """List recorded runs with their plan, status, git commit and pass rate."""
+    with Store.open(db_path(db), read_only=True) as store:
+        frame = queries.list_runs(store.con, limit)
+    if frame.empty:
+        console.print("no runs recorded yet; `evalkit run` records one")
+        return 0
+    table = Table(header_style="bold")
+    for name in ("run", "plan", "status", "started", "git", "by", "trials", "pass rate", "labels"):
+        table.add_column(name)
+    for row in frame.to_dict("records"):
+        dirty = "*" if present(row["git_dirty"]) and row["git_dirty"] else ""
+        table.add_row(
+            row["run_id"],
+            row["plan"],
+            row["status"],
+            text(row["started_at"])[:19],
+            text(row["git_sha"])[:8] + dirty,
+            text(row["created_by"]),
+            str(row["trials"]),
+            pct(row["pass_rate"]),
+            _labels(row["labels"]),
+        )
+    console.print(table)
+    return 0
+
+
+def _labels(raw: object) -> str:
+    """{"branch": "main"} -> 'branch=main'."""
+    if not present(raw):
+        return ""
+    try:
+        labels = json.loads(str(raw))
+    except ValueError:
+        return str(raw)
+    return " ".join(f"{k}={v}" for k, v in labels.items()) if isinstance(labels, dict) else ""

@@ -1,0 +1,41 @@
+"""`evalkit show RUN`: a recorded run's summary and its failing trials."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from evalkit.cli.console import console, db_path
+from evalkit.cli.summary import print_failures, summary_table
+from evalkit.store import queries
+from evalkit.store.db import Store
+
+
+def command(
+    run: Annotated[str, typer.Argument(help="A run id, id prefix, `latest` or `latest~N`.")] = (
+        "latest"
+    ),
+    failures: Annotated[int, typer.Option(help="How many failing trials to list.")] = 50,
+    db: Annotated[
+        Path | None, typer.Option(help="Results database (default: $EVALKIT_DB).")
+    ] = None,
+) -> int:
+    """Show a run: where it came from, its table per suite x target, and why trials failed."""
+    with Store.open(db_path(db), read_only=True) as store:
+        run_id = queries.resolve_run(store.con, run)
+        info = store.con.execute(
+            "SELECT plan, status, started_at, finished_at, git_sha, git_branch, git_dirty, "
+            "created_by, labels, evalkit_version FROM runs WHERE run_id = ?",
+            [run_id],
+        ).fetchone()
+        assert info is not None  # resolve_run only returns recorded ids
+        plan, status, started, finished, sha, branch, dirty, who, labels, version = info
+        commit = f"{(sha or '?')[:10]}{' (dirty)' if dirty else ''} on {branch or '?'}"
+        console.print(f"[bold]run {run_id}[/] · plan {plan} · {status}")
+        console.print(f"started {started} · finished {finished or '-'} · by {who or '?'}")
+        console.print(f"git {commit} · evalkit {version} · labels {labels}")
+        console.print(summary_table(queries.summary_frame(store.con, run_id), ""))
+        print_failures(console, queries.failures_frame(store.con, run_id, failures), failures)
+    return 0

@@ -1,0 +1,108 @@
+"""Tables shown after a run and by `evalkit show`: per suite x target, and failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from evalkit.cli.console import money, num, pct, present
+
+FAIL_STYLE = {"fail": "red", "error": "magenta"}
+
+
+def summary_table(frame: pd.DataFrame, title: str) -> Table:
+    """Pass rate with its 95% interval, score, errors, latency, tokens and cost."""
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for name, justify in [
+        ("suite", "left"),
+        ("target", "left"),
+        ("trials", "right"),
+        ("pass rate (95% CI)", "right"),
+        ("score", "right"),
+        ("errors", "right"),
+        ("p50 / p95 ms", "right"),
+        ("tokens in / out", "right"),
+        ("cost", "right"),
+    ]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in _records(frame):
+        target, prompt = row["target_id"], row["prompt_id"]
+        name = f"{target}[{prompt}]" if _present(prompt) else str(target)
+        rate = pct(row["pass_rate"])
+        if _present(row["ci_low"]):
+            rate += " ({}–{})".format(pct(row["ci_low"]), pct(row["ci_high"]))
+        cached = int(row["cached"]) if _present(row["cached"]) else 0
+        latency = "{} / {}".format(
+            num(row["p50_latency_ms"], "{:.0f}"), num(row["p95_latency_ms"], "{:.0f}")
+        )
+        errors = int(row["errors"])
+        table.add_row(
+            str(row["suite"]),
+            name,
+            str(int(row["trials"])) + (f" · {cached} cached" if cached else ""),
+            Text(rate, style=_rate_style(row["pass_rate"])),
+            num(row["mean_score"]),
+            Text(str(errors), style="magenta" if errors else ""),
+            latency,
+            "{} / {}".format(_int(row["input_tokens"]), _int(row["output_tokens"])),
+            money(row["cost_usd"]),
+        )
+    return table
+
+
+def print_failures(console: Console, frame: pd.DataFrame, limit: int) -> None:
+    """One block per failing trial: id, status, and why (grader reasons or the error)."""
+    if frame.empty:
+        return
+    shown = frame.head(limit)
+    total = int(frame.attrs.get("total", len(frame)))
+    console.print(Text(f"Failures ({len(shown)} of {total} shown)", style="bold"))
+    for row in _records(shown):
+        status = str(row["status"])
+        console.print(
+            Text.assemble(
+                ("  ✗ " if status == "fail" else "  ! ", FAIL_STYLE.get(status, "")),
+                (str(row["trial_id"]), "bold"),
+                f"  {status}",
+            )
+        )
+        for reason in _reasons(row):
+            console.print(Text(f"      {reason}", style="dim"), overflow="fold")
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _reasons(row: dict[str, Any]) -> list[str]:
+    error = row.get("error")
+    if _present(error):
+        kind = row.get("error_kind")
+        return [f"{kind}: {error}" if _present(kind) else str(error)]
+    reasons = row.get("reasons")
+    if reasons is None or (isinstance(reasons, float)):
+        return []
+    if isinstance(reasons, str):
+        return [reasons]
+    return [str(r) for r in list(reasons)[:5]]
+
+
+_present = present
+
+
+def _int(value: object) -> str:
+    if not _present(value):
+        return "-"
+    return f"{int(value):,}"  # type: ignore[call-overload]
+
+
+def _rate_style(rate: Any) -> str:
+    if not _present(rate):
+        return ""
+    if rate >= 0.9:
+        return "green"
+    return "yellow" if rate >= 0.7 else "red"

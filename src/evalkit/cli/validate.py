@@ -1,0 +1,40 @@
+"""`evalkit validate`: check every plan and suite without running anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from evalkit.cli.console import console, err_console
+from evalkit.errors import EvalkitError
+from evalkit.graders.discovery import load_all
+from evalkit.spec import find_plans, validate_workspace
+from evalkit.workspace import SUITE_DIR, find_root
+
+
+def command(
+    path: Annotated[
+        Path | None, typer.Argument(help="The workspace (default: found from the current folder).")
+    ] = None,
+) -> int:
+    """Check the workspace's plans, suites and graders; print every problem with its location."""
+    root = find_root(path)
+    problems: list[str] = []
+    try:
+        load_all(root)
+    except EvalkitError as exc:
+        problems.append(str(exc))
+    problems.extend(validate_workspace(root))
+    if problems:
+        for problem in problems:
+            err_console.print(problem, highlight=False, markup=False)
+        noun = "problem" if len(problems) == 1 else "problems"
+        err_console.print(f"[bold red]{len(problems)} {noun}[/] in {root}")
+        return 4
+    suites = sorted((root / SUITE_DIR).rglob("*.y*ml")) if (root / SUITE_DIR).is_dir() else []
+    console.print(
+        f"[green]ok[/]: {len(find_plans(root))} plans and {len(suites)} suites in {root} are valid"
+    )
+    return 0
