@@ -69,19 +69,43 @@ def test_database_from_a_newer_evalkit_is_refused(tmp_path: Path) -> None:
 
 def test_read_only_open_brings_an_old_database_up_to_date(tmp_path: Path) -> None:
     path = tmp_path / "old.duckdb"
-    first = shipped_migrations()[0]
-    # a database as an evalkit that only knew migration 1 left it
+    _database_at_v1(path).close()
+    with Store.open(path, read_only=True) as store:
+        versions = store.con.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
+        assert store.con.execute("SELECT count(*) FROM trials").fetchone() == (0,)
+    assert versions == [(1,), (2,)]
+
+
+def _database_at_v1(path: Path) -> duckdb.DuckDBPyConnection:
+    """A database as an evalkit that only knew migration 1 left it (still open)."""
     con = duckdb.connect(str(path))
     con.execute(
         "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
         "applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp, "
         "evalkit_version VARCHAR NOT NULL)"
     )
-    con.execute(first.sql)
-    con.execute("INSERT INTO schema_migrations (version, name, evalkit_version) "
-                "VALUES (1, 'initial', '0.0.1')")  # fmt: skip
+    con.execute(shipped_migrations()[0].sql)
+    con.execute(
+        "INSERT INTO schema_migrations (version, name, evalkit_version) "
+        "VALUES (1, 'initial', '0.0.1')"
+    )
+    return con
+
+
+def test_a_failing_migration_leaves_the_database_at_its_previous_version(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "mine.duckdb"
+    con = _database_at_v1(path)
+    con.execute("CREATE TABLE trials (note VARCHAR)")  # the user's own table, in the way
+    con.execute("INSERT INTO trials VALUES ('keep me')")
     con.close()
-    with Store.open(path, read_only=True) as store:
-        versions = store.con.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
-        assert store.con.execute("SELECT count(*) FROM trials").fetchone() == (0,)
-    assert versions == [(1,), (2,)]
+    with pytest.raises(StoreError) as caught:
+        Store.open(path)
+    message = str(caught.value)
+    assert f"could not apply schema migration 0002_trials_view to {path}" in message
+    assert "left at schema v1" in message and "rename it" in message
+    con = duckdb.connect(str(path))
+    assert con.execute("SELECT max(version) FROM schema_migrations").fetchone() == (1,)
+    assert con.execute("SELECT note FROM trials").fetchall() == [("keep me",)]
+    con.close()

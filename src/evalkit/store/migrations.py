@@ -114,7 +114,9 @@ def migrate(con: duckdb.DuckDBPyConnection, where: str) -> list[int]:
             raise StoreError(
                 f"could not apply schema migration {migration.version:04d}_{migration.name} "
                 f"to {where}: {exc}",
-                hint="the database was left at its previous version; report this as a bug",
+                hint=f"the database was left at schema v{current}; if you created a table or "
+                "view of that name yourself, rename it, otherwise report this as a bug",
             ) from exc
         applied.append(migration.version)
+        current = migration.version
     return applied
