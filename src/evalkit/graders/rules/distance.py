@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from pydantic import StrictBool, model_validator
-from rapidfuzz.distance import Levenshtein
 
 from evalkit.graders.base import Score, grader
 from evalkit.graders.rules._common import Compared, Number, clip, text_of
 from evalkit.records import Case, TargetOutput
+
+
+@functools.cache
+def _levenshtein() -> Any:
+    # Imported on first use: rapidfuzz takes ~0.1 s to import, which every CLI start would pay.
+    from rapidfuzz.distance import Levenshtein
+
+    return Levenshtein
 
 
 class LevenshteinParams(Compared):
@@ -34,10 +44,11 @@ def levenshtein(output: TargetOutput, case: Case, params: LevenshteinParams) -> 
     """
     expected = str(params.target_value(case))
     text = text_of(output).strip()
-    distance = Levenshtein.distance(text, expected)
+    metric = _levenshtein()
+    distance = metric.distance(text, expected)
     passed = distance <= params.threshold
     return Score(
-        float(Levenshtein.normalized_similarity(text, expected)),
+        float(metric.normalized_similarity(text, expected)),
         passed=passed,
         reason=f"edit distance {distance} (max {params.threshold:g}) from {clip(expected)}",
         metadata={"distance": distance, "max_distance": params.threshold},
@@ -58,5 +69,5 @@ def similarity(output: TargetOutput, case: Case, params: SimilarityParams) -> Sc
     text = text_of(output).strip()
     if params.ignore_case:
         text, expected = text.casefold(), expected.casefold()
-    ratio = float(Levenshtein.normalized_similarity(text, expected))
+    ratio = float(_levenshtein().normalized_similarity(text, expected))
     return Score(ratio, reason=f"similarity {ratio:.2f} to {clip(expected)}")
