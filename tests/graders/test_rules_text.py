@@ -169,3 +169,9 @@ async def test_unknown_param_is_refused() -> None:
 async def test_text_graders_read_structured_data_as_json_text() -> None:
     output = TargetOutput(data={"city": "Zürich"})
     assert (await grade("contains", output, value='"city": "Zürich"')).passed
+
+
+async def test_contains_a_number_looks_for_its_digits() -> None:
+    assert (await grade("contains", "order 1234 shipped", value=1234)).passed
+    with pytest.raises(GraderError, match="value"):
+        await grade("contains", "x", value=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import PrivateAttr, StrictBool, StrictInt, model_validator
+from pydantic import PrivateAttr, StrictBool, StrictFloat, StrictInt, model_validator
 
 from evalkit.graders.base import Score, grader
 from evalkit.graders.rules._common import (
@@ -66,9 +66,9 @@ def equals(output: TargetOutput, case: Case, params: EqualsParams) -> Score:
 
 
 class ContainsParams(Compared):
-    """`value` (else expected): the substring to look for."""
+    """`value` (else expected): the substring to look for (a number means its digits)."""
 
-    value: str | None = None
+    value: str | StrictInt | StrictFloat | None = None
 
 
 def _needle(params: Compared, case: Case) -> str:
