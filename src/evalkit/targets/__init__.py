@@ -1,7 +1,7 @@
 """Targets: the systems that answer cases. See `base` for the seam.
 
-Importing this package registers the built-in providers; `build_targets` turns one
-plan target into one ready Target per prompt variant.
+Built-in providers are imported when a plan first uses them (see `base.providers`);
+`build_targets` turns one plan target into one ready Target per prompt variant.
 """
 
 from __future__ import annotations
@@ -13,14 +13,6 @@ from pydantic import BaseModel, ValidationError
 
 from evalkit.errors import TargetError
 from evalkit.spec.models import PromptSpec, TargetSpec
-from evalkit.targets import (  # noqa: F401 - imported to register the providers
-    anthropic_provider,
-    command_provider,
-    http_provider,
-    openai_provider,
-    python_provider,
-    replay_provider,
-)
 from evalkit.targets.base import (
     Target,
     TargetCallError,

@@ -9,7 +9,8 @@ from its `kind` and records the last failure on the result.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
@@ -124,6 +125,33 @@ def register(name: str) -> Callable[[P], P]:
     return decorate
 
 
-def providers() -> dict[str, Any]:
-    """Registered provider classes by name."""
-    return dict(_REGISTRY)
+# Built-in providers are imported on first use: the anthropic and openai SDKs alone
+# take seconds and ~100 MB to import, which a plan of python targets never needs.
+_BUILTIN_MODULES = {
+    "anthropic": "evalkit.targets.anthropic_provider",
+    "command": "evalkit.targets.command_provider",
+    "http": "evalkit.targets.http_provider",
+    "openai": "evalkit.targets.openai_provider",
+    "python": "evalkit.targets.python_provider",
+    "replay": "evalkit.targets.replay_provider",
+}
+
+
+class _Providers(Mapping[str, Any]):
+    """Provider classes by name, importing a built-in's module when it is first asked for."""
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in _REGISTRY and name in _BUILTIN_MODULES:
+            importlib.import_module(_BUILTIN_MODULES[name])  # registers itself
+        return _REGISTRY[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(set(_REGISTRY) | set(_BUILTIN_MODULES)))
+
+    def __len__(self) -> int:
+        return len(set(_REGISTRY) | set(_BUILTIN_MODULES))
+
+
+def providers() -> Mapping[str, Any]:
+    """Provider classes by name (built-ins and any registered with `@register`)."""
+    return _Providers()
