@@ -11,8 +11,8 @@ from evalkit.graders.discovery import load_all
 from evalkit.plan import Selection
 from evalkit.session import RunOutcome, RunSettings, execute
 from evalkit.spec import load_plans
-from evalkit.store import queries
 from evalkit.store.db import Store
+from evalkit.store.queries import grades_frame, resolve_run, results_frame, summary_frame
 from evalkit.workspace import default_db_path, find_root
 
 
@@ -61,10 +61,10 @@ def results(
     """Read a recorded run (`latest`, `latest~1`, an id or id prefix)."""
     db_path = Path(db) if db else default_db_path(find_root(Path(workspace) if workspace else None))
     with Store.open(db_path, read_only=True) as store:
-        run_id = queries.resolve_run(store.con, run)
+        run_id = resolve_run(store.con, run)
         return Results(
             run_id=run_id,
-            trials=queries.results_frame(store.con, run_id),
-            grades=queries.grades_frame(store.con, run_id),
-            summary=queries.summary_frame(store.con, run_id),
+            trials=results_frame(store.con, run_id),
+            grades=grades_frame(store.con, run_id),
+            summary=summary_frame(store.con, run_id),
         )
