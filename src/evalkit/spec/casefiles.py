@@ -33,9 +33,12 @@ class CaseRow:
 
 
 def read_case_file(
-    path: Path, source: str, renames: dict[str, str], map_location: Location
+    path: Path, source: str, renames: dict[str, str], map_at: tuple[Location, str]
 ) -> list[CaseRow]:
-    """Read a `.csv` or `.jsonl` case file; `renames` maps a file column to the name used."""
+    """Read a `.csv` or `.jsonl` case file; `renames` maps a file column to the name used.
+
+    `map_at` is where the renames are written (location, field path), for their errors.
+    """
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".jsonl", ".ndjson"):
         raise SpecError.single(
@@ -51,12 +54,12 @@ def read_case_file(
     except OSError as exc:
         raise SpecError.single(Location(source), "", f"cannot read file: {exc.strerror}") from None
     if suffix == ".csv":
-        return _read_csv(text, source, renames, map_location)
+        return _read_csv(text, source, renames, map_at)
     return _read_jsonl(text, source, renames)
 
 
 def _read_csv(
-    text: str, source: str, renames: dict[str, str], map_location: Location
+    text: str, source: str, renames: dict[str, str], map_at: tuple[Location, str]
 ) -> list[CaseRow]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
@@ -68,7 +71,7 @@ def _read_csv(
             if not any(cell.strip() for cell in record):
                 continue  # blank lines are layout, not cases
             if header is None:
-                header = _check_header(record, source, start, renames, map_location)
+                header = _check_header(record, source, start, renames, map_at)
                 continue
             if len(record) > len(header):
                 raise SpecError.single(
@@ -89,7 +92,7 @@ def _read_csv(
 
 
 def _check_header(
-    record: list[str], source: str, line: int, renames: dict[str, str], map_location: Location
+    record: list[str], source: str, line: int, renames: dict[str, str], map_at: tuple[Location, str]
 ) -> list[str]:
     names = [cell.strip() for cell in record]
     problems: list[tuple[Location, str, str]] = []
@@ -102,9 +105,8 @@ def _check_header(
         seen.add(name)
     for old in renames:
         if old not in seen:
-            problems.append(
-                (map_location, "map", f"column '{old}' is not in {source} ({', '.join(names)})")
-            )
+            message = f"column '{old}' is not in {source} ({', '.join(names)})"
+            problems.append((map_at[0], map_at[1], message))
     if problems:
         raise SpecError(problems)
     return [renames.get(name, name) for name in names]

@@ -140,7 +140,8 @@ def parse_yaml(text: str, source: str = "<string>") -> YamlDocument:
     builder = _Builder(source)
     if root is None:
         return YamlDocument(source, None, builder.keys, builder.values)
-    _Measure(source).check(root)
+    if "*" in text:  # an alias is written `*name`: without one, nothing can expand
+        _Measure(source).check(root)
     data = builder.build(root, ())
     return YamlDocument(source, data, builder.keys, builder.values)
 
@@ -227,10 +228,16 @@ class _Builder:
     def __init__(self, source: str) -> None:
         self.source = source
         self.keys: dict[YamlPath, Position] = {}
+        self.count = 0
         self.values: dict[YamlPath, Position] = {}
 
     def build(self, node: yaml.Node, path: YamlPath) -> Any:
         self.values[path] = _position(node)
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _error(self.source, node, f"document has more than {MAX_NODES:,} nodes")
+        if len(path) > MAX_DEPTH:
+            raise _error(self.source, node, f"nested more than {MAX_DEPTH} levels deep")
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         if isinstance(node, yaml.SequenceNode):
