@@ -35,8 +35,11 @@ def load_plan(path: Path, root: Path) -> LoadedPlan:
     checker = _PlanChecker(spec, doc, path, root)
     checker.check()
     suites = checker.load_suites()
-    if checker.problems:
-        raise SpecError(checker.problems)
+    # The plan's own problems read top to bottom, then those of its suites.
+    problems = sorted(checker.problems, key=lambda p: (p[0].line or 0, p[0].column or 0))
+    problems += checker.suite_problems
+    if problems:
+        raise SpecError(problems)
     return LoadedPlan(
         name=spec.name,
         path=path,
@@ -73,7 +76,8 @@ class _PlanChecker:
         self.doc = doc
         self.path = path
         self.root = root
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = []  # in the plan file
+        self.suite_problems: list[Problem] = []  # in the suites it names
 
     def problem(self, path: YamlPath, message: str, *, value: bool = False) -> None:
         self.problems.append((self.doc.location(path, value=value), field_path(path), message))
@@ -226,7 +230,7 @@ class _PlanChecker:
         try:
             return load_suite(file, self.root)
         except SpecError as exc:
-            self.problems.extend(exc.problems)
+            self.suite_problems.extend(exc.problems)
             return None
 
 
