@@ -1,8 +1,9 @@
 """YAML -> validated models, with file:line:col on every error.
 
 Load plans with `load_plans` (what `evalkit run` does) or check a whole workspace with
-`validate_workspace` (what `evalkit validate` does). Register graders and providers
-first: suites are checked against the grader registry, plans against the providers.
+`validate_workspace` (what `evalkit validate` does). Fill the grader registry first
+(`graders.discovery.load_all`): suites are checked against it. Plans are checked against
+the registered providers; the built-in ones register on import.
 """
 
 from evalkit.spec.discover import find_plans, load_plans, validate_workspace

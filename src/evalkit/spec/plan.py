@@ -1,8 +1,8 @@
 """Plan files (`evals/*.yaml`) -> `LoadedPlan`: settings checked, suites found and loaded.
 
 A plan's problems and those of every suite it names are collected and raised together
-as one SpecError. Provider options are checked by the provider's own `Options` model
-when the provider is registered (the caller imports the providers first).
+as one SpecError. Provider options are checked by the provider's own `Options` model;
+the built-in providers register when `evalkit.targets` is imported, which this does.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from evalkit.errors import Location, SpecError, WorkspaceError
+from evalkit.errors import SpecError, WorkspaceError
 from evalkit.spec.identity import id_problem, sha256_of
 from evalkit.spec.loaded import LoadedPlan, LoadedSuite
 from evalkit.spec.models import PlanSpec, TargetSpec
@@ -240,8 +240,3 @@ def plan_name(doc: YamlDocument) -> str | None:
         name = doc.data.get("name")
         return name if isinstance(name, str) else None
     return None
-
-
-def plan_location(doc: YamlDocument) -> Location:
-    """Where a plan's name is written (for problems across plans)."""
-    return doc.location(("name",))

@@ -81,10 +81,6 @@ class YamlDocument:
             return Location(self.source)
         return Location(self.source, found[0], found[1])
 
-    def where(self, path: YamlPath) -> str:
-        """`path`'s location as "file:line:col", the form records carry."""
-        return str(self.location(path))
-
 
 def source_label(path: Path, root: Path) -> str:
     """How messages name a file: relative to the workspace root when inside it."""
