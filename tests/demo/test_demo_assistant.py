@@ -1,7 +1,6 @@
 """The demo's system under test: the BM25 helpdesk assistant in examples/helpdesk_assistant."""
 
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -133,15 +132,3 @@ def test_tokenizer_keeps_both_readings_of_hyphenated_words() -> None:
     assert {"homeoffice", "home", "office"} <= set(tokens)
     assert {"print", "laptop"} <= set(tokens)
     assert "for" not in tokens and "my" not in tokens
-
-
-def test_answering_is_fast() -> None:
-    assistant.load_index()
-    questions = ["How do I connect to the VPN?", "Can I expense a monitor?", "printer jam"]
-    start = time.perf_counter()
-    for _ in range(50):
-        for question in questions:
-            ask(question)
-    per_question_ms = (time.perf_counter() - start) * 1000 / 150
-    # A few ms at most, even on a loaded CI machine; typically well under 0.1 ms.
-    assert per_question_ms < 5

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from evalkit.records import GraderConfig, Message
 from evalkit.spec import load_suite
 from evalkit.spec.loaded import LoadedSuite
@@ -169,7 +167,7 @@ def test_suite_hash_depends_on_case_order_and_version(ws: Workspace) -> None:
     assert load(ws, text.replace("'1'", "'2'")).content_hash != original
 
 
-def test_a_5000_case_suite_loads_quickly(ws: Workspace) -> None:
+def test_a_5000_case_suite_loads_with_distinct_derived_ids(ws: Workspace) -> None:
     cases = "".join(
         f"  - vars: {{question: 'What is {i} + {i}?', n: {i}}}\n"
         f"    expected: '{2 * i}'\n"
@@ -178,10 +176,7 @@ def test_a_5000_case_suite_loads_quickly(ws: Workspace) -> None:
         for i in range(5000)
     )
     text = "name: big\ndefaults:\n  graders: [{type: length, max: 100}]\ncases:\n" + cases
-    # CPU time, not wall time: the test machine is shared. Most of it is libyaml parsing.
-    start = time.process_time()
+    # Load time is measured by tests/benchmarks/bench_engine.py, not asserted here.
     suite = load(ws, text)
-    elapsed = time.process_time() - start
     assert len(suite.cases) == 5000
     assert len({c.id for c in suite.cases}) == 5000
-    assert elapsed < 2.5, f"took {elapsed:.2f}s of CPU"

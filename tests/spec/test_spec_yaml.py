@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from pathlib import Path
 
 import pytest
@@ -142,14 +141,13 @@ def billion_laughs() -> str:
 
 
 def test_billion_laughs_is_refused_before_expansion() -> None:
-    start = time.perf_counter()
+    # Expanding it would build 10**10 nodes and never return: the error proves it was
+    # counted, not built.
     with pytest.raises(SpecError) as exc:
         parse_yaml(billion_laughs(), "bomb.yaml")
-    elapsed = time.perf_counter() - start
     location, _, message = only_problem(exc)
     assert location == "bomb.yaml:1:1"
     assert message.startswith("document expands to more than 1,000,000 nodes")
-    assert elapsed < 0.5
 
 
 def test_too_many_aliases_are_refused() -> None:
