@@ -105,6 +105,7 @@ class Engine:
         self.totals = EngineTotals()
         self._rng = random.Random(seed)
         self._graders: dict[int, list[BoundGrader]] = {}  # by id(case): bind once per case
+        self._bind_cache: dict[str, BoundGrader] = {}  # graders configured alike bind once
         self._prepared: dict[str, tuple[TargetRequest, str | None]] = {}
         self._cached: dict[str, TargetOutput] = {}
 
@@ -203,7 +204,7 @@ class Engine:
     def _bound(self, case: Case) -> list[BoundGrader]:
         bound = self._graders.get(id(case))
         if bound is None:
-            bound = self._graders[id(case)] = bind_case(case)
+            bound = self._graders[id(case)] = bind_case(case, self._bind_cache)
         return bound
 
     async def _call(

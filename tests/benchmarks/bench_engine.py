@@ -33,7 +33,7 @@ SUITE_HEADER = """name: bench
 cases_from: [cases.jsonl]
 defaults:
   graders:
-    - type: contains
+    - type: icontains
       value: "reply"
     - type: regex
       value: "[a-z]+"

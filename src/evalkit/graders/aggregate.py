@@ -11,23 +11,33 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 
 from evalkit.errors import GraderError
 from evalkit.graders.base import BoundGrader, bind
-from evalkit.records import Case, Grade, Status, TargetOutput
+from evalkit.records import Case, Grade, GraderConfig, Status, TargetOutput
 
 # Weighted means such as 0.7 come out as 0.6999999999999998; a threshold of 0.7 must hold.
 _EPSILON = 1e-9
 
 
-def bind_case(case: Case) -> list[BoundGrader]:
-    """Bind every grader of `case`; bad config raises GraderError naming its location."""
+def bind_case(case: Case, cache: dict[str, BoundGrader] | None = None) -> list[BoundGrader]:
+    """Bind every grader of `case`; bad config raises GraderError naming its location.
+
+    With a `cache`, graders configured alike (suite defaults, above all) are validated
+    and compiled once per run instead of once per case.
+    """
     bound = []
     for config in case.graders:
         where = f"{config.location} " if config.location else ""
         if config.weight < 0:
             raise GraderError(f"{where}grader '{config.name}': weight {config.weight} is negative")
-        grader = bind(config)
+        key = _config_key(config) if cache is not None else ""
+        grader = cache.get(key) if cache is not None else None
+        if grader is None:
+            grader = bind(config)
+            if cache is not None:
+                cache[key] = grader
         # A params model may say, knowing the case, why it cannot grade it (no `value:`
         # and no `expected:`): better refused now than an error on every trial.
         check = getattr(grader.params, "check_case", None)
@@ -39,6 +49,23 @@ def bind_case(case: Case) -> list[BoundGrader]:
             )
         bound.append(grader)
     return bound
+
+
+def _config_key(config: GraderConfig) -> str:
+    """Everything that changes how a grader behaves (not where it was written)."""
+    return json.dumps(
+        [
+            config.name,
+            config.value,
+            config.args,
+            config.negate,
+            config.weight,
+            config.threshold,
+            config.metric,
+        ],
+        sort_keys=True,
+        default=str,
+    )
 
 
 async def grade_output(

@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from evalkit.errors import StoreError
-from evalkit.records import Case
+from evalkit.records import Case, GraderConfig
 from evalkit.store.cache import dumps
 
 GIT_TIMEOUT_SECONDS = 3.0
@@ -160,6 +160,15 @@ def _insert_run(cur: duckdb.DuckDBPyConnection, info: RunInfo) -> None:
 
 def _insert_new_cases(cur: duckdb.DuckDBPyConnection, cases: list[Case]) -> None:
     unique = {case_hash(c): c for c in cases}
+    if unique:
+        # Serialising a case costs more than asking: most cases of a nightly run are
+        # stored already, so only the new ones are built and sent.
+        stored = cur.execute(
+            "SELECT case_hash FROM cases WHERE case_hash IN (SELECT unnest(?::VARCHAR[]))",
+            [list(unique)],
+        ).fetchall()
+        for (known,) in stored:
+            unique.pop(known, None)
     if not unique:
         return
     batch = pa.table(
@@ -176,7 +185,7 @@ def _insert_new_cases(cur: duckdb.DuckDBPyConnection, cases: list[Case]) -> None
             "context": [dumps(c.context) for c in unique.values()],
             "tags": pa.array([list(c.tags) for c in unique.values()], pa.list_(pa.string())),
             "metadata": [dumps(c.metadata) for c in unique.values()],
-            "graders": [dumps([asdict(g) for g in c.graders]) for c in unique.values()],
+            "graders": [dumps([_grader_dict(g) for g in c.graders]) for c in unique.values()],
             "cluster": pa.array([c.cluster for c in unique.values()], pa.string()),
             "location": [c.location for c in unique.values()],
         }
@@ -193,6 +202,20 @@ def _insert_new_cases(cur: duckdb.DuckDBPyConnection, cases: list[Case]) -> None
         """
     )
     cur.unregister("new_cases")
+
+
+def _grader_dict(config: GraderConfig) -> dict[str, Any]:
+    """A grader as configured (dataclasses.asdict is several times slower)."""
+    return {
+        "name": config.name,
+        "args": config.args,
+        "value": config.value,
+        "negate": config.negate,
+        "weight": config.weight,
+        "threshold": config.threshold,
+        "metric": config.metric,
+        "location": config.location,
+    }
 
 
 def finish_run(
