@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from evalkit.graders.discovery import load_all
 from evalkit.plan import Selection
@@ -14,6 +13,9 @@ from evalkit.spec import load_plans
 from evalkit.store.db import Store
 from evalkit.store.queries import grades_frame, resolve_run, results_frame, summary_frame
 from evalkit.workspace import default_db_path, find_root
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def run(

@@ -104,18 +104,19 @@ def test_summary_numbers_match_a_hand_count(store: Store) -> None:
     ]  # fmt: skip
     billing, plain, terse = (row._asdict() for row in frame.itertuples(index=False))
     assert (billing["suite"], billing["trials"], billing["errors"]) == ("billing", 1, 1)
-    assert math.isnan(billing["pass_rate"]) and math.isnan(billing["ci_low"])  # nothing graded
+    # its one trial errored: an error is a trial that did not pass
+    assert (billing["pass_rate"], billing["ci_low"]) == (0.0, 0.0)
 
     assert (plain["suite"], plain["target_id"]) == ("refunds", "model-a")
     assert pd.isna(plain["prompt_id"])
     assert [plain[k] for k in ("trials", "passed", "failed", "errors", "skipped", "cached")] == [
         5, 2, 1, 1, 1, 1,
     ]  # fmt: skip
-    assert plain["pass_rate"] == pytest.approx(2 / 3)  # errors and skips are not graded
-    # Wilson 95% for 2/3, worked by hand with z = 1.959964:
-    # centre (2/3 + z²/6) / (1 + z²/3) = 0.57308, half-width 0.36542
-    assert plain["ci_low"] == pytest.approx(0.20765, abs=5e-5)
-    assert plain["ci_high"] == pytest.approx(0.93850, abs=5e-5)
+    assert plain["pass_rate"] == pytest.approx(2 / 4)  # the error counts, the skip does not
+    # Wilson 95% for 2/4, worked by hand with z = 1.959964:
+    # centre 0.5, half-width z * sqrt(1/16 + z²/64) / (1 + z²/4) = 0.34996
+    assert plain["ci_low"] == pytest.approx(0.15004, abs=5e-5)
+    assert plain["ci_high"] == pytest.approx(0.84996, abs=5e-5)
     assert plain["mean_score"] == pytest.approx(2 / 3)  # 1, 1, 0; error and skip unscored
     assert plain["p50_latency_ms"] == pytest.approx(300.0)
     assert plain["p95_latency_ms"] == pytest.approx(480.0)  # 400 + 0.8 * (500 - 400)

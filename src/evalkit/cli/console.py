@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from rich.console import Console
 
 from evalkit.workspace import default_db_path, find_root
@@ -33,13 +33,8 @@ def db_path(db: Path | None, workspace: Path | None = None) -> Path:
 
 
 def present(value: object) -> bool:
-    """False for None and for pandas' missing values (NaN, NA, NaT)."""
-    if value is None:
-        return False
-    try:
-        return not bool(pd.isna(value))  # type: ignore[call-overload]
-    except (TypeError, ValueError):  # lists and arrays are present values
-        return True
+    """False for None and NaN (DuckDB gives NaN for an average over nothing)."""
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def text(value: object) -> str:

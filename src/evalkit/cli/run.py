@@ -101,14 +101,15 @@ def command(
 
 
 def _report(store: Store, outcome: RunOutcome, failures: int) -> None:
-    frame = queries.summary_frame(store.con, outcome.run_id)
+    rows = queries.summary_rows(store.con, outcome.run_id)
     totals = outcome.totals
-    if frame.empty:
+    if not rows:
         console.print(f"[bold]{outcome.plan}[/]: nothing ran (run {outcome.run_id})")
         return
-    console.print(summary_table(frame, f"{outcome.plan} · run {outcome.run_id}"))
-    print_failures(console, queries.failures_frame(store.con, outcome.run_id, failures), failures)
-    cost = float(frame["cost_usd"].fillna(0).sum())
+    console.print(summary_table(rows, f"{outcome.plan} · run {outcome.run_id}"))
+    failing, total = queries.failure_rows(store.con, outcome.run_id, failures)
+    print_failures(console, failing, total, failures)
+    costs = [row["cost_usd"] for row in rows if row["cost_usd"] is not None]
     parts = [
         f"{totals.finished} trials",
         f"{totals.by_status.get('pass', 0)} passed",
@@ -117,7 +118,8 @@ def _report(store: Store, outcome: RunOutcome, failures: int) -> None:
     ]
     if totals.cache_hits:
         parts.append(f"{totals.cache_hits} cached")
-    parts.append(money(cost))
+    if costs:
+        parts.append(money(sum(costs)))
     console.print(" · ".join(parts))
     gate = outcome.gate
     if gate.configured:

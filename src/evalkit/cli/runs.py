@@ -22,14 +22,14 @@ def command(
 ) -> int:
     """List recorded runs with their plan, status, git commit and pass rate."""
     with Store.open(db_path(db), read_only=True) as store:
-        frame = queries.list_runs(store.con, limit)
-    if frame.empty:
+        rows = queries.run_rows(store.con, limit)
+    if not rows:
         console.print("no runs recorded yet; `evalkit run` records one")
         return 0
     table = Table(header_style="bold")
     for name in ("run", "plan", "status", "started", "git", "by", "trials", "pass rate", "labels"):
         table.add_column(name)
-    for row in frame.to_dict("records"):
+    for row in rows:
         dirty = "*" if present(row["git_dirty"]) and row["git_dirty"] else ""
         table.add_row(
             row["run_id"],

@@ -36,6 +36,7 @@ def command(
         console.print(f"[bold]run {run_id}[/] · plan {plan} · {status}")
         console.print(f"started {started} · finished {finished or '-'} · by {who or '?'}")
         console.print(f"git {commit} · evalkit {version} · labels {labels}")
-        console.print(summary_table(queries.summary_frame(store.con, run_id), ""))
-        print_failures(console, queries.failures_frame(store.con, run_id, failures), failures)
+        console.print(summary_table(queries.summary_rows(store.con, run_id), ""))
+        failing, total = queries.failure_rows(store.con, run_id, failures)
+        print_failures(console, failing, total, failures)
     return 0

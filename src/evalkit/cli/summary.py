@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -14,7 +13,7 @@ from evalkit.cli.console import money, num, pct, present
 FAIL_STYLE = {"fail": "red", "error": "magenta"}
 
 
-def summary_table(frame: pd.DataFrame, title: str) -> Table:
+def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
     """Pass rate with its 95% interval, score, errors, latency, tokens and cost."""
     table = Table(title=title, title_justify="left", header_style="bold")
     for name, justify in [
@@ -29,7 +28,7 @@ def summary_table(frame: pd.DataFrame, title: str) -> Table:
         ("cost", "right"),
     ]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for row in _records(frame):
+    for row in rows:
         target, prompt = row["target_id"], row["prompt_id"]
         name = f"{target}[{prompt}]" if _present(prompt) else str(target)
         rate = pct(row["pass_rate"])
@@ -54,14 +53,13 @@ def summary_table(frame: pd.DataFrame, title: str) -> Table:
     return table
 
 
-def print_failures(console: Console, frame: pd.DataFrame, limit: int) -> None:
+def print_failures(console: Console, rows: list[dict[str, Any]], total: int, limit: int) -> None:
     """One block per failing trial: id, status, and why (grader reasons or the error)."""
-    if frame.empty:
+    if not rows:
         return
-    shown = frame.head(limit)
-    total = int(frame.attrs.get("total", len(frame)))
+    shown = rows[:limit]
     console.print(Text(f"Failures ({len(shown)} of {total} shown)", style="bold"))
-    for row in _records(shown):
+    for row in shown:
         status = str(row["status"])
         console.print(
             Text.assemble(
@@ -72,10 +70,6 @@ def print_failures(console: Console, frame: pd.DataFrame, limit: int) -> None:
         )
         for reason in _reasons(row):
             console.print(Text(f"      {reason}", style="dim"), overflow="fold")
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def _reasons(row: dict[str, Any]) -> list[str]:

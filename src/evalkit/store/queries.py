@@ -1,12 +1,19 @@
-"""Read helpers over the store, returning pandas DataFrames. Nothing here writes."""
+"""Read helpers over the store. Nothing here writes.
+
+`*_rows` functions return plain dicts (what the CLI prints: no pandas import on the
+path of `evalkit run`); `*_frame` functions return pandas DataFrames for the Python
+API and for users' notebooks.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from evalkit.errors import UsageError
 from evalkit.stats import wilson_interval
@@ -15,13 +22,29 @@ from evalkit.store.export import ExportFormat, export_run
 __all__ = [
     "ExportFormat",
     "export_run",
+    "failure_rows",
     "failures_frame",
     "grades_frame",
     "list_runs",
     "resolve_run",
     "results_frame",
+    "run_rows",
     "summary_frame",
+    "summary_rows",
 ]
+
+
+def _rows(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The executed query's rows as dicts keyed by column name."""
+    names = [column[0] for column in cursor.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    import pandas as pd  # only callers who want DataFrames pay for pandas
+
+    return pd.DataFrame(rows, columns=columns)
+
 
 _LATEST = re.compile(r"^latest(?:~(\d+))?$")
 _NEWEST_FIRST = "ORDER BY started_at DESC, run_id DESC"
@@ -76,7 +99,18 @@ def _no_match(con: duckdb.DuckDBPyConnection, plan: str | None, message: str) ->
 
 
 def list_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame:
-    """The newest `limit` runs with their provenance and pass rate over graded trials."""
+    """The newest `limit` runs with their provenance and pass rate, as a DataFrame."""
+    cursor = _run_query(con, limit)
+    names = [column[0] for column in cursor.description or []]
+    return _frame(_rows(cursor), names)
+
+
+def run_rows(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest `limit` runs with their provenance and pass rate."""
+    return _rows(_run_query(con, limit))
+
+
+def _run_query(con: duckdb.DuckDBPyConnection, limit: int) -> duckdb.DuckDBPyConnection:
     return con.execute(
         """
         SELECT u.run_id, u.plan, u.status, u.started_at, u.finished_at, u.git_sha,
@@ -96,7 +130,7 @@ def list_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame:
         LIMIT ?
         """,
         [limit],
-    ).df()
+    )
 
 
 def results_frame(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
@@ -126,39 +160,55 @@ def grades_frame(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
     ).df()
 
 
+SUMMARY_COLUMNS = [
+    "suite", "target_id", "prompt_id", "trials", "passed", "failed", "errors", "skipped",
+    "pass_rate", "ci_low", "ci_high", "mean_score", "p50_latency_ms", "p95_latency_ms",
+    "input_tokens", "output_tokens", "cost_usd", "cached",
+]  # fmt: skip
+
+
 def summary_frame(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
-    """One row per suite x target x prompt: counts, pass rate with Wilson 95% CI, costs."""
-    frame = con.execute(
-        """
-        SELECT suite, target_id, prompt_id,
-               count(*) AS trials,
-               count(*) FILTER (WHERE status = 'pass') AS passed,
-               count(*) FILTER (WHERE status = 'fail') AS failed,
-               count(*) FILTER (WHERE status = 'error') AS errors,
-               count(*) FILTER (WHERE status = 'skipped') AS skipped,
-               avg(score) AS mean_score,
-               quantile_cont(latency_ms, 0.5) AS p50_latency_ms,
-               quantile_cont(latency_ms, 0.95) AS p95_latency_ms,
-               sum(input_tokens) AS input_tokens,
-               sum(output_tokens) AS output_tokens,
-               sum(cost_usd) AS cost_usd,
-               count(*) FILTER (WHERE cached) AS cached
-        FROM results WHERE run_id = ?
-        GROUP BY suite, target_id, prompt_id
-        ORDER BY suite, target_id, prompt_id NULLS FIRST
-        """,
-        [run_id],
-    ).df()
-    rates = [_rate(int(p), int(f)) for p, f in zip(frame["passed"], frame["failed"], strict=True)]
-    # errors and skips are not evidence about quality: the rate is over graded trials only
-    frame.insert(8, "pass_rate", [r[0] for r in rates])
-    frame.insert(9, "ci_low", [r[1] for r in rates])
-    frame.insert(10, "ci_high", [r[2] for r in rates])
-    return frame
+    """`summary_rows` as a DataFrame."""
+    return _frame(summary_rows(con, run_id), SUMMARY_COLUMNS)
 
 
-def _rate(passed: int, failed: int) -> tuple[float | None, float | None, float | None]:
-    graded = passed + failed
+def summary_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
+    """One row per suite x target x prompt: counts, pass rate with Wilson 95% CI, costs.
+
+    The pass rate is over every trial that was meant to be graded: an error is a trial
+    that did not pass (the system under test gave no answer), a skip is left out.
+    """
+    rows = _rows(
+        con.execute(
+            """
+            SELECT suite, target_id, prompt_id,
+                   count(*) AS trials,
+                   count(*) FILTER (WHERE status = 'pass') AS passed,
+                   count(*) FILTER (WHERE status = 'fail') AS failed,
+                   count(*) FILTER (WHERE status = 'error') AS errors,
+                   count(*) FILTER (WHERE status = 'skipped') AS skipped,
+                   avg(score) AS mean_score,
+                   quantile_cont(latency_ms, 0.5) AS p50_latency_ms,
+                   quantile_cont(latency_ms, 0.95) AS p95_latency_ms,
+                   sum(input_tokens) AS input_tokens,
+                   sum(output_tokens) AS output_tokens,
+                   sum(cost_usd) AS cost_usd,
+                   count(*) FILTER (WHERE cached) AS cached
+            FROM results WHERE run_id = ?
+            GROUP BY suite, target_id, prompt_id
+            ORDER BY suite, target_id, prompt_id NULLS FIRST
+            """,
+            [run_id],
+        )
+    )
+    for row in rows:
+        rate, low, high = _rate(row["passed"], row["failed"] + row["errors"])
+        row.update(pass_rate=rate, ci_low=low, ci_high=high)
+    return [{name: row[name] for name in SUMMARY_COLUMNS} for row in rows]
+
+
+def _rate(passed: int, not_passed: int) -> tuple[float | None, float | None, float | None]:
+    graded = passed + not_passed
     if graded == 0:
         return None, None, None
     low, high = wilson_interval(passed, graded)
@@ -168,10 +218,23 @@ def _rate(passed: int, failed: int) -> tuple[float | None, float | None, float |
 def failures_frame(
     con: duckdb.DuckDBPyConnection, run_id: str, limit: int | None = None
 ) -> pd.DataFrame:
-    """Failing and erroring trials with the reasons of their failing grades.
+    """`failure_rows` as a DataFrame; ``frame.attrs["total"]`` counts them all."""
+    rows, total = failure_rows(con, run_id, limit)
+    frame = _frame(rows, FAILURE_COLUMNS)
+    frame.attrs["total"] = total
+    return frame
 
-    ``frame.attrs["total"]`` holds how many there are in all, whatever `limit`.
-    """
+
+FAILURE_COLUMNS = [
+    "trial_id", "suite", "case_id", "target_id", "prompt_id", "epoch", "status",
+    "score", "error_kind", "error", "output", "reasons",
+]  # fmt: skip
+
+
+def failure_rows(
+    con: duckdb.DuckDBPyConnection, run_id: str, limit: int | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """Failing and erroring trials with their failing grades' reasons, and how many in all."""
     total = con.execute(
         "SELECT count(*) FROM results WHERE run_id = ? AND status IN ('fail', 'error')",
         [run_id],
@@ -179,8 +242,9 @@ def failures_frame(
     params: list[Any] = [run_id, run_id]
     if limit is not None:
         params.append(limit)
-    frame = con.execute(
-        f"""
+    rows = _rows(
+        con.execute(
+            f"""
         WITH reasons AS (
             SELECT trial_id,
                    list(metric || ': ' || coalesce(nullif(reason, ''), status) ORDER BY idx)
@@ -197,10 +261,10 @@ def failures_frame(
         ORDER BY r.suite, r.case_id, r.target_id, r.prompt_id NULLS FIRST, r.epoch
         {"LIMIT ?" if limit is not None else ""}
         """,
-        params,
-    ).df()
-    frame.attrs["total"] = int(total[0]) if total else 0
-    return frame
+            params,
+        )
+    )
+    return rows, int(total[0]) if total else 0
 
 
 def run_exists(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
