@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from evalkit.records import TargetOutput, Usage
 
@@ -40,14 +39,12 @@ def output_from_json(text: str) -> TargetOutput:
 
 def cached_outputs(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> dict[str, TargetOutput]:
     """The cached outputs for those of `keys` present in the cache (one query)."""
-    wanted = pa.table({"key": pa.array(sorted(set(keys)), type=pa.string())})
-    if wanted.num_rows == 0:
+    wanted = sorted(set(keys))
+    if not wanted:
         return {}
-    # a cursor of our own: registering a table on the shared connection could collide
-    # with another thread's registration of the same name
-    with con.cursor() as cur:
-        cur.register("wanted_keys", wanted)
+    with con.cursor() as cur:  # a cursor of our own: the writer thread may be busy
         rows = cur.execute(
-            "SELECT c.key, c.output FROM response_cache c JOIN wanted_keys w USING (key)"
+            "SELECT key, output FROM response_cache WHERE key IN (SELECT unnest(?::VARCHAR[]))",
+            [wanted],
         ).fetchall()
     return {key: output_from_json(output) for key, output in rows}

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from evalkit.errors import StoreError
 from evalkit.records import Case, GraderConfig
 from evalkit.store.cache import dumps
+from evalkit.store.unnest import unnest_select
 
 GIT_TIMEOUT_SECONDS = 3.0
 
@@ -178,38 +178,38 @@ def _insert_new_cases(cur: duckdb.DuckDBPyConnection, cases: list[Case]) -> None
 _CASES_PER_INSERT = 2000
 
 
+_CASE_COLUMNS = [
+    ("case_hash", "VARCHAR"), ("suite", "VARCHAR"), ("case_id", "VARCHAR"),
+    ("vars", "VARCHAR"), ("messages", "VARCHAR"), ("expected", "VARCHAR"),
+    ("context", "VARCHAR"), ("tags", "VARCHAR[]"), ("metadata", "VARCHAR"),
+    ("graders", "VARCHAR"), ("cluster", "VARCHAR"), ("location", "VARCHAR"),
+]  # fmt: skip
+# content-addressed: a case already stored by an earlier run is not stored again
+_INSERT_CASES = f"""
+INSERT INTO cases
+SELECT n.case_hash, n.suite, n.case_id, n.vars::JSON, n.messages::JSON,
+       n.expected::JSON, n.context::JSON, n.tags, n.metadata::JSON, n.graders::JSON,
+       n.cluster, n.location
+FROM ({unnest_select(_CASE_COLUMNS)}) n ANTI JOIN cases c USING (case_hash)
+"""
+
+
 def _insert_cases(cur: duckdb.DuckDBPyConnection, cases: list[Case]) -> None:
-    batch = pa.table(
-        {
-            "case_hash": [case_hash(c) for c in cases],
-            "suite": [c.suite for c in cases],
-            "case_id": [c.id for c in cases],
-            "vars": [dumps(c.vars) for c in cases],
-            "messages": [
-                None if c.messages is None else dumps([asdict(m) for m in c.messages])
-                for c in cases
-            ],
-            "expected": [dumps(c.expected) for c in cases],
-            "context": [dumps(c.context) for c in cases],
-            "tags": pa.array([list(c.tags) for c in cases], pa.list_(pa.string())),
-            "metadata": [dumps(c.metadata) for c in cases],
-            "graders": [dumps([_grader_dict(g) for g in c.graders]) for c in cases],
-            "cluster": pa.array([c.cluster for c in cases], pa.string()),
-            "location": [c.location for c in cases],
-        }
-    )
-    cur.register("new_cases", batch)
-    # content-addressed: a case already stored by an earlier run is not stored again
-    cur.execute(
-        """
-        INSERT INTO cases
-        SELECT n.case_hash, n.suite, n.case_id, n.vars::JSON, n.messages::JSON,
-               n.expected::JSON, n.context::JSON, n.tags, n.metadata::JSON, n.graders::JSON,
-               n.cluster, n.location
-        FROM new_cases n ANTI JOIN cases c USING (case_hash)
-        """
-    )
-    cur.unregister("new_cases")
+    columns: list[list[Any]] = [
+        [case_hash(c) for c in cases],
+        [c.suite for c in cases],
+        [c.id for c in cases],
+        [dumps(c.vars) for c in cases],
+        [None if c.messages is None else dumps([asdict(m) for m in c.messages]) for c in cases],
+        [dumps(c.expected) for c in cases],
+        [dumps(c.context) for c in cases],
+        [list(c.tags) for c in cases],
+        [dumps(c.metadata) for c in cases],
+        [dumps([_grader_dict(g) for g in c.graders]) for c in cases],
+        [c.cluster for c in cases],
+        [c.location for c in cases],
+    ]
+    cur.execute(_INSERT_CASES, columns)
 
 
 def _grader_dict(config: GraderConfig) -> dict[str, Any]:
