@@ -81,10 +81,16 @@ def make_workspace(base: Path, cases: int, target: str, url: str, concurrency: i
     return ws
 
 
-def measure_evalkit(ws: Path) -> dict[str, float]:
-    """Run the plan through evalkit's API (no cache) and time it."""
-    import evalkit
+def measure_evalkit(ws: Path, provider: str) -> dict[str, float]:
+    """Run the plan through evalkit's API (no cache) and time it, imports excluded."""
+    import importlib
 
+    began = time.perf_counter()
+    import evalkit
+    import evalkit.api
+
+    importlib.import_module(f"evalkit.targets.{provider}_provider")
+    imports = time.perf_counter() - began
     began, cpu0 = time.perf_counter(), time.process_time()
     outcomes = evalkit.run(workspace=ws, db=ws / "bench.duckdb", cache=False)
     wall, cpu = time.perf_counter() - began, time.process_time() - cpu0
@@ -92,19 +98,20 @@ def measure_evalkit(ws: Path) -> dict[str, float]:
     return {
         "wall": wall,
         "cpu": cpu,
+        "imports": imports,
         "trials": outcome.totals.finished,
         "errors": outcome.totals.by_status.get("error", 0),
     }
 
 
 def measure_bare(provider: str, url: str, cases: int, concurrency: int) -> dict[str, float]:
-    """The same SDK calls with nothing around them."""
+    """The same SDK calls with nothing around them (the SDK's import not timed either)."""
+    import anthropic
+    import openai
 
     async def go() -> int:
         sem = asyncio.Semaphore(concurrency)
         if provider == "anthropic":
-            import anthropic
-
             a_client = anthropic.AsyncAnthropic(api_key="bench", base_url=url, max_retries=0)
 
             async def call(i: int) -> None:
@@ -115,8 +122,6 @@ def measure_bare(provider: str, url: str, cases: int, concurrency: int) -> dict[
                         messages=[{"role": "user", "content": f"question number {i}"}],
                     )
         else:
-            import openai
-
             o_client = openai.AsyncOpenAI(api_key="bench", base_url=url + "/v1", max_retries=0)
 
             async def call(i: int) -> None:
@@ -143,7 +148,7 @@ def phase(args: argparse.Namespace) -> None:
         result = measure_bare(args.phase[5:], args.url, args.cases, args.concurrency)
     else:
         ws = make_workspace(Path(args.tmp), args.cases, args.phase, args.url, args.concurrency)
-        result = measure_evalkit(ws)
+        result = measure_evalkit(ws, args.phase)
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
@@ -187,6 +192,7 @@ def main() -> None:
             ours = run_phase(provider, args, server.url, tmp)
             print(
                 f"{provider:9} evalkit {ours['wall']:6.2f}s (cpu {ours['cpu']:.2f}s, "
+                f"imports {ours['imports']:.2f}s untimed, "
                 f"peak {ours['peak_mb']:.0f} MB, errors {ours['errors']:.0f}) | bare SDK loop "
                 f"{bare['wall']:6.2f}s (cpu {bare['cpu']:.2f}s, peak {bare['peak_mb']:.0f} MB) | "
                 f"evalkit/bare {ours['wall'] / bare['wall']:.3f}x | bare/ideal "
