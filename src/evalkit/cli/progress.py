@@ -35,9 +35,10 @@ class Tally:
             self.cost += result.output.cost_usd
 
     def line(self) -> str:
-        """`pass 81.2% · errors 0 · $0.0123`."""
+        """`pass 81.2% · errors 0 · $0.0123` (no cost while nothing has a price)."""
         rate = f"{self.passed / self.graded:.1%}" if self.graded else "-"
-        return f"pass {rate} · errors {self.errors} · ${self.cost:.4f}"
+        cost = f" · ${self.cost:.4f}" if self.cost else ""
+        return f"pass {rate} · errors {self.errors}{cost}"
 
 
 class BarProgress:
@@ -77,7 +78,12 @@ class BarProgress:
 
 
 class LineProgress:
-    """For logs: a line every 10% of the trials or every 10 seconds, whichever first."""
+    """For logs: a line every 10% of the trials or every 10 seconds, whichever first.
+
+    A run that is over within two seconds prints no progress at all: its table follows.
+    """
+
+    QUIET_SECONDS = 2.0
 
     def __init__(self, console: Console, label: str, total: int) -> None:
         self.tally = Tally(total)
@@ -100,11 +106,14 @@ class LineProgress:
         self.tally.add(result)
         now = time.monotonic()
         done = self.tally.done
+        if now - self._started < self.QUIET_SECONDS:
+            return
         if done % self._step == 0 or now - self._last >= 10 or done == self.tally.total:
             self._last = now
             self._console.print(
                 f"[{self._label}] {done}/{self.tally.total} trials · {self.tally.line()}"
-                f" · {now - self._started:.1f}s"
+                f" · {now - self._started:.1f}s",
+                markup=False,  # "[plan]" is the plan's name, not a rich style
             )
 
 
