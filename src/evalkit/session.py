@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
 import hashlib
 import json
 import signal
@@ -24,7 +23,7 @@ from evalkit.retry import RetryPolicy
 from evalkit.runner import Engine, EngineTotals, RunObserver, TargetLimits, Variant
 from evalkit.spec.loaded import LoadedPlan
 from evalkit.store.db import Store
-from evalkit.store.runs import RunInfo, RunTarget, git_info, new_run_id
+from evalkit.store.runs import RunInfo, RunTarget, git_info, git_user, new_run_id
 from evalkit.targets import build_targets
 from evalkit.targets.base import Target, TargetContext, TargetUnavailable
 
@@ -223,7 +222,7 @@ def _run_info(plan: LoadedPlan, settings: RunSettings, run_id: str, planned: int
         suite_hashes={s.name: s.content_hash for s in plan.suites},
         evalkit_version=__version__,
         labels={**plan.spec.labels, **settings.labels},
-        created_by=_user(),
+        created_by=git_user(plan.root),
         hostname=socket.gethostname(),
         command=settings.command or " ".join(sys.argv),
         settings={
@@ -302,9 +301,3 @@ def _relative(path: Path, root: Path) -> str:
         return str(path.resolve().relative_to(root.resolve()))
     except ValueError:
         return str(path)
-
-
-def _user() -> str | None:
-    with contextlib.suppress(Exception):
-        return getpass.getuser()
-    return None

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.cli.conftest import PYTHON_TARGET, Workspace, anthropic_target, openai_target
+import pytest
+
+from tests.cli.conftest import (
+    PYTHON_TARGET,
+    Workspace,
+    anthropic_target,
+    loads,
+    openai_target,
+)
 
 Cli = Callable[..., tuple[int, str]]
 
@@ -130,3 +138,28 @@ def test_validate_points_at_the_line(workspace: Workspace, cli: Cli) -> None:
     code, out = cli("validate")
     assert code == 4
     assert "suites/support.yaml:13:" in out and "did you mean 'icontains'" in out
+
+
+def test_evalkit_db_chooses_the_database(
+    workspace: Workspace, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace.plan(PYTHON_TARGET)
+    elsewhere = workspace.root / "elsewhere.duckdb"
+    monkeypatch.setenv("EVALKIT_DB", str(elsewhere))
+    cli("run")
+    assert elsewhere.exists() and not workspace.db.exists()
+    code, out = cli("runs")
+    assert code == 0 and "support" in out
+
+
+def test_a_run_records_who_made_it_and_from_where(workspace: Workspace, cli: Cli) -> None:
+    workspace.plan(PYTHON_TARGET)
+    cli("run", "--label", "branch=main")
+    ((who, version, labels, suites),) = workspace.sql(
+        "SELECT created_by, evalkit_version, labels, suite_hashes FROM runs"
+    )
+    assert who and version
+    assert loads(labels) == {"branch": "main"}
+    suite_hashes = loads(suites)
+    assert isinstance(suite_hashes, dict)
+    assert str(suite_hashes["support"]).startswith("sha256:")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import secrets
 import subprocess
@@ -73,6 +74,17 @@ def git_info(root: Path) -> tuple[str | None, str | None, bool | None]:
         (None if branch in (None, "HEAD") else branch),
         (None if status is None else bool(status)),
     )
+
+
+def git_user(root: Path) -> str | None:
+    """Who is running: git's user.name for the workspace, else the login name."""
+    name = _git(root, "config", "user.name")
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, e.g. an arbitrary container uid
+        return None
 
 
 def _git(root: Path, *args: str) -> str | None:
