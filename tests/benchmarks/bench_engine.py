@@ -5,9 +5,10 @@
 Prints, for an `anthropic` and an `openai` target against the local fake server:
 wall time, the ideal bound ceil(N/C) x latency, the bare-loop time (the same SDK
 calls under asyncio.gather + a semaphore, nothing else: the floor for any harness
-built on the official SDKs), the ratios, harness CPU seconds and peak memory; and
-trials per second for a `python` target at zero latency with rule graders, DuckDB
-writes included. Each measurement runs in its own process so peak memory is its own.
+built on the official SDKs), the ratios, harness CPU seconds and peak memory
+(medians of --repeat alternating pairs, with every pair's ratio); and trials per
+second for a `python` target at zero latency with rule graders, DuckDB writes
+included. Each measurement runs in its own process so peak memory is its own.
 Goals on a 2-core machine: evalkit <= 1.1x the bare loop, >= 2,000 python trials/s,
 peak memory < 200 MB.
 """
@@ -20,6 +21,7 @@ import json
 import math
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -154,6 +156,8 @@ def phase(args: argparse.Namespace) -> None:
 
 
 def run_phase(name: str, args: argparse.Namespace, url: str, tmp: str) -> dict[str, float]:
+    """One measurement in a fresh process and a fresh workspace folder."""
+    tmp = tempfile.mkdtemp(dir=tmp)
     cmd = [sys.executable, __file__, "--phase", name, "--url", url, "--tmp", tmp]
     cmd += ["--cases", str(args.cases), "--concurrency", str(args.concurrency)]
     if name == "python":
@@ -162,12 +166,20 @@ def run_phase(name: str, args: argparse.Namespace, url: str, tmp: str) -> dict[s
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over repeated measurements."""
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=5000)
     parser.add_argument("--python-cases", type=int, default=20000)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="alternating bare/evalkit pairs; medians shown"
+    )
     parser.add_argument("--phase")
     parser.add_argument("--url")
     parser.add_argument("--tmp")
@@ -188,15 +200,22 @@ def main() -> None:
         FakeModelServer(latency_ms=args.latency_ms) as server,
     ):
         for provider in ("anthropic", "openai"):
-            bare = run_phase(f"bare-{provider}", args, server.url, tmp)
-            ours = run_phase(provider, args, server.url, tmp)
+            pairs = [
+                (run_phase(f"bare-{provider}", args, server.url, tmp),
+                 run_phase(provider, args, server.url, tmp))
+                for _ in range(args.repeat)
+            ]  # fmt: skip
+            bare = median_of([b for b, _ in pairs])
+            ours = median_of([o for _, o in pairs])
+            spread = ", ".join(f"{o['wall'] / b['wall']:.2f}x" for b, o in pairs)
             print(
                 f"{provider:9} evalkit {ours['wall']:6.2f}s (cpu {ours['cpu']:.2f}s, "
                 f"imports {ours['imports']:.2f}s untimed, "
                 f"peak {ours['peak_mb']:.0f} MB, errors {ours['errors']:.0f}) | bare SDK loop "
                 f"{bare['wall']:6.2f}s (cpu {bare['cpu']:.2f}s, peak {bare['peak_mb']:.0f} MB) | "
                 f"evalkit/bare {ours['wall'] / bare['wall']:.3f}x | bare/ideal "
-                f"{bare['wall'] / ideal:.2f}x | evalkit/ideal {ours['wall'] / ideal:.2f}x"
+                f"{bare['wall'] / ideal:.2f}x | evalkit/ideal {ours['wall'] / ideal:.2f}x "
+                f"| per pair: {spread}"
             )
         py = run_phase("python", args, server.url, tmp)
         print(
