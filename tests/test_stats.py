@@ -120,3 +120,95 @@ def test_percentile_agrees_with_statistics_quantiles(values: list[float]) -> Non
     expected = statistics.quantiles(values, n=4, method="inclusive")
     got = [percentile(values, q) for q in (25, 50, 75)]
     assert got == pytest.approx(expected, abs=1e-6)
+
+
+# --- paired comparison, McNemar and power, against scipy / statsmodels ---------------
+
+scipy_stats = pytest.importorskip("scipy.stats")
+sm = pytest.importorskip("statsmodels.api")
+from statsmodels.stats.contingency_tables import mcnemar  # noqa: E402
+from statsmodels.stats.power import NormalIndPower  # noqa: E402
+from statsmodels.stats.weightstats import DescrStatsW  # noqa: E402
+
+from evalkit.stats import (  # noqa: E402
+    cases_needed,
+    clustered_stderr,
+    detectable_effect,
+    mcnemar_exact,
+    paired_difference,
+    power,
+)
+
+BASE = [1, 1, 0, 1, 0.5, 1, 1, 0, 1, 1, 0.25, 1]
+CANDIDATE = [1, 0, 0, 1, 0.75, 0, 1, 1, 0, 1, 0.25, 0]
+
+
+def test_paired_interval_matches_scipy_and_statsmodels() -> None:
+    got = paired_difference(BASE, CANDIDATE)
+    diffs = [c - b for b, c in zip(BASE, CANDIDATE, strict=True)]
+    t = scipy_stats.ttest_rel(CANDIDATE, BASE)
+    assert got.difference == pytest.approx(sum(diffs) / len(diffs))
+    # the paired t statistic is the mean difference over exactly this standard error
+    assert got.stderr == pytest.approx(got.difference / t.statistic)
+    low, high = DescrStatsW(diffs).zconfint_mean(alpha=0.05)
+    assert (got.ci_low, got.ci_high) == (pytest.approx(low), pytest.approx(high))
+    _, p = DescrStatsW(diffs).ztest_mean(0)
+    assert got.p_value == pytest.approx(p)
+    assert got.base_mean == pytest.approx(sum(BASE) / len(BASE))
+
+
+def test_clustered_stderr_matches_statsmodels_cluster_robust_ols() -> None:
+    diffs = [c - b for b, c in zip(BASE, CANDIDATE, strict=True)]
+    groups = ["a", "a", "a", "b", "b", "c", "c", "c", "c", "d", "e", "e"]
+    fit = sm.OLS(diffs, [[1.0]] * len(diffs)).fit(
+        cov_type="cluster", cov_kwds={"groups": [ord(g) for g in groups]}
+    )
+    assert clustered_stderr(diffs, groups) == pytest.approx(float(fit.bse[0]))
+    got = paired_difference(BASE, CANDIDATE, clusters=groups)
+    assert got.stderr == pytest.approx(float(fit.bse[0]))
+    assert got.clusters == 5
+
+
+def test_cases_without_a_cluster_are_their_own_cluster() -> None:
+    plain = paired_difference(BASE, CANDIDATE)
+    none_clustered = paired_difference(BASE, CANDIDATE, clusters=[None] * len(BASE))
+    assert none_clustered.stderr == pytest.approx(plain.stderr)
+    # correlated cases in one cluster widen the interval
+    diffs = [-1.0, -1.0, -1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    base = [1.0] * 8
+    cand = [b + d for b, d in zip(base, diffs, strict=True)]
+    clustered = paired_difference(
+        base, cand, clusters=["x", "x", "x", None, None, None, None, None]
+    )
+    assert clustered.stderr > paired_difference(base, cand).stderr
+
+
+@pytest.mark.parametrize(
+    ("regressed", "fixed"), [(0, 0), (3, 0), (5, 1), (1, 5), (7, 7), (12, 3), (40, 25)]
+)
+def test_mcnemar_exact_matches_statsmodels(regressed: int, fixed: int) -> None:
+    table = [[20, regressed], [fixed, 9]]  # rows: base pass/fail; columns: candidate
+    expected = mcnemar(table, exact=True).pvalue
+    assert mcnemar_exact(regressed, fixed) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize(("effect", "sd"), [(0.05, 0.4), (0.1, 0.5), (0.2, 0.3), (0.02, 0.25)])
+def test_power_and_sample_size_match_statsmodels(effect: float, sd: float) -> None:
+    solver = NormalIndPower()
+    n = solver.solve_power(effect_size=effect / sd, alpha=0.05, power=0.8, ratio=0.0)
+    assert cases_needed(effect, sd, alpha=0.05, target_power=0.8) == pytest.approx(n, rel=1e-6)
+    at_100 = solver.power(effect_size=effect / sd, nobs1=100, alpha=0.05, ratio=0.0)
+    assert power(effect, sd, 100) == pytest.approx(at_100, rel=1e-9)
+    es = solver.solve_power(effect_size=None, nobs1=100, alpha=0.05, power=0.8, ratio=0.0)
+    # statsmodels' root finder stops at ~1e-5 relative; ours is bisected to the float
+    assert detectable_effect(100, sd) == pytest.approx(es * sd, rel=1e-4)
+    assert power(detectable_effect(100, sd), sd, 100) == pytest.approx(0.8, abs=1e-9)
+
+
+def test_degenerate_inputs_say_undefined_rather_than_guess() -> None:
+    assert math.isnan(paired_difference([1.0], [0.0]).stderr)
+    assert paired_difference([], []).n == 0
+    assert detectable_effect(0, 0.5) == math.inf
+    assert cases_needed(0.0, 0.5) == math.inf
+    with pytest.raises(ValueError):
+        paired_difference([1.0], [1.0, 0.0])
