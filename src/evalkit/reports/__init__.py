@@ -1,0 +1,1 @@
+"""Renderers that turn recorded runs into reports: HTML pages, Markdown, JUnit."""
