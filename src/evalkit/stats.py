@@ -173,7 +173,8 @@ def mcnemar_exact(regressed: int, fixed: int) -> float:
 
 def _binomial_cdf_half(k: int, n: int) -> float:
     """P(X <= k) for X ~ Binomial(n, 1/2), exact in integers until the final division."""
-    return sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    tail: int = sum(math.comb(n, i) for i in range(k + 1))
+    return tail / (1 << n)
 
 
 def power(effect: float, sd: float, n: float, alpha: float = 0.05) -> float:
