@@ -6,7 +6,7 @@ plugin validates itself.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
@@ -130,12 +130,29 @@ class ModelPrice(BaseModel):
     output: StrictFloat | StrictInt
 
 
-class GateSpec(BaseModel):
-    """When `evalkit run` counts as passed (extended by `evalkit compare`)."""
+Rate = Annotated[StrictFloat | StrictInt, Field(ge=0, le=1)]
+
+
+class SuiteGateSpec(BaseModel):
+    """A gate rule for one suite (overrides the plan-wide minimum for it)."""
 
     model_config = Strict
 
-    min_pass_rate: StrictFloat | StrictInt | None = None
+    min_pass_rate: Rate | None = None
+
+
+class GateSpec(BaseModel):
+    """When a run passes (`evalkit run`) and when a comparison does (`evalkit compare`)."""
+
+    model_config = Strict
+
+    min_pass_rate: Rate | None = None  # every suite x target
+    suites: dict[str, SuiteGateSpec] = Field(default_factory=dict)  # per-suite minimums
+    must_pass: list[str] = Field(default_factory=list)  # case ids (suite/case, globs)
+    max_regressions: Annotated[StrictInt, Field(ge=0)] | None = None  # pass -> fail cases
+    max_drop: Rate | None = None  # tolerance for a statistically significant drop
+    drop_metrics: list[str] = Field(default_factory=lambda: ["pass"])
+    confidence: Annotated[StrictFloat, Field(gt=0.5, lt=1)] = 0.95
 
 
 class PlanSpec(BaseModel):
