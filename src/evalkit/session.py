@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit import __version__
+from evalkit.gate import GateResult, apply_rates
 from evalkit.plan import Selection, Trial, expand
 from evalkit.records import Status
 from evalkit.retry import RetryPolicy
@@ -41,15 +42,6 @@ class RunSettings:
     concurrency: int | None = None  # overrides every target's concurrency
     labels: dict[str, str] = field(default_factory=dict)
     command: str = ""
-
-
-@dataclass(slots=True)
-class GateResult:
-    """Whether the run met its plan's gate, with every reason it did not."""
-
-    configured: bool
-    passed: bool
-    reasons: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -124,7 +116,7 @@ def execute(
         if status == "failed":
             store.finish_run(run_id, status, {"finished": engine.totals.finished})
     rates = _pass_rates(store, run_id)
-    gate = _apply_gate(plan, rates)
+    gate = apply_rates(plan.spec.gate, rates)
     summary = {
         "finished": totals.finished,
         "by_status": totals.by_status,
@@ -257,23 +249,6 @@ def _pass_rates(store: Store, run_id: str) -> dict[tuple[str, str, str | None], 
         [run_id],
     ).fetchall()
     return {(r[0], r[1], r[2]): (int(r[3]), int(r[4])) for r in rows}
-
-
-def _apply_gate(
-    plan: LoadedPlan, rates: dict[tuple[str, str, str | None], tuple[int, int]]
-) -> GateResult:
-    minimum = plan.spec.gate.min_pass_rate
-    if minimum is None:
-        return GateResult(configured=False, passed=True)
-    reasons = []
-    for (suite, target, prompt), (ok, n) in rates.items():
-        if n and ok / n < minimum:
-            name = f"{target}[{prompt}]" if prompt else target
-            reasons.append(
-                f"{suite} x {name}: pass rate {ok / n:.1%} ({ok}/{n}) is below the gate's "
-                f"min_pass_rate {minimum:.0%}"
-            )
-    return GateResult(configured=True, passed=not reasons, reasons=reasons)
 
 
 def redact(value: Any) -> Any:
