@@ -16,6 +16,7 @@ from evalkit.store.migrations import latest_version, shipped_migrations
 PINNED_SHA256 = {
     1: "11d9619b29c29affd286f7f37b4229257fa664998755687ef6e55b47447aabf5",
     2: "ac0b3bcb03b833d7ced0963fcfc385f5bf789d600c5a7bb1a98ffd7200275275",
+    3: "dc75b305e8dbef1748355f6fca7e87ed5c31f1955366d7f685379622381bbdff",
 }
 
 
@@ -38,7 +39,7 @@ def test_new_database_gets_every_migration_recorded(tmp_path: Path) -> None:
         }
         views = {r[0] for r in store.con.execute(
             "SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}  # fmt: skip
-    assert [(v, n) for v, n, _, _ in rows] == [(1, "initial"), (2, "trials_view")]
+    assert [(v, n) for v, n, _, _ in rows] [:3] == [(1, "initial"), (2, "trials_view"), (3, "judge")]
     assert all(r[2] and r[3] for r in rows)
     assert {"runs", "run_targets", "cases", "results", "grades", "response_cache"} <= tables
     assert "trials" in views
@@ -73,7 +74,7 @@ def test_read_only_open_brings_an_old_database_up_to_date(tmp_path: Path) -> Non
     with Store.open(path, read_only=True) as store:
         versions = store.con.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
         assert store.con.execute("SELECT count(*) FROM trials").fetchone() == (0,)
-    assert versions == [(1,), (2,)]
+    assert versions == [(v,) for v in range(1, latest_version() + 1)]
 
 
 def _database_at_v1(path: Path) -> duckdb.DuckDBPyConnection:

@@ -33,8 +33,14 @@ _GRADES = [
     ("run_id", "VARCHAR"), ("trial_id", "VARCHAR"), ("idx", "INTEGER"), ("grader", "VARCHAR"),
     ("metric", "VARCHAR"), ("status", "VARCHAR"), ("score", "DOUBLE"), ("passed", "BOOLEAN"),
     ("reason", "VARCHAR"), ("weight", "DOUBLE"), ("threshold", "DOUBLE"),
-    ("metadata", "VARCHAR"),
+    ("metadata", "VARCHAR"), ("reasoning", "VARCHAR"), ("judge_model", "VARCHAR"),
+    ("judge_calls", "INTEGER"), ("judge_cached_calls", "INTEGER"),
+    ("judge_input_tokens", "BIGINT"), ("judge_output_tokens", "BIGINT"),
+    ("judge_cost_usd", "DOUBLE"), ("flakiness", "DOUBLE"),
 ]  # fmt: skip
+# Model-graded graders report their judge in these grade-metadata keys; the batch moves
+# them to their own columns (migration 0003) so judge spend is queryable apart.
+JUDGE_KEYS = ("reasoning", "judge", "flakiness")
 _STAGE_RESULTS = f"CREATE OR REPLACE TEMP TABLE batch_results AS {unnest_select(_RESULTS)}"
 _INSERT_RESULTS = """
 INSERT INTO results
@@ -47,7 +53,8 @@ FROM batch_results
 _INSERT_GRADES = f"""
 INSERT INTO grades
 SELECT run_id, trial_id, idx, grader, metric, status, score, passed, reason, weight,
-       threshold, metadata::JSON
+       threshold, metadata::JSON, reasoning, judge_model, judge_calls, judge_cached_calls,
+       judge_input_tokens, judge_output_tokens, judge_cost_usd, flakiness
 FROM ({unnest_select(_GRADES)})
 """
 # Built in SQL from the results batch so a long output is converted and escaped once,
@@ -117,7 +124,7 @@ class Batch:
             grades["reason"].append(grade.reason)
             grades["weight"].append(grade.weight)
             grades["threshold"].append(grade.threshold)
-            grades["metadata"].append(dumps(grade.metadata) if grade.metadata else None)
+            _add_grade_metadata(grades, grade.metadata)
         self.size += 1
 
     def insert(self, cur: duckdb.DuckDBPyConnection) -> None:
@@ -132,6 +139,21 @@ class Batch:
         cur.execute("DROP TABLE batch_results")
         if self.grades["run_id"]:
             cur.execute(_INSERT_GRADES, list(self.grades.values()))
+
+
+def _add_grade_metadata(grades: dict[str, list[Any]], metadata: dict[str, Any]) -> None:
+    """The grade's metadata JSON, with a judge's reasoning, usage and flakiness as columns."""
+    rest = {k: v for k, v in metadata.items() if k not in JUDGE_KEYS}
+    judge = metadata.get("judge") or {}
+    grades["metadata"].append(dumps(rest) if rest else None)
+    grades["reasoning"].append(metadata.get("reasoning"))
+    grades["judge_model"].append(judge.get("model"))
+    grades["judge_calls"].append(judge.get("calls"))
+    grades["judge_cached_calls"].append(judge.get("cached_calls"))
+    grades["judge_input_tokens"].append(judge.get("input_tokens"))
+    grades["judge_output_tokens"].append(judge.get("output_tokens"))
+    grades["judge_cost_usd"].append(judge.get("cost_usd"))
+    grades["flakiness"].append(metadata.get("flakiness"))
 
 
 def _usage_json(usage: Usage) -> str:

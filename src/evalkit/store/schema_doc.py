@@ -22,6 +22,8 @@ END = "<!-- schema:end -->"
 _COLUMN_COMMENT = re.compile(r"^\s+([a-z_]+)\s+[A-Z][^-]*--\s*(.+)$")
 _TABLE = re.compile(r"^CREATE TABLE (\w+)")
 _VIEW = re.compile(r"^CREATE VIEW (\w+)")
+# A later migration adds a column with one commented `ALTER TABLE t ADD COLUMN c TYPE;` line.
+_ADDED = re.compile(r"^ALTER TABLE (\w+) ADD COLUMN ([a-z_]+)\s+[A-Z][^-]*--\s*(.+)$")
 # A view documents its columns in the comment above it: `--   col, col   meaning`.
 _VIEW_COMMENT = re.compile(r"^--\s{3}([a-z_]+(?:,\s*[a-z_]+)*)\s{2}(.+)$")
 
@@ -34,6 +36,8 @@ def _column_comments() -> dict[tuple[str, str], str]:
         for line in migration.sql.splitlines():
             if found := _TABLE.match(line):
                 table = found[1]
+            elif added := _ADDED.match(line):
+                comments[(added[1], added[2])] = added[3].strip()
             elif found := _VIEW.match(line):
                 comments.update({(found[1], col): text for col, text in pending.items()})
                 table, pending = None, {}
