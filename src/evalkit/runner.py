@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from evalkit.concurrency import AdaptiveLimiter
 from evalkit.graders.aggregate import bind_case, grade_output
 from evalkit.graders.base import BoundGrader
 from evalkit.plan import Trial
@@ -108,6 +109,7 @@ class Engine:
         self._bind_cache: dict[str, BoundGrader] = {}  # graders configured alike bind once
         self._prepared: dict[str, tuple[TargetRequest, str | None]] = {}
         self._cached: dict[str, TargetOutput] = {}
+        self.limiters: dict[str, AdaptiveLimiter] = {}  # by target id: fewer calls after 429s
 
     def stop(self) -> None:
         """Let in-flight trials finish, start no new ones."""
@@ -214,9 +216,10 @@ class Engine:
         attempt = 0
         while True:
             attempt += 1
+            limiter = self.limiters.setdefault(target.id, AdaptiveLimiter(limits.concurrency))
             began = time.perf_counter()
             try:
-                async with asyncio.timeout(limits.timeout):
+                async with limiter.slot(), asyncio.timeout(limits.timeout):
                     output = await target.generate(request)
             except TimeoutError:
                 failure = TargetFailure(
@@ -230,7 +233,10 @@ class Engine:
                 if not output.latency_ms:
                     output.latency_ms = (time.perf_counter() - began) * 1000.0
                 output.attempts = attempt
+                await limiter.succeeded()
                 return output
+            if failure.kind is ErrorKind.RATE_LIMIT:
+                limiter.rate_limited()
             if self.stopping.is_set() or not limits.retry.should_retry(failure, attempt):
                 return TargetOutput(
                     error=failure,
