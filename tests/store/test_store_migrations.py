@@ -39,7 +39,8 @@ def test_new_database_gets_every_migration_recorded(tmp_path: Path) -> None:
         }
         views = {r[0] for r in store.con.execute(
             "SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}  # fmt: skip
-    assert [(v, n) for v, n, _, _ in rows] [:3] == [(1, "initial"), (2, "trials_view"), (3, "judge")]
+    names = [(v, n) for v, n, _, _ in rows]
+    assert names[:3] == [(1, "initial"), (2, "trials_view"), (3, "judge")]
     assert all(r[2] and r[3] for r in rows)
     assert {"runs", "run_targets", "cases", "results", "grades", "response_cache"} <= tables
     assert "trials" in views
