@@ -216,7 +216,9 @@ class Engine:
         attempt = 0
         while True:
             attempt += 1
-            limiter = self.limiters.setdefault(target.id, AdaptiveLimiter(limits.concurrency))
+            limiter = self.limiters.get(target.id)
+            if limiter is None:
+                limiter = self.limiters[target.id] = AdaptiveLimiter(limits.concurrency)
             began = time.perf_counter()
             try:
                 async with limiter.slot(), asyncio.timeout(limits.timeout):
