@@ -11,7 +11,7 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
-from evalkit.cli import export, init, run, runs, show, validate
+from evalkit.cli import export, init, report, run, runs, show, trend, validate
 from evalkit.cli.console import err_console
 from evalkit.errors import EvalkitError
 
@@ -29,6 +29,8 @@ app.command("validate")(validate.command)
 app.command("runs")(runs.command)
 app.command("show")(show.command)
 app.command("export")(export.command)
+app.command("report")(report.command)
+app.command("trend")(trend.command)
 
 
 def main(argv: list[str] | None = None) -> None:

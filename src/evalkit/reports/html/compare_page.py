@@ -1,0 +1,151 @@
+"""The comparison page: two runs' paired statistics, then regressions first, each case's
+outputs side by side with a word diff."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from evalkit.compare import CaseChange, Comparison, compare
+from evalkit.reports.html.page import asset, render_page, write_page
+from evalkit.reports.html.run_page import MAX_TEXT
+from evalkit.reports.html.textdiff import word_diff
+from evalkit.store import comparison_rows, reporting
+
+MAX_CASES = 300  # per section; the rest are counted, the store has them all
+
+CaseKey = tuple[str, str, str, str | None]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+    return text[:MAX_TEXT]
+
+
+def _first_trials(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[CaseKey, dict[str, Any]]:
+    """Each case's first epoch in the run: what the side-by-side view shows."""
+    first: dict[CaseKey, dict[str, Any]] = {}
+    for trial in reporting.trial_rows(con, run_id):
+        key = (trial["suite"], trial["case_id"], trial["target_id"], trial["prompt_id"])
+        first.setdefault(key, trial)
+    return first
+
+
+def _side(trial: dict[str, Any] | None) -> dict[str, Any]:
+    if trial is None:
+        return {"output": "", "status": "-", "reasons": []}
+    output = trial["output"] if trial["output"] is not None else trial["error"] or ""
+    reasons = [
+        f"{g['metric']}: {g['reason'] or g['status']}"
+        for g in trial["grades"]
+        if g["status"] != "pass"
+    ]
+    return {"output": _text(output), "status": trial["status"], "reasons": reasons,
+            "epoch": trial["epoch"]}  # fmt: skip
+
+
+def _case_view(
+    change: CaseChange,
+    base: dict[CaseKey, dict[str, Any]],
+    cand: dict[CaseKey, dict[str, Any]],
+) -> dict[str, Any]:
+    key = (change.suite, change.case_id, change.target_id, change.prompt_id)
+    b, c = _side(base.get(key)), _side(cand.get(key))
+    trial = cand.get(key) or base.get(key) or {}
+    return {
+        "name": change.name,
+        "change": change.change,
+        "delta": change.delta,
+        "base_score": change.base_score,
+        "candidate_score": change.candidate_score,
+        "base": b,
+        "candidate": c,
+        "diff": word_diff(b["output"], c["output"]),
+        "input": _text(trial.get("messages") or trial.get("vars")),
+        "expected": _text(trial.get("expected")),
+    }
+
+
+def _finite(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def compare_context(
+    con: duckdb.DuckDBPyConnection, comparison: Comparison, base_run: str, cand_run: str
+) -> dict[str, Any]:
+    """What the comparison template shows."""
+    base, cand = _first_trials(con, base_run), _first_trials(con, cand_run)
+    regressed = [c for c in comparison.cases if c.change == "regressed"]
+    fixed = [c for c in comparison.cases if c.change == "fixed"]
+    # unchanged pass/fail but a lower score: worth a look, after the flips
+    dropped = sorted(
+        (c for c in comparison.cases if c.change == "unchanged" and c.delta < 0),
+        key=lambda c: c.delta,
+    )
+    sections = []
+    for title, slug, cases in (
+        ("Regressions: passed in the base, fail in the candidate", "regressed", regressed),
+        ("Score dropped, same verdict", "dropped", dropped),
+        ("Fixed: failed in the base, pass in the candidate", "fixed", fixed),
+    ):
+        sections.append(
+            {
+                "title": title,
+                "slug": slug,
+                "total": len(cases),
+                "cases": [_case_view(c, base, cand) for c in cases[:MAX_CASES]],
+            }
+        )
+    groups = []
+    for group in comparison.groups:
+        metrics = []
+        for m in group.metrics:
+            p = m.paired
+            metrics.append(
+                {"metric": m.metric, "n": p.n, "clusters": p.clusters, "base": p.base_mean,
+                 "candidate": p.candidate_mean, "difference": p.difference,
+                 "ci_low": _finite(p.ci_low), "ci_high": _finite(p.ci_high),
+                 "p_value": _finite(p.p_value), "regressed": m.regressed, "fixed": m.fixed,
+                 "mcnemar_p": _finite(m.mcnemar_p), "verdict": m.verdict}
+            )  # fmt: skip
+        groups.append({"name": group.name, "metrics": metrics})
+    return {
+        "base": reporting.run_header(con, base_run),
+        "candidate": reporting.run_header(con, cand_run),
+        "confidence": comparison.confidence,
+        "groups": groups,
+        "sections": sections,
+        "paired": len(comparison.cases),
+        "added": comparison.added,
+        "removed": comparison.removed,
+        "changed_content": comparison.changed_content,
+        "unpaired_variants": comparison.unpaired_variants,
+        "flaky": comparison.flaky,
+        "max_cases": MAX_CASES,
+    }
+
+
+def render_compare_report(
+    con: duckdb.DuckDBPyConnection, base_run: str, cand_run: str, out: Path,
+    workspace: Path | None,
+) -> Path:  # fmt: skip
+    """Write the comparison page of `cand_run` against `base_run` to `out`."""
+    comparison = compare(
+        base_run,
+        comparison_rows.trial_rows(con, base_run),
+        cand_run,
+        comparison_rows.trial_rows(con, cand_run),
+    )
+    html = render_page(
+        "compare.html.j2",
+        compare_context(con, comparison, base_run, cand_run),
+        workspace=workspace,
+        scripts=[asset("filter.js")],
+    )
+    return write_page(html, out)

@@ -1,0 +1,96 @@
+"""The run page: overview per suite x target, breakdowns, and every trial (rendered in
+the browser from embedded JSON, a page at a time, so 10,000 trials stay fast)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from evalkit.reports.html.page import asset, render_page, write_page
+from evalkit.store import queries, reporting
+
+# Long texts are cut in the embedded data: a report is for reading, the store keeps all.
+MAX_TEXT = 20_000
+
+
+def _cut(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        return value[:MAX_TEXT] + f"… [{len(value) - MAX_TEXT:,} more characters in the store]"
+    return value
+
+
+def _label(target_id: str, prompt_id: str | None) -> str:
+    return f"{target_id}[{prompt_id}]" if prompt_id else target_id
+
+
+def trial_data(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
+    """The trials as the page's script reads them (short keys: 10,000 of them are embedded)."""
+    data = []
+    for t in reporting.trial_rows(con, run_id):
+        data.append(
+            {
+                "id": t["trial_id"],
+                "suite": t["suite"],
+                "case": t["case_id"],
+                "target": _label(t["target_id"], t["prompt_id"]),
+                "epoch": t["epoch"],
+                "status": t["status"],
+                "score": t["score"],
+                "latency": t["latency_ms"],
+                "cost": t["cost_usd"],
+                "cached": t["cached"],
+                "tags": t["tags"],
+                "input": t["messages"] if t["messages"] else t["vars"],
+                "expected": _cut(t["expected"]),
+                "output": _cut(t["output"]),
+                "data": t["output_data"],
+                "error": _cut(t["error"]),
+                "error_kind": t["error_kind"],
+                "grades": [
+                    {**g, "reason": _cut(g["reason"]), "reasoning": _cut(g["reasoning"])}
+                    for g in t["grades"]
+                ],
+            }
+        )
+    return data
+
+
+def run_context(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
+    """Everything the run page's template shows, apart from the trials."""
+    overview = queries.summary_rows(con, run_id)
+    for row in overview:
+        row["target"] = _label(row["target_id"], row["prompt_id"])
+    metrics = reporting.metric_breakdown(con, run_id)
+    tags = reporting.tag_breakdown(con, run_id)
+    for row in (*metrics, *tags):
+        row["target"] = _label(row["target_id"], row["prompt_id"])
+    totals = {
+        "trials": sum(r["trials"] for r in overview),
+        "passed": sum(r["passed"] for r in overview),
+        "failed": sum(r["failed"] for r in overview),
+        "errors": sum(r["errors"] for r in overview),
+        "cost": sum(r["cost_usd"] or 0 for r in overview),
+    }
+    return {
+        "run": reporting.run_header(con, run_id),
+        "overview": overview,
+        "metrics": metrics,
+        "tags": tags,
+        "totals": totals,
+    }
+
+
+def render_run_report(
+    con: duckdb.DuckDBPyConnection, run_id: str, out: Path, workspace: Path | None
+) -> Path:
+    """Write the run page for `run_id` to `out`."""
+    html = render_page(
+        "report.html.j2",
+        run_context(con, run_id),
+        workspace=workspace,
+        scripts=[asset("trials.js")],
+        data=trial_data(con, run_id),
+    )
+    return write_page(html, out)

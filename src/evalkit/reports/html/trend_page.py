@@ -1,0 +1,52 @@
+"""The trend page: one chart per plan x suite x target, flagged series first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from evalkit.reports.charts import trend_chart
+from evalkit.reports.html.page import asset, render_page, write_page
+from evalkit.trend import TrendRule, TrendSeries
+
+
+def trend_context(
+    all_series: list[TrendSeries], rule: TrendRule, tests: int, plans: list[str]
+) -> dict[str, Any]:
+    """What the trend template shows: flagged series first, then the rest by name."""
+    ordered = sorted(all_series, key=lambda s: (not s.degradations, s.key))
+    return {
+        "plans": plans,
+        "rule": rule,
+        "tests": tests,
+        "threshold": rule.alpha / max(tests, 1),
+        "flagged": sum(1 for s in all_series if s.degradations),
+        "series": [
+            {
+                "s": s,
+                "chart": trend_chart(s),
+                "latest": s.points[-1],
+                "runs": len(s.points),
+                "changes": [p for p in s.points if p.config_changed],
+            }
+            for s in ordered
+        ],
+    }
+
+
+def render_trend_report(
+    all_series: list[TrendSeries],
+    rule: TrendRule,
+    tests: int,
+    plans: list[str],
+    out: Path,
+    workspace: Path | None,
+) -> Path:
+    """Write the trend page to `out`."""
+    html = render_page(
+        "trend.html.j2",
+        trend_context(all_series, rule, tests, plans),
+        workspace=workspace,
+        scripts=[asset("filter.js")],
+    )
+    return write_page(html, out)
