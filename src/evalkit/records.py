@@ -111,6 +111,10 @@ class TargetRequest:
     messages: list[Message] | None = None  # rendered chat for model targets
     prompt: str | None = None  # rendered single text (command stdin, http body var)
     system: str | None = None
+    # Asked by model judges: a JSON schema the answer must follow (tool use / json_schema
+    # where the provider has it), and how many alternatives per token to report logprobs for.
+    response_schema: dict[str, Any] | None = None
+    top_logprobs: int | None = None
 
 
 @dataclass(slots=True)

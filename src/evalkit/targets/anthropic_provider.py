@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Any, ClassVar
@@ -30,6 +31,17 @@ def _message_param(message: Message) -> MessageParam:
     if message.role == "assistant":
         return {"role": "assistant", "content": message.content}
     return {"role": "user", "content": message.content}
+
+
+def _forced_tool(schema: dict[str, Any] | None) -> dict[str, Any]:
+    """Tool-use arguments that make Claude answer with one object following `schema`."""
+    if schema is None:
+        return {}
+    tool = {"name": STRUCTURED_TOOL, "description": "Record your answer.", "input_schema": schema}
+    return {"tools": [tool], "tool_choice": {"type": "tool", "name": STRUCTURED_TOOL}}
+
+
+STRUCTURED_TOOL = "record_answer"
 
 
 @register("anthropic")
@@ -79,6 +91,7 @@ class AnthropicTarget(ChatTarget):
                 system=request.system or anthropic.omit,
                 stop_sequences=params.get("stop", anthropic.omit),
                 extra_body=extra_body or None,
+                **_forced_tool(request.response_schema),
             )
         except anthropic.APIStatusError as exc:
             detail = api_error_message(exc.body, str(exc.message))
@@ -98,6 +111,10 @@ class AnthropicTarget(ChatTarget):
             ) from None
         latency_ms = (time.perf_counter() - started) * 1000
         text = "".join(block.text for block in message.content if block.type == "text")
+        # A structured answer arrives as the forced tool's input; keep it as data and text.
+        data = next((b.input for b in message.content if b.type == "tool_use"), None)
+        if data is not None and not text:
+            text = json.dumps(data, ensure_ascii=False)
         usage = Usage(
             input_tokens=message.usage.input_tokens,
             output_tokens=message.usage.output_tokens,
@@ -106,6 +123,7 @@ class AnthropicTarget(ChatTarget):
         )
         return TargetOutput(
             text=text,
+            data=data,
             usage=usage,
             latency_ms=latency_ms,
             cost_usd=cost(message.model or self.model, usage, self._pricing),

@@ -76,6 +76,9 @@ class ChatTarget:
             "messages": [[m.role, m.content] for m in request.messages or []],
             **self.sampling(),
             "epoch": request.epoch,
+            # judge requests only; left out when unset so older cache keys stay valid
+            **({"response_schema": request.response_schema} if request.response_schema else {}),
+            **({"top_logprobs": request.top_logprobs} if request.top_logprobs else {}),
         }
 
     def sampling(self) -> dict[str, Any]:

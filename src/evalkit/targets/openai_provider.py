@@ -84,6 +84,13 @@ class OpenAITarget(ChatTarget):
         if "response_format" in params:
             kind = "json_object" if params["response_format"] == "json" else "text"
             params["response_format"] = {"type": kind}
+        if request.response_schema is not None:
+            params["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": request.response_schema},
+            }
+        if request.top_logprobs:
+            params.update(logprobs=True, top_logprobs=request.top_logprobs)
         started = time.perf_counter()
         try:
             completion = await self._client.chat.completions.create(
@@ -118,18 +125,26 @@ class OpenAITarget(ChatTarget):
                 input_tokens=completion.usage.prompt_tokens,
                 output_tokens=completion.usage.completion_tokens,
             )
-        data = _parse_json(text) if self._options.response_format == "json" else None
+        structured = self._options.response_format == "json" or request.response_schema
+        data = _parse_json(text) if structured else None
+        metadata: dict[str, Any] = {
+            "model": completion.model,
+            "stop_reason": choice.finish_reason,
+            "response_id": completion.id,
+        }
+        if choice.logprobs is not None and choice.logprobs.content:
+            # [token, logprob, {alternative: logprob}] per generated token, for g-eval
+            metadata["logprobs"] = [
+                [t.token, t.logprob, {a.token: a.logprob for a in t.top_logprobs}]
+                for t in choice.logprobs.content
+            ]
         return TargetOutput(
             text=text,
             data=data,
             usage=usage,
             latency_ms=latency_ms,
             cost_usd=cost(completion.model or self.model, usage, self._pricing),
-            metadata={
-                "model": completion.model,
-                "stop_reason": choice.finish_reason,
-                "response_id": completion.id,
-            },
+            metadata=metadata,
         )
 
     async def aclose(self) -> None:
