@@ -38,7 +38,16 @@ class Skip:
     reason: str
 
 
-Verdict = bool | float | int | Score | Skip
+@dataclass(slots=True)
+class Invalid:
+    """The grader could not reach a verdict (e.g. a judge reply that doesn't parse): status
+    `error`, never a score, with what it saw kept in `metadata`."""
+
+    reason: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+Verdict = bool | float | int | Score | Skip | Invalid
 
 
 class NoParams(BaseModel):
@@ -162,6 +171,18 @@ class BoundGrader:
                 reason=verdict.reason,
                 weight=cfg.weight,
                 threshold=threshold,
+            )
+        if isinstance(verdict, Invalid):
+            return Grade(
+                grader=cfg.name,
+                metric=cfg.metric_name,
+                status=Status.ERROR,
+                score=None,
+                passed=None,
+                reason=verdict.reason,
+                weight=cfg.weight,
+                threshold=threshold,
+                metadata=verdict.metadata,
             )
         reason = ""
         metadata: dict[str, Any] = {}
