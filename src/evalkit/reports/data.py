@@ -1,0 +1,47 @@
+"""What the CI reporters (JUnit, Markdown, JSON) render: one run, and optionally its
+comparison with a baseline and the gate's verdict. Built from the store by `load`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from evalkit.compare import Comparison
+from evalkit.gate import GateResult
+from evalkit.power import PowerRow, run_power
+from evalkit.store import ci_rows, queries
+
+
+@dataclass(slots=True)
+class ReportData:
+    """A run's header, summary rows, every trial, and what was concluded about it."""
+
+    run: dict[str, Any]
+    summary: list[dict[str, Any]]
+    trials: list[dict[str, Any]]
+    power: list[PowerRow] = field(default_factory=list)
+    comparison: Comparison | None = None
+    gate: GateResult | None = None
+    notes: list[str] = field(default_factory=list)  # e.g. which baseline was used and why
+
+
+def load(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    *,
+    comparison: Comparison | None = None,
+    gate: GateResult | None = None,
+    notes: list[str] | None = None,
+) -> ReportData:
+    """Everything the CI reporters need about `run_id`, read from the store."""
+    return ReportData(
+        run=ci_rows.run_header(con, run_id),
+        summary=queries.summary_rows(con, run_id),
+        trials=ci_rows.trial_report_rows(con, run_id),
+        power=run_power(ci_rows.case_means(con, run_id)),
+        comparison=comparison,
+        gate=gate,
+        notes=list(notes or []),
+    )

@@ -1,0 +1,60 @@
+"""JSON for machines: the run, its summary, every trial, the comparison and the gate.
+
+NaN and infinity (an interval over one case, say) become null: JSON has neither.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from evalkit.compare import Comparison
+from evalkit.reports.data import ReportData
+
+SCHEMA_VERSION = 1
+
+
+def render(data: ReportData, out: Path) -> Path:
+    """Write `data` as JSON to `out` and return the path."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(to_dict(data), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    return out
+
+
+def to_dict(data: ReportData) -> dict[str, Any]:
+    """`data` as plain JSON-ready values."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run": _plain(data.run),
+        "summary": _plain(data.summary),
+        "power": _plain([dataclasses.asdict(p) for p in data.power]),
+        "trials": _plain(data.trials),
+        "comparison": None if data.comparison is None else _comparison(data.comparison),
+        "gate": None if data.gate is None else _plain(dataclasses.asdict(data.gate)),
+        "notes": data.notes,
+    }
+
+
+def _comparison(c: Comparison) -> dict[str, Any]:
+    value: dict[str, Any] = _plain(dataclasses.asdict(c))
+    for case, change in zip(value["cases"], c.cases, strict=True):
+        case.update(change=change.change, delta=_plain(change.delta), name=change.name)
+    value["regressions"] = [x.name for x in c.regressions]
+    value["fixes"] = [x.name for x in c.fixes]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value

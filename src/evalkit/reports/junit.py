@@ -1,0 +1,132 @@
+"""JUnit XML: one <testcase> per trial, failures carrying the grader reasons.
+
+The shape is the common denominator GitHub (test reporters), GitLab (`reports: junit`)
+and Jenkins (`junit` step) all read: <testsuites> of <testsuite>s, one per suite x
+target, with <failure>, <error> and <skipped> children. A failed gate adds a suite of
+its own so the reason shows up beside the tests.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from evalkit.reports.data import ReportData
+
+OUTPUT_CHARS = 2000  # of the model's output kept in <system-out>
+# XML 1.0 forbids most control characters; model output may contain any of them
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def render(data: ReportData, out: Path) -> Path:
+    """Write `data` as JUnit XML to `out` and return the path."""
+    root = ET.Element("testsuites", name=f"evalkit {data.run.get('plan', '')}".strip())
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for trial in data.trials:
+        groups[_suite_name(trial)].append(trial)
+    regressed = _regressed(data)
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for name, trials in groups.items():
+        suite = ET.SubElement(root, "testsuite", name=_clean(name))
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        seconds = 0.0
+        for trial in trials:
+            seconds += _testcase(suite, trial, counts, regressed)
+        _set_counts(suite, counts, seconds)
+        for key in totals:
+            totals[key] += counts[key]
+    if data.gate is not None and data.gate.configured:
+        _gate_suite(root, data, totals)
+    _set_counts(root, totals, None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(root).write(out, encoding="utf-8", xml_declaration=True)
+    return out
+
+
+def _suite_name(trial: dict[str, Any]) -> str:
+    prompt = trial["prompt_id"]
+    target = f"{trial['target_id']}[{prompt}]" if prompt else trial["target_id"]
+    return f"{trial['suite']} x {target}"
+
+
+def _regressed(data: ReportData) -> set[tuple[str, str, str, str | None]]:
+    if data.comparison is None:
+        return set()
+    return {(c.suite, c.case_id, c.target_id, c.prompt_id) for c in data.comparison.regressions}
+
+
+def _testcase(
+    suite: ET.Element,
+    trial: dict[str, Any],
+    counts: dict[str, int],
+    regressed: set[tuple[str, str, str, str | None]],
+) -> float:
+    seconds = (trial["latency_ms"] or 0.0) / 1000.0
+    prompt = trial["prompt_id"]
+    target = f"{trial['target_id']}[{prompt}]" if prompt else trial["target_id"]
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        name=_clean(f"{trial['case_id']}#{trial['epoch']}"),
+        classname=_clean(f"{trial['suite']}.{target}"),
+        time=f"{seconds:.3f}",
+    )
+    counts["tests"] += 1
+    status = trial["status"]
+    reasons = [str(r) for r in trial["reasons"]]
+    key = (trial["suite"], trial["case_id"], trial["target_id"], prompt)
+    if key in regressed:
+        reasons.insert(0, "regressed: passed in the baseline run")
+    if status == "fail":
+        counts["failures"] += 1
+        message = reasons[0] if reasons else "failed"
+        child = ET.SubElement(case, "failure", message=_clean(message), type="fail")
+        child.text = _clean("\n".join(reasons) or "failed")
+    elif status == "error":
+        counts["errors"] += 1
+        message = f"{trial['error_kind'] or 'error'}: {trial['error'] or ''}".strip()
+        child = ET.SubElement(
+            case, "error", message=_clean(message), type=_clean(trial["error_kind"] or "error")
+        )
+        child.text = _clean("\n".join([message, *reasons]))
+    elif status == "skipped":
+        counts["skipped"] += 1
+        ET.SubElement(case, "skipped", message=_clean(trial["error"] or "skipped"))
+    if trial["output"]:
+        ET.SubElement(case, "system-out").text = _clean(str(trial["output"])[:OUTPUT_CHARS])
+    return seconds
+
+
+def _gate_suite(root: ET.Element, data: ReportData, totals: dict[str, int]) -> None:
+    assert data.gate is not None
+    suite = ET.SubElement(root, "testsuite", name="evalkit gate")
+    case = ET.SubElement(suite, "testcase", name="gate", classname="evalkit.gate", time="0")
+    counts = {"tests": 1, "failures": 0, "errors": 0, "skipped": 0}
+    if not data.gate.passed:
+        counts["failures"] = 1
+        failure = ET.SubElement(
+            case,
+            "failure",
+            message=_clean(f"gate failed: {len(data.gate.reasons)} reason(s)"),
+            type="gate",
+        )
+        failure.text = _clean("\n".join(data.gate.reasons))
+    if data.gate.notes:
+        ET.SubElement(case, "system-out").text = _clean("\n".join(data.gate.notes))
+    _set_counts(suite, counts, 0.0)
+    for key in totals:
+        totals[key] += counts[key]
+
+
+def _set_counts(element: ET.Element, counts: dict[str, int], seconds: float | None) -> None:
+    for key, value in counts.items():
+        element.set(key, str(value))
+    if seconds is not None:
+        element.set("time", f"{seconds:.3f}")
+
+
+def _clean(text: object) -> str:
+    return _NOT_XML.sub("\ufffd", str(text))

@@ -1,0 +1,91 @@
+"""Reading what the CI reports need: every trial with its failing grades' reasons, the
+pass rates and the per-case outcomes the gate checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+
+def trial_report_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
+    """Every trial of a run, in a stable order, with `reasons` from its failing grades."""
+    cursor = con.execute(
+        """
+        WITH reasons AS (
+            SELECT trial_id,
+                   list(metric || ': ' || coalesce(nullif(reason, ''), status) ORDER BY idx)
+                       AS reasons
+            FROM grades WHERE run_id = ? AND status IN ('fail', 'error')
+            GROUP BY trial_id
+        )
+        SELECT r.trial_id, r.suite, r.case_id, r.target_id, r.prompt_id, r.epoch, r.status,
+               r.score, r.latency_ms, r.error_kind, r.error, r.output, r.started_at,
+               coalesce(x.reasons, []::VARCHAR[]) AS reasons
+        FROM results r LEFT JOIN reasons x USING (trial_id)
+        WHERE r.run_id = ?
+        ORDER BY r.suite, r.target_id, r.prompt_id NULLS FIRST, r.case_id, r.epoch
+        """,
+        [run_id, run_id],
+    )
+    names = [column[0] for column in cursor.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def pass_rates(
+    con: duckdb.DuckDBPyConnection, run_id: str
+) -> dict[tuple[str, str, str | None], tuple[int, int]]:
+    """(suite, target, prompt) -> (passed, graded); an error counts as not passed."""
+    rows = con.execute(
+        """
+        SELECT suite, target_id, prompt_id,
+               count(*) FILTER (WHERE status = 'pass'),
+               count(*) FILTER (WHERE status IN ('pass', 'fail', 'error'))
+        FROM results WHERE run_id = ? GROUP BY ALL ORDER BY ALL
+        """,
+        [run_id],
+    ).fetchall()
+    return {(r[0], r[1], r[2]): (int(r[3]), int(r[4])) for r in rows}
+
+
+def case_outcomes(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, list[str]]:
+    """ "suite/case" -> the statuses of all its trials (every target, prompt and epoch)."""
+    rows = con.execute(
+        "SELECT suite || '/' || case_id, list(status ORDER BY trial_id) FROM results "
+        "WHERE run_id = ? GROUP BY ALL",
+        [run_id],
+    ).fetchall()
+    return {str(r[0]): [str(s) for s in r[1]] for r in rows}
+
+
+def run_header(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
+    """The run's plan, status, start, git commit and branch, and labels (JSON text)."""
+    cursor = con.execute(
+        "SELECT run_id, plan, status, started_at, finished_at, git_sha, git_branch, labels "
+        "FROM runs WHERE run_id = ?",
+        [run_id],
+    )
+    names = [column[0] for column in cursor.description or []]
+    row = cursor.fetchone()
+    return dict(zip(names, row, strict=True)) if row else {}
+
+
+def case_means(
+    con: duckdb.DuckDBPyConnection, run_id: str, metric: str = "pass"
+) -> dict[tuple[str, str, str | None], list[float]]:
+    """(suite, target, prompt) -> each case's mean over its epochs of `pass` or `score`.
+
+    An error counts as a fail scoring 0, as in the pass rate; skipped trials are left out.
+    """
+    value = "(status = 'pass')::DOUBLE" if metric == "pass" else "coalesce(score, 0.0)"
+    rows = con.execute(
+        f"""
+        SELECT suite, target_id, prompt_id, list(m ORDER BY case_id) FROM (
+            SELECT suite, target_id, prompt_id, case_id, avg({value}) AS m
+            FROM results WHERE run_id = ? AND status <> 'skipped'
+            GROUP BY ALL
+        ) GROUP BY ALL ORDER BY suite, target_id, prompt_id NULLS FIRST
+        """,
+        [run_id],
+    ).fetchall()
+    return {(r[0], r[1], r[2]): [float(v) for v in r[3]] for r in rows}
