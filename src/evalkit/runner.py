@@ -209,6 +209,13 @@ class Engine:
             bound = self._graders[id(case)] = bind_case(case, self._bind_cache)
         return bound
 
+    async def call_target(
+        self, target: Target, request: TargetRequest, limits: TargetLimits
+    ) -> TargetOutput:
+        """A call made while grading (a model judge's), with the trials' limiter, timeout
+        and retries; a failure comes back as the output's `error`, never raised."""
+        return await self._call(target, request, limits)
+
     async def _call(
         self, target: Target, request: TargetRequest, limits: TargetLimits
     ) -> TargetOutput:
