@@ -7,11 +7,14 @@ pandas in the process (together ~130 MB of a run's memory).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
-from evalkit.records import Status, TrialResult, Usage
+from evalkit.records import Status, TargetOutput, TrialResult, Usage
 from evalkit.store.cache import dumps
 from evalkit.store.runs import case_hash
 from evalkit.store.unnest import unnest_select
@@ -73,7 +76,22 @@ WHERE cache_provider IS NOT NULL
 QUALIFY row_number() OVER (PARTITION BY request_hash ORDER BY seq DESC) = 1
 """
 
+_CACHE_ROWS = [("key", "VARCHAR"), ("provider", "VARCHAR"), ("output", "VARCHAR")]
+_INSERT_EXTRA_CACHE = f"""
+INSERT OR REPLACE INTO response_cache
+SELECT key, provider, output::JSON, current_timestamp FROM ({unnest_select(_CACHE_ROWS)})
+"""
+
 _PASSED = {Status.PASS: True, Status.FAIL: False}
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    """A response made outside a trial (a model judge's), for the response cache."""
+
+    key: str
+    provider: str
+    output: TargetOutput
 
 
 class Batch:
@@ -84,6 +102,17 @@ class Batch:
         self.grades: dict[str, list[Any]] = {name: [] for name, _ in _GRADES}
         self.cached = 0  # rows that will also go to the response cache
         self.size = 0
+        self.extra_cache: dict[str, CacheEntry] = {}  # by key: the last answer wins
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to insert: no results and no judge cache rows."""
+        return self.size == 0 and not self.extra_cache
+
+    def add_cache(self, entry: CacheEntry) -> None:
+        """Queue a judge's response for the response cache (errors are never cached)."""
+        if entry.output.error is None and not entry.output.cached:
+            self.extra_cache[entry.key] = entry
 
     def add(self, result: TrialResult, cache_key: str | None, provider: str | None) -> None:
         """Turn one result into column values (JSON serialised here, in the writer)."""
@@ -129,6 +158,8 @@ class Batch:
 
     def insert(self, cur: duckdb.DuckDBPyConnection) -> None:
         """Insert everything in one transaction; the caller commits or rolls back."""
+        if self.extra_cache:
+            cur.execute(_INSERT_EXTRA_CACHE, _cache_columns(self.extra_cache.values()))
         if self.size == 0:
             return
         # staged once: results and cache rows both read it, long outputs cross over once
@@ -154,6 +185,24 @@ def _add_grade_metadata(grades: dict[str, list[Any]], metadata: dict[str, Any]) 
     grades["judge_output_tokens"].append(judge.get("output_tokens"))
     grades["judge_cost_usd"].append(judge.get("cost_usd"))
     grades["flakiness"].append(metadata.get("flakiness"))
+
+
+def _cache_columns(entries: Iterable[CacheEntry]) -> list[list[str]]:
+    """Key, provider and output JSON (the layout cache.output_from_json reads) per entry."""
+    columns: list[list[str]] = [[], [], []]
+    for entry in entries:
+        out = entry.output
+        stored = {
+            "text": out.text,
+            "data": out.data,
+            "usage": None if out.usage is None else json.loads(_usage_json(out.usage)),
+            "latency_ms": out.latency_ms,
+            "cost_usd": out.cost_usd,
+            "metadata": out.metadata,
+        }
+        for column, value in zip(columns, (entry.key, entry.provider, dumps(stored)), strict=True):
+            column.append(value)
+    return columns
 
 
 def _usage_json(usage: Usage) -> str:

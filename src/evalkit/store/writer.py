@@ -18,10 +18,10 @@ import time
 import duckdb
 
 from evalkit.errors import StoreError
-from evalkit.records import TrialResult
-from evalkit.store.batch import Batch
+from evalkit.records import TargetOutput, TrialResult
+from evalkit.store.batch import Batch, CacheEntry
 
-_Item = tuple[TrialResult, str | None, str | None]
+_Item = tuple[TrialResult, str | None, str | None] | CacheEntry
 
 
 class ResultWriter:
@@ -68,6 +68,14 @@ class ResultWriter:
             self._pending.append((result, cache_key, provider))
             if len(self._pending) >= self.flush_rows:
                 self._cond.notify_all()
+
+    def put_cache(self, key: str, provider: str, output: TargetOutput) -> None:
+        """Store a response made outside a trial (a model judge's) in the response cache,
+        committed with the next batch of results."""
+        if self._failure is not None or self._closed:
+            raise self._error()
+        with self._cond:
+            self._pending.append(CacheEntry(key, provider, output))
 
     def flush(self) -> None:
         """Block until everything put so far is committed."""
@@ -144,7 +152,10 @@ class ResultWriter:
         batch = Batch()
         for item in items:
             try:
-                batch.add(*item)
+                if isinstance(item, CacheEntry):
+                    batch.add_cache(item)
+                else:
+                    batch.add(*item)
             except Exception as exc:  # e.g. an output that can't be serialised
                 self._fail(exc, 1)
         if self._failure is not None:
@@ -154,8 +165,8 @@ class ResultWriter:
 
     def _commit(self, batch: Batch) -> Batch:
         """Write one batch in one transaction; returns a fresh, empty batch."""
-        if batch.size == 0 or self._failure is not None:
-            return Batch() if batch.size else batch
+        if batch.empty or self._failure is not None:
+            return Batch() if not batch.empty else batch
         cur = self._cursor
         try:
             cur.begin()
