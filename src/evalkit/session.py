@@ -20,6 +20,7 @@ from evalkit import __version__
 from evalkit.gate import GateResult, apply_rates
 from evalkit.plan import Selection, Trial, expand
 from evalkit.records import Status
+from evalkit.resume import resume_point
 from evalkit.retry import RetryPolicy
 from evalkit.runner import Engine, EngineTotals, RunObserver, TargetLimits, Variant
 from evalkit.spec.loaded import LoadedPlan
@@ -77,8 +78,9 @@ def execute(
     *,
     observer_factory: Callable[[int], RunObserver] | None = None,
     notify: Callable[[str], None] = lambda _msg: None,
+    resume_run: str | None = None,
 ) -> RunOutcome:
-    """Run `plan` with `settings`, recording everything in `store`."""
+    """Run `plan` with `settings`, recording everything in `store`; or continue `resume_run`."""
     notices: list[str] = []
 
     def notice(message: str) -> None:
@@ -88,8 +90,14 @@ def execute(
     targets, run_targets = _build_targets(plan, notice)
     variants = list(targets)
     trials = expand(plan, variants, settings.selection) if variants else []
-    run_id = new_run_id(datetime.now(UTC))
-    store.start_run(_run_info(plan, settings, run_id, len(trials)), run_targets, _cases(trials))
+    planned = len(trials)
+    point = None
+    if resume_run is None:
+        run_id = new_run_id(datetime.now(UTC))
+        store.start_run(_run_info(plan, settings, run_id, planned), run_targets, _cases(trials))
+    else:  # the same run id, and only the trials it has not saved (see resume.py)
+        point = resume_point(store.con, resume_run, plan, run_targets, trials)
+        run_id, trials = point.run_id, point.remaining
     observer = observer_factory(len(trials)) if observer_factory else None
     engine = Engine(
         run_id=run_id,
@@ -99,6 +107,8 @@ def execute(
         observer=observer,
         cache_lookup=store.cached_outputs if settings.use_cache and plan.spec.cache else None,
     )
+    if point is not None:
+        point.seed(engine.totals)  # the summary and exit code cover the whole run
     status = "failed"
     display = contextlib.ExitStack()
     if isinstance(observer, contextlib.AbstractContextManager):
@@ -125,7 +135,7 @@ def execute(
         "gate": {"configured": gate.configured, "passed": gate.passed, "reasons": gate.reasons},
     }
     store.finish_run(run_id, status, summary)
-    return RunOutcome(run_id, plan.name, status, len(trials), totals, notices, gate, rates)
+    return RunOutcome(run_id, plan.name, status, planned, totals, notices, gate, rates)
 
 
 async def _drive(
