@@ -11,7 +11,7 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
-from evalkit.cli import export, init, report, run, runs, show, trend, validate
+from evalkit.cli import export, init, report, resume, run, runs, show, trend, validate
 from evalkit.cli.console import err_console
 from evalkit.errors import EvalkitError
 
@@ -25,6 +25,7 @@ app = typer.Typer(
 )
 app.command("init")(init.command)
 app.command("run")(run.command)
+app.command("resume")(resume.command)
 app.command("validate")(validate.command)
 app.command("runs")(runs.command)
 app.command("show")(show.command)

@@ -132,6 +132,7 @@ def _report(store: Store, outcome: RunOutcome, failures: int) -> None:
             f"[yellow]run {outcome.run_id} was interrupted after {totals.finished} of "
             f"{outcome.trials_planned} trials; finished results are saved[/]"
         )
+        console.print(f"resume it with: evalkit resume {outcome.run_id}", highlight=False)
 
 
 def _labels(pairs: list[str]) -> dict[str, str]:

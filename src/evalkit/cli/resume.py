@@ -1,0 +1,74 @@
+"""`evalkit resume [RUN]`: finish an interrupted (or killed) run under the same run id."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from evalkit.cli.console import console, db_path, err_console
+from evalkit.cli.progress import make_progress
+from evalkit.cli.run import _report
+from evalkit.graders.discovery import load_all
+from evalkit.plan import Selection
+from evalkit.session import RunSettings, execute
+from evalkit.spec import load_plans
+from evalkit.store.db import Store
+from evalkit.store.resumable import recorded_run, unfinished_run
+from evalkit.workspace import find_root
+
+
+def command(
+    run: Annotated[
+        str | None,
+        typer.Argument(help="A run id or prefix (default: the newest run that did not complete)."),
+    ] = None,
+    db: Annotated[
+        Path | None, typer.Option(help="Results database (default: $EVALKIT_DB).")
+    ] = None,
+    failures: Annotated[int, typer.Option(help="Failing trials to list after the table.")] = 10,
+) -> int:
+    """Run the trials an interrupted run did not finish, with the settings it started with."""
+    root = find_root(None)
+    load_all(root)
+
+    def notify(message: str) -> None:
+        err_console.print(f"[yellow]notice:[/] {message}")
+
+    with Store.open(db_path(db, root)) as store:
+        run_id = unfinished_run(store.con, run, None)
+        recorded = recorded_run(store.con, run_id)
+        (plan,) = load_plans(root, recorded.plan)
+        console.print(
+            f"resuming run {run_id} ({len(recorded.done)} trials already saved)", highlight=False
+        )
+        outcome = execute(
+            plan,
+            store,
+            settings_of(recorded.settings),
+            observer_factory=partial(make_progress, console, plan.name),
+            notify=notify,
+            resume_run=run_id,
+        )
+        _report(store, outcome, failures)
+    return outcome.exit_code
+
+
+def settings_of(recorded: dict[str, Any]) -> RunSettings:
+    """The run's own selection and settings, so the same trials are planned again."""
+    return RunSettings(
+        selection=Selection(
+            filters=tuple(recorded.get("filters") or ()),
+            tags=tuple(recorded.get("tags") or ()),
+            targets=tuple(recorded.get("targets") or ()),
+            limit=recorded.get("limit"),
+            epochs=recorded.get("epochs"),
+        ),
+        use_cache=bool(recorded.get("cache", True)),
+        concurrency=recorded.get("concurrency"),
+        command=shlex.join(["evalkit", *sys.argv[1:]]),
+    )
