@@ -11,7 +11,20 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
-from evalkit.cli import export, init, report, resume, run, runs, show, trend, validate
+from evalkit.cli import (
+    baseline,
+    compare,
+    export,
+    init,
+    report,
+    resume,
+    run,
+    runs,
+    show,
+    stats,
+    trend,
+    validate,
+)
 from evalkit.cli.console import err_console
 from evalkit.errors import EvalkitError
 
@@ -32,6 +45,9 @@ app.command("show")(show.command)
 app.command("export")(export.command)
 app.command("report")(report.command)
 app.command("trend")(trend.command)
+app.command("compare")(compare.command)
+app.add_typer(baseline.app, name="baseline")
+app.add_typer(stats.app, name="stats")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -115,3 +115,33 @@ def baseline_run(
         if json.loads(labels or "{}").get(baseline.label_key) == baseline.label_value:
             return str(run_id)
     return None
+
+
+def run_plan(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
+    """The plan a recorded run belongs to."""
+    row = con.execute("SELECT plan FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    if row is None:
+        raise UsageError(f"no run '{run_id}' is recorded")
+    return str(row[0])
+
+
+def previous_run(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
+    """The run of the same plan that started just before `run_id`, if any."""
+    row = con.execute(
+        """
+        SELECT p.run_id FROM runs p, runs c
+        WHERE c.run_id = ? AND p.plan = c.plan
+          AND (p.started_at, p.run_id) < (c.started_at, c.run_id)
+        ORDER BY p.started_at DESC, p.run_id DESC LIMIT 1
+        """,
+        [run_id],
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def label_run(
+    con: duckdb.DuckDBPyConnection, plan: str, key: str, value: str, exclude: str | None
+) -> str | None:
+    """The newest completed run of `plan` labelled key=value, other than `exclude`."""
+    probe = Baseline("", plan, None, key, value, datetime.now(), None)
+    return baseline_run(con, probe, plan, exclude)

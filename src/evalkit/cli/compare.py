@@ -1,0 +1,166 @@
+"""`evalkit compare [BASE] [CANDIDATE]`: did the candidate get worse, or is it noise?"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from evalkit.cli.console import console, db_path
+from evalkit.compare import Comparison
+from evalkit.gate import GateResult
+from evalkit.graders.discovery import load_all
+from evalkit.reports import ci
+from evalkit.reports.data import load as load_report
+from evalkit.spec import load_plans
+from evalkit.spec.models import GateSpec
+from evalkit.store.baselines import run_plan
+from evalkit.store.db import Store
+from evalkit.store.queries import resolve_run
+from evalkit.verdict import judge, resolve_base
+from evalkit.workspace import find_root
+
+VERDICT_STYLE = {"significant regression": "red", "significant improvement": "green"}
+
+
+def command(
+    base: Annotated[
+        str | None,
+        typer.Argument(
+            help="Baseline name, key=value label, run id, prefix or latest~N "
+            "(default: the plan's baseline, else its previous run)."
+        ),
+    ] = None,
+    candidate: Annotated[
+        str, typer.Argument(help="The run to judge: id, prefix, `latest` or `latest~N`.")
+    ] = "latest",
+    gate: Annotated[
+        bool, typer.Option("--gate", help="Apply the plan's gate: exit 1 when it fails.")
+    ] = False,
+    junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary here.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
+    confidence: Annotated[
+        float, typer.Option(min=0.5, max=0.999, help="Confidence of the intervals.")
+    ] = 0.95,
+    cases: Annotated[int, typer.Option(help="Cases listed per section.")] = 20,
+    db: Annotated[
+        Path | None, typer.Option(help="Results database (default: $EVALKIT_DB).")
+    ] = None,
+) -> int:
+    """Compare two runs case by case, with paired statistics and a verdict per suite x target."""
+    database = db_path(db)
+    with Store.open(database, read_only=True) as store:
+        con = store.con
+        cand = resolve_run(con, candidate)
+        base_run, notes = resolve_base(con, cand, base)
+        if base_run is None and not gate:
+            for note in notes:
+                console.print(Text(note, style="yellow"))
+            return 5
+        if base_run == cand:
+            notes.append(f"the baseline is the candidate run itself ({cand}): nothing compared")
+            base_run = None
+        spec = _gate_spec(run_plan(con, cand)) if gate else None
+        comparison, verdict = judge(con, cand, base_run, spec, confidence)
+        for note in notes:
+            console.print(Text(note, style="dim"))
+        if comparison is not None:
+            _print_comparison(comparison, cases)
+        if verdict is not None:
+            _print_gate(verdict)
+        if junit or markdown or json_out:
+            data = load_report(con, cand, comparison=comparison, gate=verdict, notes=notes)
+            for path in ci.write(
+                data, junit_path=junit, markdown_path=markdown, json_path=json_out
+            ):
+                console.print(f"[dim]wrote {path}[/]")
+    if verdict is not None and not verdict.passed:
+        return 1
+    return 0 if comparison is not None or verdict is not None else 5
+
+
+def _gate_spec(plan: str) -> GateSpec:
+    """The gate of the workspace's plan of this name, as it is written now."""
+    root = find_root(None)
+    load_all(root)
+    return load_plans(root, plan)[0].spec.gate
+
+
+def _print_comparison(c: Comparison, limit: int) -> None:
+    console.print(f"[bold]{c.candidate_run}[/] (candidate) vs [bold]{c.base_run}[/] (base)")
+    table = Table(header_style="bold", title_justify="left")
+    for name, justify in [
+        ("suite x target", "left"),
+        ("metric", "left"),
+        ("base", "right"),
+        ("candidate", "right"),
+        (f"difference ({c.confidence:.0%} CI)", "right"),
+        ("pass→fail / fail→pass", "right"),
+        ("McNemar p", "right"),
+        ("verdict", "left"),
+    ]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for group in c.groups:
+        for m in group.metrics:
+            p = m.paired
+            table.add_row(
+                group.name,
+                m.metric,
+                _num(p.base_mean),
+                _num(p.candidate_mean),
+                f"{_signed(p.difference)} ({_signed(p.ci_low)} to {_signed(p.ci_high)})",
+                f"{m.regressed} / {m.fixed}",
+                _num(m.mcnemar_p),
+                Text(m.verdict, style=VERDICT_STYLE.get(m.verdict, "")),
+            )
+    console.print(table)
+    for group in c.groups:
+        if max(group.base_epochs, group.candidate_epochs) > 1:
+            console.print(
+                f"{group.name}: within-case score variance across epochs "
+                f"{_num(group.base_within_variance)} (base, {group.base_epochs} epochs) -> "
+                f"{_num(group.candidate_within_variance)} "
+                f"(candidate, {group.candidate_epochs} epochs)"
+            )
+    _print_list("regressed (pass -> fail)", [x.name for x in c.regressions], limit, "red")
+    _print_list("fixed (fail -> pass)", [x.name for x in c.fixes], limit, "green")
+    _print_list("flaky (outcome changed across epochs)", c.flaky, limit, "yellow")
+    _print_list("added cases, not compared", c.added, limit, "dim")
+    _print_list("removed cases, not compared", c.removed, limit, "dim")
+    _print_list("changed content, not compared", c.changed_content, limit, "dim")
+    _print_list("ran in one run only, not compared", c.unpaired_variants, limit, "dim")
+
+
+def _print_list(title: str, names: list[str], limit: int, style: str) -> None:
+    if not names:
+        return
+    console.print(f"[{style}]{title}: {len(names)}[/]")
+    for name in names[:limit]:
+        console.print(f"  {name}", markup=False)
+    if len(names) > limit:
+        console.print(f"  ... and {len(names) - limit} more")
+
+
+def _print_gate(gate: GateResult) -> None:
+    for note in gate.notes:
+        console.print(Text("gate note: ", style="yellow") + Text(note))
+    if not gate.configured:
+        console.print("[yellow]the plan has no gate rules: nothing to gate on[/]")
+    elif gate.passed:
+        console.print("[green]gate passed[/]")
+    for reason in gate.reasons:
+        # a reason names targets like `bot[plain]`: printed as Text, never as markup
+        console.print(Text("gate failed: ", style="red") + Text(reason))
+
+
+def _num(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.3f}"
+
+
+def _signed(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:+.3f}"
