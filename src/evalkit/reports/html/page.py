@@ -2,7 +2,8 @@
 by a hash-based Content-Security-Policy, data embedded as inert JSON.
 
 Templates are looked up in the workspace's `reports/` folder first, then in evalkit's
-own `templates/`, so a team can replace any of them (e.g. `report.html.j2`).
+own `templates/`, so a team can replace any of them (e.g. `report.html.j2`), or extend
+the packaged one (`{% extends "evalkit/report.html.j2" %}`) and override a block.
 """
 
 from __future__ import annotations
@@ -82,7 +83,10 @@ def environment(workspace: Path | None) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = []
     if workspace is not None and (workspace / "reports").is_dir():
         loaders.append(jinja2.FileSystemLoader(workspace / "reports"))
-    loaders.append(jinja2.PackageLoader("evalkit.reports.html", "templates"))
+    packaged = jinja2.PackageLoader("evalkit.reports.html", "templates")
+    loaders.append(packaged)
+    # "evalkit/report.html.j2" always names the packaged one, so an override can extend it
+    loaders.append(jinja2.PrefixLoader({"evalkit": packaged}))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=True,  # every template, whatever its name: all data is untrusted

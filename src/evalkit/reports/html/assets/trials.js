@@ -124,8 +124,8 @@
     field(box, "expected", el("pre", "text", expected || "-"));
     if (t.error) field(box, "error (" + (t.error_kind || "error") + ")", el("pre", "text err", t.error));
     var output = t.output === null || t.output === undefined ? "" : t.output;
-    if (expected && output) field(box, "output (diff against expected: removed, added)", diffBlock(expected, output));
-    else field(box, "output", el("pre", "text", output || "-"));
+    field(box, "output", el("pre", "text", output || "-"));
+    if (expected && output) field(box, "diff: expected → output (struck out: only expected; marked: only output)", diffBlock(expected, output));
     if (t.data !== null && t.data !== undefined) field(box, "structured output", el("pre", "text", asText(t.data)));
     var list = el("ul", "grades");
     t.grades.forEach(function (g) {
