@@ -172,3 +172,7 @@ class PlanSpec(BaseModel):
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
     labels: dict[str, str] = Field(default_factory=dict)
     gate: GateSpec = Field(default_factory=GateSpec)
+    # The model judge of model-graded graders: "provider:model" (or a Claude model name),
+    # or a target's keys (provider, model, base_url, ...). Default: $EVALKIT_JUDGE, else
+    # Claude. Checked when the run builds it (evalkit.graders.judge.setup).
+    judge: str | dict[str, Any] | None = None
