@@ -137,10 +137,19 @@ class Comparison:
         return [c for c in self.cases if c.change == "fixed"]
 
 
-def verdict(paired: PairedDifference) -> str:
-    """The difference's interval in words: which side of zero it lies on, if either."""
+def verdict(
+    paired: PairedDifference, flips_p: float | None = None, confidence: float = 0.95
+) -> str:
+    """The difference's interval in words: which side of zero it lies on, if either.
+
+    For a pass rate the normal interval alone can mislead with few flips (two cases
+    that both regress give a zero-width interval), so McNemar's exact test on the
+    flips (`flips_p`) must agree before a change is called significant.
+    """
     if paired.n < 2 or math.isnan(paired.stderr):
         return "too few cases to tell"
+    if flips_p is not None and flips_p >= 1.0 - confidence:
+        return "no detectable change"
     if paired.ci_high < 0:
         return "significant regression"
     if paired.ci_low > 0:
@@ -321,13 +330,14 @@ def _metric(
         regressed += b_pass and not c_pass
         fixed += c_pass and not b_pass
     paired = paired_difference(base_values, cand_values, clusters, confidence)
+    flips_p = mcnemar_exact(regressed, fixed)
     return MetricComparison(
         metric=name,
         paired=paired,
         regressed=regressed,
         fixed=fixed,
-        mcnemar_p=mcnemar_exact(regressed, fixed),
-        verdict=verdict(paired),
+        mcnemar_p=flips_p,
+        verdict=verdict(paired, flips_p if name == PASS_METRIC else None, confidence),
     )
 
 

@@ -10,8 +10,10 @@ from typing import Annotated
 
 import typer
 
+from evalkit.cli.ci_gate import CiOptions, after_run, check_gates
 from evalkit.cli.console import console, db_path, err_console, money
 from evalkit.cli.progress import make_progress
+from evalkit.cli.stats import detectable_drop_line
 from evalkit.cli.summary import print_failures, summary_table
 from evalkit.cli.watch import watch_loop
 from evalkit.errors import UsageError
@@ -21,6 +23,7 @@ from evalkit.session import RunOutcome, RunSettings, execute
 from evalkit.spec import load_plans
 from evalkit.store import queries
 from evalkit.store.db import Store
+from evalkit.store.lock import open_when_free, wait_seconds
 from evalkit.workspace import find_root
 
 
@@ -55,6 +58,21 @@ def command(
         bool, typer.Option(help="Run again whenever a suite, prompt, plan or grader changes.")
     ] = False,
     failures: Annotated[int, typer.Option(help="Failing trials to list after the table.")] = 10,
+    gate: Annotated[
+        bool,
+        typer.Option(
+            "--gate",
+            help="Apply every rule of the plan's gate, comparing with its baseline; exit 1 "
+            "when it fails.",
+        ),
+    ] = False,
+    baseline: Annotated[
+        str | None,
+        typer.Option(help="With --gate: the baseline, label (key=value) or run to compare with."),
+    ] = None,
+    junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary here.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
 ) -> int:
     """Run eval plans and record every result in DuckDB."""
     start = Path(plan) if plan and Path(plan).is_dir() else None
@@ -74,6 +92,7 @@ def command(
         command=shlex.join(["evalkit", *sys.argv[1:]]),
     )
     database = db_path(db, root)
+    ci_options = CiOptions(gate, baseline, junit, markdown, json_out)
 
     def notify(message: str) -> None:
         err_console.print(f"[yellow]notice:[/] {message}")
@@ -81,8 +100,9 @@ def command(
     def once() -> int:
         load_all(root)
         plans = load_plans(root, plan_ref)
+        check_gates(plans, ci_options)
         codes = []
-        with Store.open(database) as store:
+        with open_when_free(database, wait=wait_seconds(), notify=notify) as store:
             for loaded in plans:
                 outcome = execute(
                     loaded,
@@ -92,7 +112,8 @@ def command(
                     notify=notify,
                 )
                 _report(store, outcome, failures)
-                codes.append(outcome.exit_code)
+                gated = after_run(store, loaded, outcome, ci_options, len(plans) > 1)
+                codes.append(outcome.exit_code if gated is None else gated)
         return _combine(codes)
 
     if watch:
@@ -121,6 +142,8 @@ def _report(store: Store, outcome: RunOutcome, failures: int) -> None:
     if costs:
         parts.append(money(sum(costs)))
     console.print(" · ".join(parts))
+    if drops := detectable_drop_line(store.con, outcome.run_id):
+        console.print(drops, style="dim", markup=False)
     gate = outcome.gate
     if gate.configured:
         if gate.passed:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from evalkit.cli.console import console, db_path
+from evalkit.cli.stats import detectable_drop_line
 from evalkit.cli.summary import print_failures, summary_table
 from evalkit.store import queries
 from evalkit.store.db import Store
@@ -37,6 +38,8 @@ def command(
         console.print(f"started {started} · finished {finished or '-'} · by {who or '?'}")
         console.print(f"git {commit} · evalkit {version} · labels {labels}")
         console.print(summary_table(queries.summary_rows(store.con, run_id), ""))
+        if drops := detectable_drop_line(store.con, run_id):
+            console.print(drops, style="dim", markup=False)
         failing, total = queries.failure_rows(store.con, run_id, failures)
         print_failures(console, failing, total, failures)
     return 0

@@ -120,3 +120,18 @@ def _num(value: float) -> str:
 
 def _pct(value: float) -> str:
     return "-" if math.isnan(value) or math.isinf(value) else f"{value:.1%}"
+
+
+def detectable_drop_line(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
+    """One line for a run's summary: the smallest pass-rate drop each group can detect."""
+    rows = run_power(ci_rows.case_means(con, run_id))
+    if not rows:
+        return None
+    parts = []
+    for row in rows:
+        target = row.target_id + (f"[{row.prompt_id}]" if row.prompt_id else "")
+        parts.append(f"{row.suite} x {target} {_pct(row.detectable_drop)}")
+    return (
+        "smallest detectable drop in pass rate (alpha 0.05, power 80%, vs an independent "
+        "run of these cases): " + " · ".join(parts)
+    )
