@@ -17,7 +17,7 @@ from evalkit.graders.discovery import load_all
 from evalkit.plan import Selection
 from evalkit.session import RunSettings, execute
 from evalkit.spec import load_plans
-from evalkit.store.db import Store
+from evalkit.store.lock import open_when_free, wait_seconds
 from evalkit.store.resumable import recorded_run, unfinished_run
 from evalkit.workspace import find_root
 
@@ -39,7 +39,7 @@ def command(
     def notify(message: str) -> None:
         err_console.print(f"[yellow]notice:[/] {message}")
 
-    with Store.open(db_path(db, root)) as store:
+    with open_when_free(db_path(db, root), wait=wait_seconds(), notify=notify) as store:
         run_id = unfinished_run(store.con, run, None)
         recorded = recorded_run(store.con, run_id)
         (plan,) = load_plans(root, recorded.plan)
