@@ -325,7 +325,8 @@ def _metric(
             continue  # the metric was not graded for this case in one of the runs
         base_values.append(b)
         cand_values.append(c)
-        clusters.append(next((t.cluster for t in cand[key] if t.cluster), None))
+        # the cluster is part of the case's content, the same in both runs
+        clusters.append(next((t.cluster for t in cand[key] + base[key] if t.cluster), None))
         b_pass, c_pass = _majority(base[key], flag), _majority(cand[key], flag)
         regressed += b_pass and not c_pass
         fixed += c_pass and not b_pass

@@ -1,0 +1,205 @@
+"""End to end: runs against the fake server, then `evalkit compare`, baselines and the gate."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.cli.conftest import Workspace, anthropic_target
+
+Cli = Callable[..., tuple[int, str]]
+CASES = 30
+
+
+def _suite(cases: int = CASES, *, expected: dict[int, str] | None = None, skip: int = -1) -> str:
+    lines = ["name: qa", "cases:"]
+    for i in range(cases):
+        if i == skip:
+            continue
+        answer = (expected or {}).get(i, f"answer-{i:02d}")
+        lines += [
+            f"  - id: q{i:02d}",
+            f"    vars: {{question: 'case [q{i:02d}]'}}",
+            f"    expected: {answer}",
+            "    graders: [{type: icontains}]",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _script(ws: Workspace, wrong: set[int]) -> None:
+    ws.server.script(
+        *[
+            {"match": f"[q{i:02d}]", "reply": "no idea" if i in wrong else f"It is answer-{i:02d}."}
+            for i in range(CASES)
+        ]
+    )
+
+
+def _setup(ws: Workspace, gate: str) -> None:
+    (ws.root / "suites" / "support.yaml").unlink()
+    (ws.root / "suites" / "qa.yaml").write_text(_suite())
+    ws.plan(anthropic_target(ws.server, "bot"), extra=f"cache: false\ngate: {gate}\n")
+
+
+REGRESSED = {3, 8, 11, 14, 17, 21, 24, 27}
+
+
+def test_compare_names_exactly_the_regressed_cases_and_the_gate_fails(
+    workspace: Workspace, cli: Cli, tmp_path: Path
+) -> None:
+    _setup(workspace, "{min_pass_rate: 0.5, max_regressions: 0, max_drop: 0.05}")
+    _script(workspace, wrong=set())
+    assert cli("run")[0] == 0
+    code, out = cli("baseline", "set", "latest", "--name", "main")
+    assert code == 0, out
+    _script(workspace, wrong=REGRESSED)
+    # without --gate the plan's min_pass_rate decides, as before: 22/30 is above 50%
+    assert cli("run")[0] == 0
+
+    junit, md, js = tmp_path / "j.xml", tmp_path / "c.md", tmp_path / "c.json"
+    code, out = cli(
+        "compare", "--gate", "--junit", str(junit), "--markdown", str(md), "--json", str(js)
+    )
+    assert code == 1, out
+    expected = sorted(f"qa/q{i:02d}@bot[plain]" for i in REGRESSED)
+    data = json.loads(js.read_text())
+    assert data["comparison"]["regressions"] == expected
+    assert data["comparison"]["fixes"] == []
+    assert "baseline 'main'" in out
+    for name in expected:
+        assert name in out
+    reasons = data["gate"]["reasons"]
+    assert len(reasons) == 2
+    assert reasons[0].startswith("8 cases regressed (pass -> fail)")
+    assert "significant drop beyond the gate's max_drop 0.05" in reasons[1]
+    for reason in reasons:
+        assert reason in out.replace("\n", " ") or reason[:60] in out
+    pass_row = data["comparison"]["groups"][0]["metrics"][0]
+    assert pass_row["metric"] == "pass"
+    assert pass_row["verdict"] == "significant regression"
+    assert pass_row["paired"]["difference"] == -len(REGRESSED) / CASES
+    assert (pass_row["regressed"], pass_row["fixed"]) == (len(REGRESSED), 0)
+
+    root = ET.parse(junit).getroot()
+    assert root.tag == "testsuites"
+    testcases = root.findall("./testsuite/testcase")
+    assert len(testcases) == CASES + 1  # one per trial, plus the gate
+    failed = {tc.get("name") for tc in testcases if tc.find("failure") is not None}
+    assert failed == {f"q{i:02d}#0" for i in REGRESSED} | {"gate"}
+    failure = next(tc for tc in testcases if tc.get("name") == "q03#0").find("failure")
+    assert failure is not None and "icontains" in (failure.text or "")
+    assert "regressed" in (failure.text or "")
+    assert root.get("tests") == str(CASES + 1) and root.get("failures") == str(len(REGRESSED) + 1)
+    for suite in root.findall("testsuite"):
+        assert int(suite.get("tests", "-1")) == len(suite.findall("testcase"))
+
+    summary = md.read_text()
+    assert summary.startswith("### evalkit: ❌ gate failed")
+    assert "significant regression" in summary
+    assert "qa/q03@bot[plain]" in summary
+
+    # `run --gate` applies the same rules against the same baseline
+    code, out = cli("run", "--gate")
+    assert code == 1, out
+    assert "8 cases regressed" in out
+
+
+NOISE_BASE_WRONG = {0, 1, 2, 3, 9}
+NOISE_CAND_WRONG = {2, 3, 9, 4, 5}  # 0, 1 fixed; 4, 5 regressed: same pass rate
+
+
+def test_a_noise_pair_of_runs_does_not_fail_the_gate(workspace: Workspace, cli: Cli) -> None:
+    _setup(workspace, "{max_drop: 0.0}")
+    _script(workspace, wrong=NOISE_BASE_WRONG)
+    assert cli("run")[0] == 1  # no rate rule: failures decide, as before
+    _script(workspace, wrong=NOISE_CAND_WRONG)
+    cli("run")
+    code, out = cli("compare", "latest~1", "latest", "--gate", "--json", "n.json")
+    assert code == 0, out
+    data = json.loads((workspace.root / "n.json").read_text())
+    assert data["gate"]["passed"] is True
+    assert data["comparison"]["regressions"] == ["qa/q04@bot[plain]", "qa/q05@bot[plain]"]
+    assert data["comparison"]["fixes"] == ["qa/q00@bot[plain]", "qa/q01@bot[plain]"]
+    verdicts = {m["metric"]: m["verdict"] for m in data["comparison"]["groups"][0]["metrics"]}
+    assert verdicts["pass"] == "no detectable change"
+
+
+def test_added_removed_and_edited_cases_are_listed_apart(workspace: Workspace, cli: Cli) -> None:
+    _setup(workspace, "{min_pass_rate: 0.1}")
+    _script(workspace, wrong=set())
+    cli("run")
+    # q05 removed, q06's expected answer edited (wrong now), q30 added
+    suite = _suite(CASES, expected={6: "something else"}, skip=5)
+    suite += (
+        "  - id: q30\n    vars: {question: 'case [q30]'}\n    graders: [{type: length, min: 1}]\n"
+    )
+    (workspace.root / "suites" / "qa.yaml").write_text(suite)
+    cli("run")
+    code, out = cli("compare", "--json", "x.json")
+    assert code == 0, out
+    comparison = json.loads((workspace.root / "x.json").read_text())["comparison"]
+    assert comparison["added"] == ["qa/q30"]
+    assert comparison["removed"] == ["qa/q05"]
+    assert comparison["changed_content"] == ["qa/q06"]
+    assert comparison["regressions"] == []  # q06 now fails, but it is not the same case
+    assert len(comparison["cases"]) == CASES - 2
+    assert "no baseline set for plan 'support'" in out
+
+
+def test_a_label_baseline_follows_the_newest_main_run(workspace: Workspace, cli: Cli) -> None:
+    _setup(workspace, "{max_regressions: 0}")
+    _script(workspace, wrong={1})
+    cli("run", "--label", "branch=main")
+    _script(workspace, wrong=set())
+    cli("run", "--label", "branch=main")
+    main_run = workspace.sql("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1")[0][0]
+    assert cli("baseline", "set", "--label", "branch=main", "--name", "main")[0] == 0
+    code, out = cli("baseline", "list")
+    assert "newest run labelled branch=main" in out
+    _script(workspace, wrong={2})
+    cli("run", "--label", "branch=feature")
+    code, out = cli("compare", "--gate")
+    assert code == 1, out
+    assert f"-> {main_run}" in out
+    assert "1 cases regressed" in out and "qa/q02@bot[plain]" in out
+    # a named baseline that does not exist is a usage error, not a silent fallback
+    code, out = cli("compare", "nightly-that-is-not-there")
+    assert code == 4
+
+
+def test_power_reports_cases_needed_and_the_run_summary_shows_the_detectable_drop(
+    workspace: Workspace, cli: Cli
+) -> None:
+    _setup(workspace, "{min_pass_rate: 0.1}")
+    _script(workspace, wrong={0, 1, 2, 3, 4, 5})
+    code, out = cli("run")
+    assert "smallest detectable drop in pass rate" in out
+    code, out = cli("stats", "power", "--drop", "0.1")
+    assert code == 0, out
+    from evalkit.power import difference_sd_from_run
+    from evalkit.stats import cases_needed, detectable_effect
+
+    values = [0.0] * 6 + [1.0] * 24
+    sd = difference_sd_from_run(values)
+    assert f"{detectable_effect(30, sd):.1%}" in out
+    assert str(int(-(-cases_needed(0.1, sd) // 1))) in out
+    code, out = cli("show", "latest")
+    assert "smallest detectable drop" in out
+
+
+def test_a_gate_value_out_of_range_points_at_the_plan_line(workspace: Workspace, cli: Cli) -> None:
+    _setup(workspace, "{min_pass_rate: 1.5}")
+    code, out = cli("validate")
+    assert code == 4
+    assert "evals/plan.yaml:" in out and "gate.min_pass_rate" in out
+
+
+def test_run_gate_without_gate_rules_is_a_usage_error(workspace: Workspace, cli: Cli) -> None:
+    (workspace.root / "suites" / "support.yaml").unlink()
+    (workspace.root / "suites" / "qa.yaml").write_text(_suite(3))
+    workspace.plan(anthropic_target(workspace.server, "bot"))
+    code, out = cli("run", "--gate")
+    assert code == 4
+    assert "has no `gate:` rules" in out
