@@ -18,6 +18,7 @@ from typing import Any
 
 from evalkit import __version__
 from evalkit.gate import GateResult, apply_rates
+from evalkit.graders.judge.setup import attach, judge_for_run, judging
 from evalkit.plan import Selection, Trial, expand
 from evalkit.records import Status
 from evalkit.resume import resume_point
@@ -91,6 +92,7 @@ def execute(
     variants = list(targets)
     trials = expand(plan, variants, settings.selection) if variants else []
     planned = len(trials)
+    judge = judge_for_run(plan, trials, notice)  # before recording the run: a bad `judge:` stops it
     point = None
     if resume_run is None:
         run_id = new_run_id(datetime.now(UTC))
@@ -107,6 +109,8 @@ def execute(
         observer=observer,
         cache_lookup=store.cached_outputs if settings.use_cache and plan.spec.cache else None,
     )
+    use_cache = settings.use_cache and plan.spec.cache
+    attach(judge, engine.call_target, store.cached_outputs if use_cache else None, writer.put_cache)
     if point is not None:
         point.seed(engine.totals)  # the summary and exit code cover the whole run
     status = "failed"
@@ -115,7 +119,7 @@ def execute(
         display.enter_context(observer)  # a progress bar lives exactly as long as the run
     try:
         with display:
-            totals = asyncio.run(_drive(engine, trials, targets, notice))
+            totals = asyncio.run(judging(judge, _drive(engine, trials, targets, notice)))
         status = "interrupted" if totals.interrupted else "completed"
     except KeyboardInterrupt:
         totals = engine.totals
@@ -132,6 +136,7 @@ def execute(
         "by_status": totals.by_status,
         "cache_hits": totals.cache_hits,
         "retries": totals.retries,
+        **({"judge": judge.summary()} if judge is not None else {}),
         "gate": {"configured": gate.configured, "passed": gate.passed, "reasons": gate.reasons},
     }
     store.finish_run(run_id, status, summary)

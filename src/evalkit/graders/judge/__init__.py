@@ -1,0 +1,32 @@
+"""Model-graded graders: a judge model reads the output and returns a structured verdict.
+
+Importing this package registers llm-rubric, factuality, closed-qa, classify, g-eval,
+pairwise, faithfulness, answer-relevance and context-relevance. The judge itself is
+built per run by `setup.build_judge` and reached through `client.current_judge()`.
+"""
+
+from evalkit.graders.judge import geval, pairwise, rag, rubric  # noqa: F401  (registers)
+from evalkit.graders.judge.client import JudgeClient, Ledger, current_judge
+from evalkit.graders.judge.setup import build_judge, judge_spec, judging
+
+JUDGE_GRADERS = (
+    "llm-rubric",
+    "factuality",
+    "closed-qa",
+    "classify",
+    "g-eval",
+    "pairwise",
+    "faithfulness",
+    "answer-relevance",
+    "context-relevance",
+)
+
+__all__ = [
+    "JUDGE_GRADERS",
+    "JudgeClient",
+    "Ledger",
+    "build_judge",
+    "current_judge",
+    "judge_spec",
+    "judging",
+]
