@@ -49,7 +49,7 @@ def rate_bar(rate: float | None, low: float | None, high: float | None) -> Marku
 def trend_chart(series: TrendSeries, width: int = 720, height: int = 220) -> Markup:
     """Pass rate (with its 95% band) and mean score per run; config changes and alerts marked."""
     points = series.points
-    left, right, top, bottom = 44, 12, 12, 34
+    left, right, top, bottom = 44, 44, 12, 34  # room for the last date label
     plot_w, plot_h = width - left - right, height - top - bottom
     step = plot_w / max(len(points) - 1, 1)
 

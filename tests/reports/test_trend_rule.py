@@ -1,0 +1,116 @@
+"""The degradation rule on hand-made histories (trend.py is pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from evalkit.trend import TrendRule, build_series, flag_degradations
+
+START = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def history(
+    results: list[tuple[int, int]],
+    *,
+    suite: str = "refunds",
+    configs: list[str] | None = None,
+    score_sd: float = 0.3,
+) -> list[dict[str, Any]]:
+    """Rows as store.reporting.history_rows gives them: (passed, graded) per run."""
+    rows = []
+    for i, (passed, graded) in enumerate(results):
+        rows.append(
+            {
+                "plan": "nightly", "run_id": f"run{i:02d}", "started_at": START + timedelta(days=i),
+                "git_sha": None, "suite": suite, "target_id": "model", "prompt_id": None,
+                "config_hash": (configs or ["sha256:a"] * len(results))[i],
+                "passed": passed, "graded": graded, "mean_score": passed / graded,
+                "sd_score": score_sd, "scored": graded,
+            }
+        )  # fmt: skip
+    return rows
+
+
+def test_a_steady_series_is_not_flagged() -> None:
+    series = build_series(history([(45, 50), (46, 50), (44, 50), (45, 50), (46, 50), (44, 50)]))
+    tests = flag_degradations(series, TrendRule())
+    assert tests == 2  # pass rate and mean score
+    assert series[0].degradations == []
+
+
+def test_a_clear_drop_against_the_window_is_flagged() -> None:
+    series = build_series(history([(45, 50), (46, 50), (44, 50), (45, 50), (46, 50), (30, 50)]))
+    flag_degradations(series, TrendRule())
+    (rate, *_) = series[0].degradations
+    assert rate.metric == "pass rate"
+    assert rate.latest == pytest.approx(0.6)
+    assert rate.baseline == pytest.approx(226 / 250)
+    assert rate.p_value < 1e-6
+    assert rate.config_changed is False
+
+
+def test_a_drop_within_the_noise_of_a_small_suite_is_not_flagged() -> None:
+    # 8/10 after five runs of 9/10: a 10-point drop, but one case's worth
+    series = build_series(history([(9, 10)] * 5 + [(8, 10)]))
+    flag_degradations(series, TrendRule())
+    assert series[0].degradations == []
+    (metric, latest, baseline, p) = series[0].tests[0]
+    assert (metric, latest, baseline) == ("pass rate", 0.8, 0.9) and p > 0.1
+
+
+def test_only_the_trailing_window_is_the_baseline() -> None:
+    # long ago it was worse; the last three runs are the baseline with window=3
+    series = build_series(history([(20, 50), (20, 50), (45, 50), (45, 50), (45, 50), (44, 50)]))
+    flag_degradations(series, TrendRule(window=3))
+    assert series[0].tests[0][2] == pytest.approx(0.9)
+    assert series[0].degradations == []
+
+
+def test_bonferroni_more_series_need_stronger_evidence() -> None:
+    runs = [(90, 100)] * 5 + [(82, 100)]  # one-sided p about 0.01
+    one = build_series(history(runs))
+    flag_degradations(one, TrendRule(min_drop=0.0))
+    assert "pass rate" in [d.metric for d in one[0].degradations]  # 0.01 < 0.05 / 2
+
+    steady = [(90, 100)] * 6
+    many = build_series(
+        history(runs) + [r for i in range(20) for r in history(steady, suite=f"s{i:02d}")]
+    )
+    tests = flag_degradations(many, TrendRule(min_drop=0.0))
+    assert tests == 42
+    dropped = next(s for s in many if s.suite == "refunds")
+    assert dropped.tests[0][3] > 0.05 / 42  # same drop, same p ...
+    assert all(d.metric != "pass rate" for d in dropped.degradations)  # ... not flagged now
+
+
+def test_min_drop_ignores_a_real_but_immaterial_dip() -> None:
+    runs = [(9500, 10000)] * 5 + [(9350, 10000)]  # significant, 1.5 points
+    series = build_series(history(runs))
+    flag_degradations(series, TrendRule(min_drop=0.05))
+    assert series[0].tests[0][3] < 1e-6
+    assert series[0].degradations == []
+
+
+def test_config_changes_are_marked_and_reported_with_the_drop() -> None:
+    configs = ["sha256:a", "sha256:a", "sha256:a", "sha256:a", "sha256:a", "sha256:b"]
+    series = build_series(history([(45, 50)] * 5 + [(25, 50)], configs=configs))
+    flag_degradations(series, TrendRule())
+    points = series[0].points
+    assert [p.config_changed for p in points] == [False] * 5 + [True]
+    assert series[0].degradations and all(d.config_changed for d in series[0].degradations)
+
+
+def test_a_single_run_has_nothing_to_compare_with() -> None:
+    series = build_series(history([(10, 50)]))
+    assert flag_degradations(series, TrendRule()) == 0
+    assert series[0].degradations == []
+
+
+def test_the_interval_band_is_wilson() -> None:
+    (series,) = build_series(history([(0, 10), (10, 10)]))
+    first, second = series.points
+    assert first.ci_low == 0.0 and first.ci_high == pytest.approx(0.2775, abs=1e-4)
+    assert second.ci_high == 1.0 and second.ci_low == pytest.approx(0.7225, abs=1e-4)
