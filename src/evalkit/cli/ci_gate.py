@@ -73,8 +73,10 @@ def after_run(
             console.print(Text("gate note: ", style="yellow") + Text(note))
         if gate.passed:
             console.print(Text("gate (--gate) passed", style="green"))
+        shown = set(outcome.gate.reasons)  # the pass-rate reasons are printed already
         for reason in gate.reasons:
-            console.print(Text("gate failed: ", style="red") + Text(reason))
+            if reason not in shown:
+                console.print(Text("gate failed: ", style="red") + Text(reason))
     data = load_report(con, outcome.run_id, comparison=comparison, gate=gate, notes=notes)
     paths = ci.write(
         data,
