@@ -19,6 +19,7 @@ from evalkit.store.writer import ResultWriter
 
 _LOCK_WORDS = ("could not set lock", "conflicting lock")
 _PID = re.compile(r"\(PID (\d+)\)")
+_STORAGE_VERSION = re.compile(r"storage version number (\d+)")
 
 
 class Store:
@@ -141,6 +142,15 @@ def _translate_open_error(path: Path, exc: duckdb.Error) -> StoreError:
         return StoreBusyError(
             f"the results database {path} is in use by another evalkit process{holder}; "
             "wait for it to finish or use --db/EVALKIT_DB for a separate database"
+        )
+    if "created with a newer version of duckdb" in text.lower():
+        found = _STORAGE_VERSION.search(text)
+        version = f" (storage version {found[1]})" if found else ""
+        return StoreError(
+            f"the results database {path} was written by a newer DuckDB{version} than the "
+            f"DuckDB {duckdb.__version__} installed here, which cannot read it",
+            hint="upgrade evalkit and duckdb where you read it (pip install -U evalkit duckdb), "
+            "or use --db/EVALKIT_DB for a separate database",
         )
     return StoreError(
         f"cannot open the results database {path} with DuckDB {duckdb.__version__}: it is "
