@@ -1,0 +1,58 @@
+"""examples/nightly/nightly.sh as cron would run it: a real shell, real evalkit processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.cli.conftest import Workspace
+from tests.reports.conftest import Hook
+from tests.reports.test_trend_cli import nightly
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "examples" / "nightly" / "nightly.sh"
+CLI = Callable[..., tuple[int, str]]
+
+
+def run_script(workspace: Workspace, webhook: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "EVALKIT": f"{sys.executable} -m evalkit",
+        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
+        "EVALKIT_WEBHOOK_URL": webhook,
+    }
+    return subprocess.run(
+        [str(SCRIPT), "support"],
+        cwd=workspace.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_bad_night_fails_the_job_and_posts_the_alert(
+    workspace: Workspace, cli: CLI, hook: Hook
+) -> None:
+    nightly(workspace, cli, [39, 38, 39])  # earlier nights, recorded in-process
+    (workspace.root / "quality.txt").write_text("15")
+    done = run_script(workspace, hook.url)
+    assert done.returncode == 1, done.stdout + done.stderr
+    (post,) = hook.posts
+    assert "support/support@local: pass rate 37.5%" in post["text"]
+    out = workspace.root / "reports" / "out"
+    assert (out / "trend-support.html").exists()
+    assert len(list(out.glob("2*.html"))) == 1  # the night's run report
+    assert hook.url not in done.stdout + done.stderr
+
+
+def test_a_good_night_passes_quietly(workspace: Workspace, cli: CLI, hook: Hook) -> None:
+    nightly(workspace, cli, [39, 38, 39])
+    (workspace.root / "quality.txt").write_text("38")
+    done = run_script(workspace, hook.url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert hook.posts == []
