@@ -14,7 +14,7 @@ from evalkit.cli.ci_gate import CiOptions, after_run, check_gates
 from evalkit.cli.console import console, db_path, err_console, money
 from evalkit.cli.progress import make_progress
 from evalkit.cli.stats import detectable_drop_line
-from evalkit.cli.summary import print_failures, summary_table
+from evalkit.cli.summary import judge_line, print_failures, summary_table
 from evalkit.cli.watch import watch_loop
 from evalkit.errors import UsageError
 from evalkit.graders.discovery import load_all
@@ -23,6 +23,7 @@ from evalkit.session import RunOutcome, RunSettings, execute
 from evalkit.spec import load_plans
 from evalkit.store import queries
 from evalkit.store.db import Store
+from evalkit.store.judging import judge_summary
 from evalkit.store.lock import open_when_free, wait_seconds
 from evalkit.workspace import find_root
 
@@ -130,6 +131,9 @@ def _report(store: Store, outcome: RunOutcome, failures: int) -> None:
     console.print(summary_table(rows, f"{outcome.plan} · run {outcome.run_id}"))
     failing, total = queries.failure_rows(store.con, outcome.run_id, failures)
     print_failures(console, failing, total, failures)
+    judge = judge_line(judge_summary(store.con, outcome.run_id))
+    if judge:
+        console.print(judge)  # the judge's spend, apart from the targets' in the table
     costs = [row["cost_usd"] for row in rows if row["cost_usd"] is not None]
     parts = [
         f"{totals.finished} trials",

@@ -9,9 +9,10 @@ import typer
 
 from evalkit.cli.console import console, db_path
 from evalkit.cli.stats import detectable_drop_line
-from evalkit.cli.summary import print_failures, summary_table
+from evalkit.cli.summary import judge_line, print_failures, print_reasoning, summary_table
 from evalkit.store import queries
 from evalkit.store.db import Store
+from evalkit.store.judging import judge_summary, judged_grades
 
 
 def command(
@@ -19,6 +20,9 @@ def command(
         "latest"
     ),
     failures: Annotated[int, typer.Option(help="How many failing trials to list.")] = 50,
+    reasoning: Annotated[
+        bool, typer.Option(help="Show the judge's reasoning for every model-graded grade.")
+    ] = False,
     db: Annotated[
         Path | None, typer.Option(help="Results database (default: $EVALKIT_DB).")
     ] = None,
@@ -42,4 +46,9 @@ def command(
             console.print(drops, style="dim", markup=False)
         failing, total = queries.failure_rows(store.con, run_id, failures)
         print_failures(console, failing, total, failures)
+        judge = judge_line(judge_summary(store.con, run_id))
+        if judge:
+            console.print(judge)
+        if reasoning:
+            print_reasoning(console, judged_grades(store.con, run_id))
     return 0

@@ -100,3 +100,41 @@ def _rate_style(rate: Any) -> str:
     if rate >= 0.9:
         return "green"
     return "yellow" if rate >= 0.7 else "red"
+
+
+def judge_line(judge: dict[str, Any] | None) -> str | None:
+    """One line on the run's judge: calls (cached), tokens, cost, pairwise position bias."""
+    if not judge:
+        return None
+    if judge.get("unavailable"):
+        return f"judge {judge.get('model')}: not used ({judge['unavailable']})"
+    parts = [
+        f"judge {judge.get('model')}: {judge.get('calls', 0)} calls",
+        f"{judge.get('cached_calls', 0)} cached",
+        f"tokens {_int(judge.get('input_tokens'))} / {_int(judge.get('output_tokens'))}",
+        money(judge.get("cost_usd")),
+    ]
+    if judge.get("pairs"):
+        rate = judge.get("position_bias_rate") or 0.0
+        parts.append(f"pairwise position bias {rate:.0%} of {judge['pairs']} pairs")
+    return " · ".join(parts)
+
+
+def print_reasoning(console: Console, rows: list[dict[str, Any]]) -> None:
+    """The judge's reasoning for each judged grade."""
+    if not rows:
+        return
+    console.print(Text("Judge reasoning", style="bold"))
+    for row in rows:
+        status = str(row["status"])
+        flaky = row.get("flakiness")
+        note = f" · flakiness {flaky:.2f}" if _present(flaky) and flaky else ""
+        console.print(
+            Text.assemble(
+                ("  " + str(row["trial_id"]), "bold"),
+                f"  {row['metric']}  {status}  score {num(row['score'])}{note}",
+            )
+        )
+        reasoning = row.get("reasoning")
+        if _present(reasoning) and reasoning:
+            console.print(Text(f"      {reasoning}", style="dim"), overflow="fold")
