@@ -8,6 +8,7 @@ from html import unescape
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.cli.conftest import PYTHON_TARGET, Workspace
@@ -87,6 +88,7 @@ def test_overview_breakdowns_and_trials_in_the_browser(
     assert "shipping" in page.locator("tr.trial").first.inner_text()  # failures first
 
 
+@pytest.mark.slow
 def test_ten_thousand_trials_page_fifty_at_a_time(tmp_path: Path, browse: Browse) -> None:
     from tests.benchmarks.bench_report import build_store
 
