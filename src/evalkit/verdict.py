@@ -48,7 +48,7 @@ def resolve_base(
                     hint="run the plan on that branch first, or pin a run: "
                     "evalkit baseline set RUN --name NAME",
                 )
-            return run, [f"baseline '{named.name}': {named.describes} -> {run}"]
+            return run, [f"baseline '{named.name}': {_points_at(named, run)}"]
         key, sep, value = base_ref.partition("=")
         if sep and key:
             run = baselines.label_run(con, plan, key.strip(), value.strip(), exclude=candidate)
@@ -63,7 +63,7 @@ def resolve_base(
     for named in baselines.plan_baselines(con, plan):
         run = baselines.baseline_run(con, named, plan, exclude=candidate)
         if run is not None and run != candidate:
-            return run, [f"baseline '{named.name}' of plan '{plan}': {named.describes} -> {run}"]
+            return run, [f"baseline '{named.name}' of plan '{plan}': {_points_at(named, run)}"]
     previous = baselines.previous_run(con, candidate)
     if previous is None:
         return None, [f"plan '{plan}' has no baseline and no earlier run to compare with"]
@@ -71,6 +71,10 @@ def resolve_base(
         f"no baseline set for plan '{plan}': comparing with its previous run {previous} "
         "(set one with `evalkit baseline set RUN --name main`)"
     ]
+
+
+def _points_at(named: baselines.Baseline, run: str) -> str:
+    return named.describes if named.run_id else f"{named.describes} -> {run}"
 
 
 def judge(

@@ -48,6 +48,10 @@ def command(
         float, typer.Option(min=0.5, max=0.999, help="Confidence of the intervals.")
     ] = 0.95,
     cases: Annotated[int, typer.Option(help="Cases listed per section.")] = 20,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(help="Only these metrics in the table (e.g. pass, score); reports keep all."),
+    ] = None,
     db: Annotated[
         Path | None, typer.Option(help="Results database (default: $EVALKIT_DB).")
     ] = None,
@@ -70,7 +74,7 @@ def command(
         for note in notes:
             console.print(Text(note, style="dim"))
         if comparison is not None:
-            _print_comparison(comparison, cases)
+            _print_comparison(comparison, cases, set(metric or ()))
         if verdict is not None:
             _print_gate(verdict)
         if junit or markdown or json_out:
@@ -91,7 +95,7 @@ def _gate_spec(plan: str) -> GateSpec:
     return load_plans(root, plan)[0].spec.gate
 
 
-def _print_comparison(c: Comparison, limit: int) -> None:
+def _print_comparison(c: Comparison, limit: int, only: set[str]) -> None:
     console.print(f"[bold]{c.candidate_run}[/] (candidate) vs [bold]{c.base_run}[/] (base)")
     table = Table(header_style="bold", title_justify="left")
     for name, justify in [
@@ -107,6 +111,8 @@ def _print_comparison(c: Comparison, limit: int) -> None:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for group in c.groups:
         for m in group.metrics:
+            if only and m.metric not in only:
+                continue
             p = m.paired
             table.add_row(
                 group.name,
