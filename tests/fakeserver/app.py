@@ -14,6 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakeserver.judge import openai_logprobs, scripted_verdict, tool_use_content
+
 HANG_SECONDS = 3600.0  # "hang" means: longer than any test is willing to wait
 
 # status -> (Anthropic error type, OpenAI error type)
@@ -37,6 +39,10 @@ class Rule:
     reply: str
     stop_reason: str = "end_turn"
     latency_ms: float | None = None
+    judge: dict[str, Any] | None = None  # a scripted judge instead of `reply` (see judge.py)
+    top_logprobs: dict[str, float] | None = None  # OpenAI logprobs for one token of the reply
+    replies: list[str] | None = None  # answered in turn, one per request (sampled judges)
+    served: int = 0
 
 
 @dataclass(slots=True)
@@ -138,16 +144,20 @@ class FakeModel:
         if failure is not None:
             return failure
         rule = self._rule_for(last)
-        reply = rule.reply if rule else default_reply(last)
+        reply = _reply(rule, last)
         await self._delay(rule)
         prompt_text = system + " " + " ".join(_text_of(m.get("content")) for m in messages)
+        content: list[dict[str, Any]] = [{"type": "text", "text": reply}]
+        forced = (body.get("tool_choice") or {}).get("name")
+        if forced and (tool_use := tool_use_content(reply, forced)):
+            content = tool_use  # a forced tool call: the reply is the tool's input
         return web.json_response(
             {
                 "id": f"msg_fake{next(self.state.ids):06d}",
                 "type": "message",
                 "role": "assistant",
                 "model": body.get("model", "unknown"),
-                "content": [{"type": "text", "text": reply}],
+                "content": content,
                 "stop_reason": rule.stop_reason if rule else "end_turn",
                 "stop_sequence": None,
                 "usage": {
@@ -169,8 +179,11 @@ class FakeModel:
         if failure is not None:
             return failure
         rule = self._rule_for(last)
-        reply = rule.reply if rule else default_reply(last)
+        reply = _reply(rule, last)
         await self._delay(rule)
+        logprobs = None
+        if body.get("logprobs"):
+            logprobs = openai_logprobs(reply, rule.top_logprobs if rule else None)
         prompt_tokens = sum(_count_tokens(_text_of(m.get("content"))) for m in messages)
         completion_tokens = _count_tokens(reply)
         finish = "stop" if rule is None or rule.stop_reason == "end_turn" else rule.stop_reason
@@ -185,7 +198,7 @@ class FakeModel:
                         "index": 0,
                         "message": {"role": "assistant", "content": reply, "refusal": None},
                         "finish_reason": finish,
-                        "logprobs": None,
+                        "logprobs": logprobs,
                     }
                 ],
                 "usage": {
@@ -236,9 +249,12 @@ class FakeModel:
         self.state.rules = [
             Rule(
                 match=str(r.get("match") or ""),
-                reply=str(r["reply"]),
+                reply=str(r.get("reply", "")),
                 stop_reason=str(r.get("stop_reason") or "end_turn"),
                 latency_ms=r.get("latency_ms"),
+                judge=r.get("judge"),
+                top_logprobs=r.get("top_logprobs"),
+                replies=r.get("replies"),
             )
             for r in body.get("rules", [])
         ]
@@ -306,6 +322,15 @@ class FakeModel:
             return web.json_response({"error": "hung"}, status=504)
         assert failure.status is not None
         return error_response(api, failure.status, failure.retry_after)
+
+
+def _reply(rule: Rule | None, last_user: str) -> str:
+    if rule is None:
+        return default_reply(last_user)
+    if rule.replies:
+        rule.served += 1
+        return rule.replies[(rule.served - 1) % len(rule.replies)]
+    return scripted_verdict(rule.judge, last_user) if rule.judge else rule.reply
 
 
 def error_response(api: str, status: int, retry_after: str | None) -> web.Response:

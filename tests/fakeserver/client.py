@@ -68,7 +68,8 @@ class FakeModelServer:
     def script(self, *rules: dict[str, Any]) -> None:
         """Reply by rule: the first whose `match` occurs in the last user message wins.
 
-        Each rule: {"match": str, "reply": str, "stop_reason"?: str, "latency_ms"?: float}.
+        Each rule: {"match": str, "reply": str, "stop_reason"?: str, "latency_ms"?: float,
+        "judge"?: {...} (a scripted judge, see judge.py), "top_logprobs"?: {token: logprob}}.
         """
         self._post("/_control/script", {"rules": list(rules)})
 

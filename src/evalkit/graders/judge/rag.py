@@ -52,7 +52,11 @@ async def faithfulness(output: TargetOutput, case: Case, params: JudgeParams) ->
     return await judge_samples(
         "faithfulness",
         params,
-        {"output": output.text or as_text(output.data), "context": numbered(passages)},
+        {
+            "output": output.text or as_text(output.data),
+            "context": numbered(passages),
+            "question": question_of(case, params),
+        },
         {},
         read,
     )
