@@ -55,6 +55,7 @@ def test_overview_breakdowns_and_trials_in_the_browser(
     row = overview.first.inner_text()
     # 2 of 3 pass: 66.7% with its Wilson 95% interval
     assert "support" in row and "local" in row and "66.7%" in row and "(20.8%–93.9%)" in row
+    assert "python" in page.locator("#targets").inner_text()
     assert "icontains" in page.locator("#by-grader").inner_text()
     tags = page.locator("#by-tag").inner_text()
     assert "policy" in tags and "smoke" in tags

@@ -45,6 +45,22 @@ def run_header(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
     return header
 
 
+def run_targets(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
+    """The run's targets: provider, model, config hash, and why any was skipped."""
+    rows = _rows(
+        con.execute(
+            "SELECT target_id, prompt_id, provider, config::VARCHAR AS config, config_hash, "
+            "skipped_reason FROM run_targets WHERE run_id = ? "
+            "ORDER BY target_id, prompt_id NULLS FIRST",
+            [run_id],
+        )
+    )
+    for row in rows:
+        config = _json(row.pop("config"))
+        row["model"] = config.get("model") if isinstance(config, dict) else None
+    return rows
+
+
 def with_rate(row: dict[str, Any], passed: str = "passed", graded: str = "graded") -> None:
     """Add pass_rate, ci_low and ci_high (Wilson 95%) from the row's counts."""
     n, k = int(row[graded] or 0), int(row[passed] or 0)

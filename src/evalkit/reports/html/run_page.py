@@ -75,6 +75,10 @@ def run_context(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
     }
     return {
         "run": reporting.run_header(con, run_id),
+        "targets": [
+            {**t, "target": _label(t["target_id"], t["prompt_id"])}
+            for t in reporting.run_targets(con, run_id)
+        ],
         "overview": overview,
         "metrics": metrics,
         "tags": tags,
