@@ -122,9 +122,16 @@ def build_series(rows: list[dict[str, Any]]) -> list[TrendSeries]:
 def flag_degradations(all_series: list[TrendSeries], rule: TrendRule) -> int:
     """Test every series' latest run against its window; flag drops. Returns the tests made."""
     planned: list[tuple[TrendSeries, str, float, float, float, bool]] = []
+    newest: dict[str, datetime] = {}
+    for one in all_series:
+        if one.points:
+            at = one.points[-1].started_at
+            newest[one.plan] = max(newest.get(one.plan, at), at)
     for one in all_series:
         if len(one.points) < 2:
             continue  # nothing to compare the first run with
+        if one.points[-1].started_at < newest[one.plan]:
+            continue  # not in the plan's latest run (e.g. skipped): its old news is not news
         latest, window = one.points[-1], one.points[-1 - rule.window : -1]
         changed = latest.config_changed or any(p.config_changed for p in window[1:])
         rate = _rate_test(latest, window)

@@ -114,3 +114,12 @@ def test_the_interval_band_is_wilson() -> None:
     first, second = series.points
     assert first.ci_low == 0.0 and first.ci_high == pytest.approx(0.2775, abs=1e-4)
     assert second.ci_high == 1.0 and second.ci_low == pytest.approx(0.7225, abs=1e-4)
+
+
+def test_a_series_missing_from_the_latest_run_is_not_tested_again() -> None:
+    # suite "old" dropped on run 5, then stopped running; "refunds" ran on to run 7
+    old = history([(45, 50)] * 5 + [(20, 50)], suite="old")
+    steady = history([(45, 50)] * 8)
+    series = build_series(old + steady)
+    assert flag_degradations(series, TrendRule()) == 2  # only "refunds" is tested
+    assert all(not s.degradations for s in series)

@@ -163,7 +163,7 @@ def history_rows(
     """Per finished run x suite x target: counts, mean and sd of scores, the target's
     config hash; the newest `last` runs of each plan, oldest first.
 
-    Runs still `running` are left out: their numbers are not final.
+    Only `completed` runs count: a running or interrupted run's numbers are partial.
     """
     where = "AND u.plan = ?" if plan else ""
     params: list[Any] = [*([plan] if plan else []), last]
@@ -174,7 +174,7 @@ def history_rows(
                 SELECT run_id, plan, started_at, git_sha,
                        row_number() OVER (PARTITION BY plan ORDER BY started_at DESC, run_id DESC)
                            AS back
-                FROM runs u WHERE status <> 'running' {where}
+                FROM runs u WHERE status = 'completed' {where}
             )
             SELECT u.plan, u.run_id, u.started_at, u.git_sha, r.suite, r.target_id,
                    r.prompt_id, any_value(t.config_hash) AS config_hash,
