@@ -203,3 +203,45 @@ def test_run_gate_without_gate_rules_is_a_usage_error(workspace: Workspace, cli:
     code, out = cli("run", "--gate")
     assert code == 4
     assert "has no `gate:` rules" in out
+
+
+def test_power_against_a_second_run_uses_the_observed_pairs(workspace: Workspace, cli: Cli) -> None:
+    _setup(workspace, "{min_pass_rate: 0.1}")
+    _script(workspace, wrong={0, 1})
+    cli("run", "--epochs", "2")
+    _script(workspace, wrong={1, 2, 3})
+    cli("run", "--epochs", "2")
+    code, out = cli("stats", "power", "latest", "--against", "latest~1", "--drop", "0.1")
+    assert code == 0, out
+    assert "from the paired differences between runs" in out
+    from evalkit.stats import detectable_effect, paired_difference
+
+    base = [0.0 if i in {0, 1} else 1.0 for i in range(CASES)]
+    cand = [0.0 if i in {1, 2, 3} else 1.0 for i in range(CASES)]
+    paired = paired_difference(base, cand)
+    assert f"{detectable_effect(CASES, paired.stderr * CASES**0.5):.1%}" in out
+    # two epochs per case: the comparison reports them, and deterministic replies
+    # make no case flaky
+    code, out = cli("compare", "--json", "e.json")
+    comparison = json.loads((workspace.root / "e.json").read_text())["comparison"]
+    assert comparison["groups"][0]["base_epochs"] == 2
+    assert comparison["flaky"] == []
+    assert "within-case score variance across epochs" in out
+
+
+def test_baselines_are_listed_replaced_and_deleted(workspace: Workspace, cli: Cli) -> None:
+    _setup(workspace, "{min_pass_rate: 0.1}")
+    _script(workspace, wrong=set())
+    cli("run")
+    cli("run")
+    first, second = [r[0] for r in workspace.sql("SELECT run_id FROM runs ORDER BY started_at")]
+    assert cli("baseline", "set", first, "--name", "main")[0] == 0
+    assert cli("baseline", "set", second, "--name", "main")[0] == 0  # replaces, not adds
+    assert workspace.sql("SELECT run_id FROM baselines") == [(second,)]
+    code, out = cli("baseline", "list")
+    assert code == 0
+    assert f"run {second}" in out and first not in out
+    assert cli("baseline", "set", "latest", "--label", "branch=main")[0] == 4  # one or other
+    assert cli("baseline", "delete", "main")[0] == 0
+    assert cli("baseline", "delete", "main")[0] == 4
+    assert workspace.sql("SELECT count(*) FROM baselines") == [(0,)]
