@@ -17,6 +17,7 @@ from pathlib import Path
 
 from evalkit.errors import StoreBusyError, UsageError
 from evalkit.store.db import Store
+from evalkit.store.memory import apply_memory_limit
 
 WAIT_ENV = "EVALKIT_DB_WAIT"
 DEFAULT_WAIT_SECONDS = 1800.0  # longer than a typical CI eval, shorter than a CI job limit
@@ -43,13 +44,13 @@ def wait_seconds() -> float:
 def open_when_free(
     path: Path, *, wait: float, notify: Callable[[str], None] = lambda _msg: None
 ) -> Store:
-    """Open `path` for writing, waiting up to `wait` seconds while another process has it."""
+    """Open `path` for writing (waiting up to `wait` s while another process has it)."""
     deadline = time.monotonic() + wait
     poll = 0.05
     told = False
     while True:
         try:
-            return Store.open(path)
+            store = Store.open(path)
         except StoreBusyError as busy:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -65,3 +66,10 @@ def open_when_free(
                 told = True
             time.sleep(min(poll, remaining))
             poll = min(poll * 2, _MAX_POLL_SECONDS)
+            continue
+        try:
+            apply_memory_limit(store.con)
+        except BaseException:
+            store.close()
+            raise
+        return store

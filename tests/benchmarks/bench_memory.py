@@ -1,0 +1,129 @@
+"""Memory benchmark: peak RSS of `evalkit run` as trials grow, with 20 KB outputs.
+
+    python tests/benchmarks/bench_memory.py [--trials 50000] [--output-kb 20] [--memory-limit 256MB]
+
+Runs a `python` target that answers every case with a distinct ~20 KB text, graded by
+two rule graders, everything written to DuckDB, at 1/10 of --trials and at --trials,
+each in its own process, and prints the peak resident memory of each and the growth.
+The engine keeps one worker pool per target and a bounded writer queue, so peak memory
+should not depend on the number of trials, except for DuckDB's buffer pool, which
+keeps written blocks cached up to its memory limit (default 80% of RAM); pass
+--memory-limit (EVALKIT_DB_MEMORY_LIMIT) to cap it. Measured numbers are in the
+README's Reliability section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SUITE = """name: mem
+cases_from: [cases.jsonl]
+defaults:
+  graders:
+    - type: icontains
+      value: "answer"
+    - type: length
+      max: 100000
+"""
+
+PLAN = """name: mem
+suites: [suites/mem.yaml]
+epochs: {epochs}
+concurrency: 16
+targets:
+  - id: local
+    provider: python
+    function: system.py:answer
+"""
+
+SYSTEM = """
+import hashlib
+
+def answer(case):
+    # distinct per trial, so nothing is shared or interned
+    seed = hashlib.sha256(case.id.encode()).hexdigest()
+    return "answer " + (seed * ({size} // 64 + 1))[:{size}]
+"""
+
+CASES = 5000  # trials = CASES x epochs: loading stays cheap, trials scale
+
+
+def workspace(root: Path, trials: int, output_kb: int) -> None:
+    """A workspace whose plan runs `trials` trials."""
+    (root / "suites").mkdir(parents=True)
+    (root / "evals").mkdir()
+    (root / "suites" / "mem.yaml").write_text(SUITE)
+    with (root / "suites" / "cases.jsonl").open("w") as out:
+        for i in range(min(CASES, trials)):
+            out.write(json.dumps({"id": f"c{i}", "question": f"question {i}"}) + "\n")
+    epochs = max(1, trials // CASES)
+    (root / "evals" / "plan.yaml").write_text(PLAN.format(epochs=epochs))
+    (root / "system.py").write_text(SYSTEM.format(size=output_kb * 1024))
+
+
+def measure(trials: int, output_kb: int, memory_limit: str | None) -> tuple[float, float, int]:
+    """(peak RSS in MB, wall seconds, results stored) of one `evalkit run` process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "ws"
+        workspace(root, trials, output_kb)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+        env["EVALKIT_DB"] = str(root / "results.duckdb")
+        env.pop("EVALKIT_DB_MEMORY_LIMIT", None)
+        if memory_limit:
+            env["EVALKIT_DB_MEMORY_LIMIT"] = memory_limit
+        # a child of a fresh `time`-like wrapper, so RUSAGE_CHILDREN is this run's alone
+        wrapper = (
+            "import resource, subprocess, sys; "
+            "p = subprocess.run([sys.executable, '-m', 'evalkit', 'run'], capture_output=True); "
+            "sys.stderr.write(p.stderr.decode()[-2000:]) if p.returncode not in (0, 1) else None; "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode)"
+        )
+        began = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", wrapper], cwd=root, env=env, capture_output=True, text=True
+        )
+        wall = time.perf_counter() - began
+        if done.returncode != 0 or not done.stdout.strip():
+            raise SystemExit(f"run failed: {done.stderr}")
+        peak_kb, code = done.stdout.split()
+        if code not in ("0", "1"):
+            raise SystemExit(f"evalkit run exited {code}: {done.stderr}")
+        con = duckdb.connect(str(root / "results.duckdb"), read_only=True)
+        try:
+            (stored,) = con.execute("SELECT count(*) FROM results").fetchone() or (0,)
+        finally:
+            con.close()
+        return int(peak_kb) / 1024, wall, int(stored)
+
+
+def main() -> None:
+    """Measure at a tenth of the trials and at all of them; print the numbers."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=50_000)
+    parser.add_argument("--output-kb", type=int, default=20)
+    parser.add_argument("--memory-limit", help="EVALKIT_DB_MEMORY_LIMIT for the runs, e.g. 256MB")
+    args = parser.parse_args()
+    limit = args.memory_limit or "DuckDB's default"
+    print(f"python target, {args.output_kb} KB outputs, 2 rule graders, DuckDB memory: {limit}")
+    print(f"{'trials':>8} {'peak RSS MB':>12} {'wall s':>8} {'stored':>8}")
+    peaks = []
+    for trials in (args.trials // 10, args.trials):
+        peak, wall, stored = measure(trials, args.output_kb, args.memory_limit)
+        peaks.append(peak)
+        print(f"{trials:>8} {peak:>12.1f} {wall:>8.1f} {stored:>8}", flush=True)
+    print(f"growth x{peaks[1] / peaks[0]:.2f} for x10 trials")
+
+
+if __name__ == "__main__":
+    main()
