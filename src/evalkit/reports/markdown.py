@@ -8,11 +8,13 @@ turn an output's `|`, `<` or backticks into markup.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
-from evalkit.compare import Comparison
+from evalkit.compare import PASS_METRIC, SCORE_METRIC, Comparison
 from evalkit.reports.data import ReportData
 
+HEADLINE_METRICS = (PASS_METRIC, SCORE_METRIC)  # in the comment's main table
 CASES_LISTED = 25  # per list; the rest are counted, the store has them all
 _ESCAPES = str.maketrans({"|": "\\|", "<": "&lt;", ">": "&gt;", "`": "\\`", "\n": " ", "\r": " "})
 
@@ -55,23 +57,11 @@ def _gate(data: ReportData) -> list[str]:
 
 
 def _comparison(c: Comparison) -> list[str]:
-    lines = [
-        f"#### Compared with `{_esc(c.base_run)}`",
-        "",
-        "| suite x target | metric | base | candidate | difference "
-        f"({c.confidence:.0%} CI) | pass→fail / fail→pass | McNemar p | verdict |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
-    ]
-    for group in c.groups:
-        for m in group.metrics:
-            p = m.paired
-            lines.append(
-                f"| {_esc(group.name)} | {_esc(m.metric)} | {_num(p.base_mean)} | "
-                f"{_num(p.candidate_mean)} | {_signed(p.difference)} "
-                f"({_signed(p.ci_low)} to {_signed(p.ci_high)}) | {m.regressed} / {m.fixed} | "
-                f"{_num(m.mcnemar_p)} | {_verdict(m.verdict)} |"
-            )
-    lines.append("")
+    lines = [f"#### Compared with `{_esc(c.base_run)}`", ""]
+    lines += _metric_table(c, lambda name: name in HEADLINE_METRICS)
+    graded = _metric_table(c, lambda name: name not in HEADLINE_METRICS)
+    if len(graded) > 3:  # more than the header: the grade metrics, folded away
+        lines += ["<details><summary>Every grade metric</summary>", "", *graded, "</details>", ""]
     epochs = [g for g in c.groups if max(g.base_epochs, g.candidate_epochs) > 1]
     if epochs:
         lines.append("Within-case variance of the score across epochs (base → candidate): ")
@@ -89,6 +79,26 @@ def _comparison(c: Comparison) -> list[str]:
     lines += _listed("Changed content (not compared)", c.changed_content)
     lines += _listed("Ran in one run only (not compared)", c.unpaired_variants)
     return lines
+
+
+def _metric_table(c: Comparison, wanted: Callable[[str], bool]) -> list[str]:
+    lines = [
+        "| suite x target | metric | base | candidate | difference "
+        f"({c.confidence:.0%} CI) | pass→fail / fail→pass | McNemar p | verdict |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for group in c.groups:
+        for m in group.metrics:
+            if not wanted(m.metric):
+                continue
+            p = m.paired
+            lines.append(
+                f"| {_esc(group.name)} | {_esc(m.metric)} | {_num(p.base_mean)} | "
+                f"{_num(p.candidate_mean)} | {_signed(p.difference)} "
+                f"({_signed(p.ci_low)} to {_signed(p.ci_high)}) | {m.regressed} / {m.fixed} | "
+                f"{_num(m.mcnemar_p)} | {_verdict(m.verdict)} |"
+            )
+    return [*lines, ""]
 
 
 def _listed(title: str, names: list[str]) -> list[str]:
