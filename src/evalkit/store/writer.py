@@ -23,6 +23,11 @@ from evalkit.store.batch import Batch, CacheEntry
 
 _Item = tuple[TrialResult, str | None, str | None] | CacheEntry
 
+# Bounds in bytes of output text as well as in rows: 2,000 waiting results of 1 MB
+# each would otherwise hold 2 GB, and a 500-row batch of them must fit in DuckDB's memory.
+FLUSH_BYTES = 8 * 1024 * 1024
+MAX_PENDING_BYTES = 32 * 1024 * 1024
+
 
 class ResultWriter:
     """Commits a run's results from a background thread; see the module docstring."""
@@ -43,6 +48,7 @@ class ResultWriter:
         self.written = 0  # results committed so far; only the writer thread adds to it
         self._pending: list[_Item] = []
         self._max_pending = max(4 * flush_rows, 100)
+        self._pending_bytes = 0  # output text waiting, see MAX_PENDING_BYTES
         self._cond = threading.Condition()
         self._flush_asked = 0  # flush() tickets handed out ...
         self._flush_done = 0  # ... and the highest one whose results are committed
@@ -63,11 +69,16 @@ class ResultWriter:
         if self._failure is not None or self._closed:
             raise self._error()
         with self._cond:
-            while len(self._pending) >= self._max_pending and self._thread.is_alive():
+            while self._full() and self._thread.is_alive():
                 self._cond.wait(0.05)
             self._pending.append((result, cache_key, provider))
-            if len(self._pending) >= self.flush_rows:
+            self._pending_bytes += len(result.output.text or "")
+            if len(self._pending) >= self.flush_rows or self._pending_bytes >= FLUSH_BYTES:
                 self._cond.notify_all()
+
+    def _full(self) -> bool:
+        """Whether put() must wait for the writer to catch up (lock held)."""
+        return len(self._pending) >= self._max_pending or self._pending_bytes >= MAX_PENDING_BYTES
 
     def put_cache(self, key: str, provider: str, output: TargetOutput) -> None:
         """Store a response made outside a trial (a model judge's) in the response cache,
@@ -125,7 +136,7 @@ class ResultWriter:
                     if remaining <= 0:
                         break
                     self._cond.wait(remaining)
-                items, self._pending = self._pending, []
+                items, self._pending, self._pending_bytes = self._pending, [], 0
                 ticket, stopping = self._flush_asked, self._stopping
                 self._cond.notify_all()  # room again for a put() waiting on a full list
             self._write(items)
@@ -141,6 +152,7 @@ class ResultWriter:
             self._stopping
             or self._flush_asked > self._flush_done
             or len(self._pending) >= self.flush_rows
+            or self._pending_bytes >= FLUSH_BYTES
         )
 
     def _write(self, items: list[_Item]) -> None:
