@@ -72,6 +72,10 @@ def _case_view(
     }
 
 
+def _delta(change: CaseChange) -> float:
+    return change.delta
+
+
 def _finite(value: float) -> float | None:
     return None if math.isnan(value) else value
 
@@ -81,12 +85,13 @@ def compare_context(
 ) -> dict[str, Any]:
     """What the comparison template shows."""
     base, cand = _first_trials(con, base_run), _first_trials(con, cand_run)
-    regressed = [c for c in comparison.cases if c.change == "regressed"]
-    fixed = [c for c in comparison.cases if c.change == "fixed"]
+    # biggest score loss first within the regressions, biggest gain first among fixes
+    regressed = sorted((c for c in comparison.cases if c.change == "regressed"), key=_delta)
+    fixed = sorted((c for c in comparison.cases if c.change == "fixed"), key=_delta, reverse=True)
     # unchanged pass/fail but a lower score: worth a look, after the flips
     dropped = sorted(
         (c for c in comparison.cases if c.change == "unchanged" and c.delta < 0),
-        key=lambda c: c.delta,
+        key=_delta,
     )
     sections = []
     for title, slug, cases in (
