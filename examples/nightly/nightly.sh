@@ -9,6 +9,7 @@
 #   EVALKIT_WEBHOOK_URL  incoming-webhook URL (Slack, Mattermost, ...); a secret, so it
 #                        is read from the environment and never put on a command line
 #   EVALKIT              the evalkit command (default: evalkit)
+#   REPORT_URL           where the pages are published (e.g. the CI run), for the alert
 # Exit: 0 no degradation, 1 a degradation was found (and posted), 2+ evalkit's own codes.
 set -uo pipefail
 
@@ -27,4 +28,4 @@ fi
 "${evalkit[@]}" report latest || exit $?
 
 # Exit 1 here means a drop was flagged; with EVALKIT_WEBHOOK_URL set it was also posted.
-"${evalkit[@]}" trend ${plan:+"$plan"}
+"${evalkit[@]}" trend ${plan:+"$plan"} ${REPORT_URL:+--report-url "$REPORT_URL"}

@@ -25,6 +25,7 @@ def run_script(workspace: Workspace, webhook: str) -> subprocess.CompletedProces
         "EVALKIT": f"{sys.executable} -m evalkit",
         "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
         "EVALKIT_WEBHOOK_URL": webhook,
+        "REPORT_URL": "https://ci.example/runs/42",
     }
     return subprocess.run(
         [str(SCRIPT), "support"],
@@ -47,6 +48,7 @@ def test_a_bad_night_fails_the_job_and_posts_the_alert(
     assert done.returncode == 1, done.stdout + done.stderr
     (post,) = hook.posts
     assert "support/support@local: pass rate 37.5%" in post["text"]
+    assert "Report: https://ci.example/runs/42" in post["text"]
     out = workspace.root / "reports" / "out"
     assert (out / "trend-support.html").exists()
     assert len(list(out.glob("2*.html"))) == 1  # the night's run report

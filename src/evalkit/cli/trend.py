@@ -39,6 +39,10 @@ def command(
             help="Slack-compatible webhook to post to when a drop is found.",
         ),
     ] = None,
+    report_url: Annotated[
+        str | None,
+        typer.Option(help="Where people can open the page (e.g. the CI run), for the alert."),
+    ] = None,
     db: Annotated[
         Path | None, typer.Option(help="Results database (default: $EVALKIT_DB).")
     ] = None,
@@ -70,7 +74,7 @@ def command(
     if webhook:
         from evalkit.reports.webhook import degradation_payload, post
 
-        post(webhook, degradation_payload(all_series, str(written)))
+        post(webhook, degradation_payload(all_series, report_url or str(written)))
         console.print("posted the alert to the webhook")
     return 1
 
