@@ -150,3 +150,15 @@ def test_show_prints_the_judge_and_its_reasoning(ws: JudgeWorkspace, cli: Cli) -
     assert "judge anthropic:judge-model: 2 calls" in out
     code, out = cli("show", "latest", "--reasoning")
     assert "REASON-YES: says 30." in out and "Judge reasoning" in out
+
+
+def test_a_misconfigured_judge_stops_the_run_before_it_starts(ws: JudgeWorkspace, cli: Cli) -> None:
+    _judged_suite(ws)
+    ws.plan()
+    plan = ws.root / "evals" / "plan.yaml"
+    plan.write_text(plan.read_text().replace("provider: anthropic", "provider: antropic"))
+    code, out = cli("run")
+    assert code == 4, out
+    assert "evals/plan.yaml: judge: unknown provider 'antropic'" in " ".join(out.split())
+    assert "did you mean 'anthropic'?" in out
+    assert not ws.db.exists() or ws.sql("SELECT count(*) FROM runs") == [(0,)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -81,7 +82,11 @@ def build_judge(
         )
         return JudgeClient(name, None, None, None, unavailable=reason, notify=notify)
     except TargetError as exc:
-        raise ConfigError(f"{where}: judge: {exc.message}", hint=exc.hint) from None
+        # the message names the judge's internal target id; the user wrote `judge:`
+        message = exc.message.replace(f"target '{JUDGE_ID}' ", "").replace(
+            f"target '{JUDGE_ID}': ", ""
+        )
+        raise ConfigError(f"{where}: judge: {message}", hint=exc.hint) from None
     limits = TargetLimits(
         concurrency=max(1, spec.concurrency or default_limits.concurrency),
         timeout=float(spec.timeout or default_limits.timeout),
@@ -108,10 +113,17 @@ def judge_for_run(
         timeout=float(plan.spec.timeout),
         retry=RetryPolicy(retries=plan.spec.retries),
     )
-    where = f"{plan.path.name} judge"
+    where = _relative(plan.path, plan.root)
     return build_judge(
         plan.spec.judge, where=where, ctx=ctx, default_limits=defaults, notify=notify
     )
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def registered_judges() -> set[str]:
