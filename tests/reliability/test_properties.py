@@ -206,3 +206,70 @@ def test_rule_graders_grade_or_refuse_cleanly(
         assert grade.passed is (grade.status is Status.PASS)
     else:
         assert grade.reason
+
+
+# Plausible settings, so most examples get past binding and exercise grading itself.
+TEXTS = st.text(max_size=12)
+PLAUSIBLE: dict[str, st.SearchStrategy[dict[str, Any]]] = {
+    "contains": st.fixed_dictionaries({"value": TEXTS}),
+    "icontains": st.fixed_dictionaries({"value": TEXTS}),
+    "contains-any": st.fixed_dictionaries({"value": st.lists(TEXTS, min_size=1, max_size=3)}),
+    "icontains-all": st.fixed_dictionaries({"value": st.lists(TEXTS, min_size=1, max_size=3)}),
+    "starts-with": st.fixed_dictionaries({"value": TEXTS}),
+    "ends-with": st.fixed_dictionaries({"value": TEXTS}),
+    "regex": st.fixed_dictionaries(
+        {"value": st.sampled_from(["a+", "^x", r"\d{2,}", "(", "[", "é.*"])}
+    ),
+    "equals": st.fixed_dictionaries({"value": JSONISH}),
+    "is-json": st.just({}),
+    "contains-json": st.just({}),
+    "json-field": st.fixed_dictionaries(
+        {"path": st.sampled_from(["a", "answer.x", "a.0", "x.y.z", "0"]), "value": JSONISH}
+    ),
+    "numeric": st.fixed_dictionaries(
+        {"value": st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False))}
+    ),
+    "length": st.fixed_dictionaries({"max": st.integers(min_value=0, max_value=50)}),
+    "levenshtein": st.fixed_dictionaries({"value": TEXTS}),
+    "similarity": st.fixed_dictionaries({"value": TEXTS}),
+    "latency": st.fixed_dictionaries({"value": st.floats(min_value=0, max_value=1e6)}),
+    "cost": st.fixed_dictionaries({"value": st.floats(min_value=0, max_value=10)}),
+}
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pair=st.sampled_from(sorted(PLAUSIBLE)).flatmap(
+        lambda name: st.tuples(st.just(name), PLAUSIBLE[name])
+    ),
+    negate=st.booleans(),
+    text=st.one_of(OUTPUT_TEXT, st.text(max_size=300)),
+    data=JSONISH,
+    latency=st.floats(allow_nan=True, allow_infinity=True),
+    cost=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+)
+def test_rule_graders_on_random_outputs_always_return_a_grade(
+    pair: tuple[str, dict[str, Any]],
+    negate: bool,
+    text: str | None,
+    data: Any,
+    latency: float,
+    cost: float | None,
+) -> None:
+    name, params = pair
+    args = {k: v for k, v in params.items() if k != "value"}
+    config = GraderConfig(
+        name=name, args=args, value=params.get("value"), negate=negate, location="suites/s.yaml:7:9"
+    )
+    case = make_case(graders=[config], expected="x")
+    try:
+        [bound] = bind_case(case)
+    except EvalkitError as exc:  # e.g. the regex "(": refused with its location
+        assert "suites/s.yaml:7:9" in str(exc)
+        return
+    grade = asyncio.run(bound.grade(case, as_output(text, data, latency, cost)))
+    assert isinstance(grade, Grade)
+    if grade.status in (Status.PASS, Status.FAIL):
+        assert grade.score is not None and 0.0 <= grade.score <= 1.0
+    else:
+        assert grade.reason
