@@ -139,12 +139,15 @@ def crashed_run(ws: Workspace, cli: Callable[..., tuple[int, str]]) -> str:
     ws.plan(PYTHON_TARGET)
     code, out = cli("run")
     assert code in (0, 1), out
-    (run_id,) = ws.sql("SELECT run_id FROM runs")[0]
+    (run_id,) = ws.sql("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1")[0]
     con = duckdb.connect(str(ws.db))
     try:
-        con.execute("UPDATE runs SET status = 'running', finished_at = NULL")
-        con.execute("DELETE FROM grades WHERE trial_id LIKE 'support/shipping@%'")
-        con.execute("DELETE FROM results WHERE trial_id LIKE 'support/shipping@%'")
+        where = "run_id = ? AND trial_id LIKE 'support/shipping@%'"
+        con.execute(
+            "UPDATE runs SET status = 'running', finished_at = NULL WHERE run_id = ?", [run_id]
+        )
+        con.execute(f"DELETE FROM grades WHERE {where}", [run_id])
+        con.execute(f"DELETE FROM results WHERE {where}", [run_id])
     finally:
         con.close()
     return str(run_id)
@@ -188,3 +191,17 @@ def test_resume_refuses_when_what_the_run_measures_changed(
     assert "start a new run with `evalkit run`" in out
     assert workspace.sql("SELECT status FROM runs") == [("running",)]  # left as it was
     assert workspace.sql("SELECT count(*) FROM results") == [(2,)]
+
+
+def test_resume_without_an_unfinished_run_says_so(
+    workspace: Workspace, cli: Callable[..., tuple[int, str]]
+) -> None:
+    workspace.plan(PYTHON_TARGET)
+    assert cli("run")[0] == 1
+    code, out = cli("resume")
+    assert code == 4 and "there is no interrupted run to resume" in out
+    crashed_run_id = crashed_run(workspace, cli)  # a second run, left unfinished
+    code, out = cli("resume", "--plan", "other")
+    assert code == 4 and "there is no interrupted run of plan 'other' to resume" in out
+    code, out = cli("resume", "--plan", "support")
+    assert f"resuming run {crashed_run_id}" in out

@@ -27,6 +27,9 @@ def command(
         str | None,
         typer.Argument(help="A run id or prefix (default: the newest run that did not complete)."),
     ] = None,
+    plan: Annotated[
+        str | None, typer.Option(help="Without RUN: the newest unfinished run of this plan.")
+    ] = None,
     db: Annotated[
         Path | None, typer.Option(help="Results database (default: $EVALKIT_DB).")
     ] = None,
@@ -40,17 +43,17 @@ def command(
         err_console.print(f"[yellow]notice:[/] {message}")
 
     with open_when_free(db_path(db, root), wait=wait_seconds(), notify=notify) as store:
-        run_id = unfinished_run(store.con, run, None)
+        run_id = unfinished_run(store.con, run, plan)
         recorded = recorded_run(store.con, run_id)
-        (plan,) = load_plans(root, recorded.plan)
+        (loaded,) = load_plans(root, recorded.plan)
         console.print(
             f"resuming run {run_id} ({len(recorded.done)} trials already saved)", highlight=False
         )
         outcome = execute(
-            plan,
+            loaded,
             store,
             settings_of(recorded.settings),
-            observer_factory=partial(make_progress, console, plan.name),
+            observer_factory=partial(make_progress, console, loaded.name),
             notify=notify,
             resume_run=run_id,
         )
