@@ -7,7 +7,7 @@ import copy
 import json
 import statistics
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -178,6 +178,3 @@ def reduce_samples(samples: list[Sample], how: str, judge_meta: dict[str, Any]) 
 
 def _vote(sample: Sample) -> Any:
     return sample.passed if sample.passed is not None else round(sample.score, 6)
-
-
-GraderBody = Callable[[TargetOutput, Case, Any], Awaitable[Verdict]]

@@ -15,7 +15,6 @@ from evalkit.graders.judge.common import (
     question_of,
 )
 from evalkit.graders.judge.templates import load_template
-from evalkit.graders.judge.verdict import UnreadableVerdict
 from evalkit.records import Case, TargetOutput
 
 
@@ -92,9 +91,7 @@ async def classify(output: TargetOutput, case: Case, params: ClassifyParams) -> 
     scores = {str(k): float(v) for k, v in choices.items()}
 
     def read(verdict: dict[str, Any], _reply: TargetOutput) -> Sample:
-        choice = verdict["choice"]
-        if choice not in scores:  # a template whose schema forgot the enum
-            raise_unknown(choice, scores)
+        choice = verdict["choice"]  # one of `scores`: the schema's enum is set to them
         return Sample(scores[choice], None, verdict["reasoning"], verdict, {"choice": choice})
 
     return await judge_samples(
@@ -105,11 +102,6 @@ async def classify(output: TargetOutput, case: Case, params: ClassifyParams) -> 
         read,
         schema_choices=list(scores),
     )
-
-
-def raise_unknown(choice: str, scores: dict[str, float]) -> None:
-    """An answer outside the choices is unreadable, not a score."""
-    raise UnreadableVerdict(f"choice '{choice}' is not one of {sorted(scores)}", choice)
 
 
 FACTUALITY_SCORES = {
