@@ -13,7 +13,8 @@ CASES = 60
 def test_two_runs_on_one_database_both_finish_with_every_row(workspace: Workspace) -> None:
     (workspace.root / "suites" / "support.yaml").write_text(many_cases(CASES))
     workspace.plan(anthropic_target(workspace.server), extra="concurrency: 4\n")
-    workspace.server.set_latency(250)  # ~4 s: the second starts well before the first ends
+    # ~9 s: the second starts (and imports, even on a loaded machine) before the first ends
+    workspace.server.set_latency(600)
     first = start_cli(workspace.root, "run")
     wait_for_requests(workspace, 4, first)  # the first holds the database now
     second = start_cli(workspace.root, "run", "--no-cache")
@@ -39,7 +40,7 @@ def test_the_wait_is_bounded_and_says_how_to_wait_longer(
 ) -> None:
     (workspace.root / "suites" / "support.yaml").write_text(many_cases(CASES))
     workspace.plan(anthropic_target(workspace.server), extra="concurrency: 2\n")
-    workspace.server.set_latency(200)
+    workspace.server.set_latency(500)  # the first is killed, so a long run costs nothing
     first = start_cli(workspace.root, "run")
     wait_for_requests(workspace, 2, first)
     monkeypatch.setenv("EVALKIT_DB_WAIT", "1")
@@ -59,7 +60,7 @@ def test_readers_during_a_run_explain_who_holds_the_database(
 ) -> None:
     (workspace.root / "suites" / "support.yaml").write_text(many_cases(CASES))
     workspace.plan(anthropic_target(workspace.server), extra="concurrency: 2\n")
-    workspace.server.set_latency(100)
+    workspace.server.set_latency(1000)  # killed once the reader is done
     run = start_cli(workspace.root, "run")
     try:
         wait_for_requests(workspace, 2, run)
