@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from evalkit.concurrency import AdaptiveLimiter
 from evalkit.graders.aggregate import bind_case, grade_output
 from evalkit.graders.base import BoundGrader
+from evalkit.peers import PeerOutputs, TrialIdentity, current_peers, current_trial, parse_peer
 from evalkit.plan import Trial
 from evalkit.records import (
     Case,
@@ -110,6 +111,10 @@ class Engine:
         self._prepared: dict[str, tuple[TargetRequest, str | None]] = {}
         self._cached: dict[str, TargetOutput] = {}
         self.limiters: dict[str, AdaptiveLimiter] = {}  # by target id: fewer calls after 429s
+        self.peers = PeerOutputs(set())
+        self._peer_checked: set[int] = set()  # id(case) of cases looked at for `against:`
+        self._peer_cases: set[int] = set()  # id(case) of cases with a grader that has one
+        self._deferred: list[asyncio.Task[None]] = []  # gradings waiting for a peer
 
     def stop(self) -> None:
         """Let in-flight trials finish, start no new ones."""
@@ -118,6 +123,8 @@ class Engine:
     async def run(self, trials: list[Trial]) -> EngineTotals:
         """Run every trial (unless stopped); returns the totals."""
         self._prefetch_cache(trials)
+        self.peers = PeerOutputs(self._compared_variants(trials))
+        current_peers.set(self.peers)  # the worker tasks below inherit it
         queues: dict[str, deque[Trial]] = {}
         for trial in trials:
             queues.setdefault(trial.target_id, deque()).append(trial)
@@ -128,8 +135,27 @@ class Engine:
             for _ in range(min(limits.concurrency, len(queue)))
         ]
         await asyncio.gather(*workers)
+        self.peers.close()  # peers that never ran resolve now: their graders skip
+        await asyncio.gather(*self._deferred)
         self.totals.interrupted = self.stopping.is_set()
         return self.totals
+
+    def _compared_variants(self, trials: list[Trial]) -> set[tuple[str, str | None]]:
+        """The (target, prompt) variants some grader compares against (`against:`)."""
+        wanted: set[tuple[str, str | None]] = set()
+        for trial in trials:
+            if id(trial.case) in self._peer_checked:
+                continue
+            self._peer_checked.add(id(trial.case))
+            refs = [
+                ref
+                for g in self._bound(trial.case)
+                if isinstance(ref := getattr(g.params, "against", None), str)
+            ]
+            if refs:
+                self._peer_cases.add(id(trial.case))
+                wanted.update(parse_peer(ref) for ref in refs)
+        return wanted
 
     def _prefetch_cache(self, trials: list[Trial]) -> None:
         """Render cacheable requests up front and look up all their keys in one query."""
@@ -152,9 +178,16 @@ class Engine:
     async def _worker(self, queue: deque[Trial], limits: TargetLimits) -> None:
         while queue and not self.stopping.is_set():
             trial = queue.popleft()
-            result, key, provider = await self._run_trial(trial, limits)
-            self.sink.put(result, key, provider)
-            self._count(result)
+            started = time.time()
+            output, key = await self._produce(trial, limits)
+            self.peers.publish(trial.case, _identity(trial), output)
+            if id(trial.case) in self._peer_cases:
+                # Graded in a task of its own: a worker waiting for a peer trial queued
+                # behind it (prompt variants share a queue) would wait forever.
+                finish = self._finish(trial, output, key, started)
+                self._deferred.append(asyncio.create_task(finish))
+            else:
+                await self._finish(trial, output, key, started)
 
     def _count(self, result: TrialResult) -> None:
         totals = self.totals
@@ -165,26 +198,27 @@ class Engine:
         if self.observer is not None:
             self.observer.trial_finished(result)
 
-    async def _run_trial(
-        self, trial: Trial, limits: TargetLimits
-    ) -> tuple[TrialResult, str | None, str]:
+    async def _produce(self, trial: Trial, limits: TargetLimits) -> tuple[TargetOutput, str | None]:
+        """The trial's output (from the cache, or the target) and its cache key."""
         target = self.targets[(trial.target_id, trial.prompt_id)]
-        started = time.time()
-        key: str | None = None
         prepared = self._prepared.pop(trial.trial_id, None)
         if prepared is not None:
             request, key = prepared
             hit = self._cached.get(key) if key else None
-            output = replace(hit, cached=True, cost_usd=0.0) if hit else None
-            if output is None:
-                output = await self._call(target, request, limits)
-        else:
-            try:
-                request = target.render(trial.case, trial.epoch)
-            except TargetCallError as exc:
-                output = TargetOutput(error=_failure(exc), attempts=0)
-            else:
-                output = await self._call(target, request, limits)
+            if hit is not None:
+                return replace(hit, cached=True, cost_usd=0.0), key
+            return await self._call(target, request, limits), key
+        try:
+            request = target.render(trial.case, trial.epoch)
+        except TargetCallError as exc:
+            return TargetOutput(error=_failure(exc), attempts=0), None
+        return await self._call(target, request, limits), None
+
+    async def _finish(
+        self, trial: Trial, output: TargetOutput, key: str | None, started: float
+    ) -> None:
+        """Grade the output and hand the result to the sink."""
+        current_trial.set(_identity(trial))
         grades, status, score = await grade_output(self._bound(trial.case), trial.case, output)
         result = TrialResult(
             run_id=self.run_id,
@@ -201,7 +235,8 @@ class Engine:
             started_at=started,
             finished_at=time.time(),
         )
-        return result, key, target.provider
+        self.sink.put(result, key, self.targets[(trial.target_id, trial.prompt_id)].provider)
+        self._count(result)
 
     def _bound(self, case: Case) -> list[BoundGrader]:
         bound = self._graders.get(id(case))
@@ -254,6 +289,10 @@ class Engine:
                 )
             self.totals.retries += 1
             await asyncio.sleep(limits.retry.delay(failure, attempt, self._rng))
+
+
+def _identity(trial: Trial) -> TrialIdentity:
+    return TrialIdentity(trial.target_id, trial.prompt_id, trial.epoch)
 
 
 def _failure(exc: TargetCallError) -> TargetFailure:

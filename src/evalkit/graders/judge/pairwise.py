@@ -1,4 +1,5 @@
-"""pairwise: the output against a reference output, judged in both orders.
+"""pairwise: the output against a reference output, or against another target's output
+on the same case (`against: TARGET[PROMPT]`: prompt A vs prompt B), judged in both orders.
 
 Judges favour whichever answer they read first. Each pair is judged twice, the output
 once as A and once as B; when the two verdicts disagree the pair is a tie (score 0.5)
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from evalkit.graders.base import Invalid, Score, Verdict, grader
+from pydantic import field_validator
+
+from evalkit.graders.base import Invalid, Score, Skip, Verdict, grader
 from evalkit.graders.judge.client import current_judge
 from evalkit.graders.judge.common import (
     JudgeParams,
@@ -18,23 +21,34 @@ from evalkit.graders.judge.common import (
     judge_samples,
     question_of,
 )
+from evalkit.peers import current_peers, current_trial, parse_peer
 from evalkit.records import Case, TargetOutput
 
 OUTCOME_SCORE = {"win": 1.0, "tie": 0.5, "loss": 0.0}
 
 
 class PairwiseParams(JudgeParams):
-    """pairwise: `value:` is the reference output; default the case's `reference_output`
-    metadata, else its `expected`."""
+    """pairwise: `against:` names another target (or `target[prompt]`) whose output on the
+    same case and epoch is the reference; else `value:` is the reference output, default
+    the case's `reference_output` metadata, else its `expected`."""
 
     reference: str | None = None
+    against: str | None = None
+
+    @field_validator("against")
+    @classmethod
+    def _a_target_reference(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_peer(value)  # ValueError -> a located config error at bind time
+        return value
+
     criteria: str = (
         "Which response answers the question better: more correct, complete and helpful."
     )
 
     def check_case(self, case: Case) -> str | None:
         """Refused at bind time: nothing to compare with."""
-        if reference_of(case, self) is None:
+        if self.against is None and reference_of(case, self) is None:
             return "needs a reference output: `value:`, metadata `reference_output` or `expected`"
         return None
 
@@ -51,7 +65,13 @@ def reference_of(case: Case, params: PairwiseParams) -> str | None:
 @grader("pairwise", params=PairwiseParams, value_field="reference")
 async def pairwise(output: TargetOutput, case: Case, params: PairwiseParams) -> Verdict:
     """Is the output better than the reference? Both orders; an inconsistent pair is a tie."""
-    reference = reference_of(case, params) or ""
+    if params.against is not None:
+        peer = await _peer_output(case, params.against)
+        if not isinstance(peer, str):
+            return peer
+        reference = peer
+    else:
+        reference = reference_of(case, params) or ""
     answer = output.text or as_text(output.data)
     question = question_of(case, params)
     verdicts = []
@@ -76,7 +96,26 @@ async def pairwise(output: TargetOutput, case: Case, params: PairwiseParams) -> 
         return first
     if not isinstance(second, Score):
         return second
-    return _combine(first, second)
+    combined = _combine(first, second)
+    if isinstance(combined, Score) and params.against is not None:
+        combined.metadata["against"] = params.against
+    return combined
+
+
+async def _peer_output(case: Case, ref: str) -> str | Skip | Invalid:
+    """The text another target gave for this case and epoch, or why there is none."""
+    target, prompt = parse_peer(ref)
+    peers, trial = current_peers.get(), current_trial.get()
+    if peers is None or trial is None:
+        return Invalid(f"pairwise against '{ref}' needs a run (no peer outputs here)")
+    if (target, prompt) == (trial.target_id, trial.prompt_id):
+        return Skip(f"this output is the reference ('{ref}') the others are compared with")
+    peer = await peers.wait(case, target, prompt, trial.epoch)
+    if peer is None:
+        return Skip(f"no output from '{ref}' for this case: it did not run")
+    if peer.error is not None:
+        return Skip(f"'{ref}' gave no output for this case ({peer.error.kind})")
+    return peer.text if peer.text is not None else as_text(peer.data)
 
 
 def _combine(first: Score, second: Score) -> Verdict:
