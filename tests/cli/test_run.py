@@ -163,3 +163,11 @@ def test_a_run_records_who_made_it_and_from_where(workspace: Workspace, cli: Cli
     suite_hashes = loads(suites)
     assert isinstance(suite_hashes, dict)
     assert str(suite_hashes["support"]).startswith("sha256:")
+
+
+def test_prompt_variant_names_survive_the_terminal_table(workspace: Workspace, cli: Cli) -> None:
+    # "claude[plain]" looks like rich markup; it must be printed, not eaten as a style.
+    workspace.plan(anthropic_target(workspace.server))
+    code, out = cli("run")
+    assert code == 0, out
+    assert "claude[plain]" in out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 from typer.exceptions import TyperException
 
 from evalkit.cli import (
@@ -60,7 +61,7 @@ def invoke(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, standalone_mode=False, prog_name="evalkit")
     except EvalkitError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from evalkit.cli.console import console, db_path, err_console
 from evalkit.cli.progress import make_progress
@@ -40,7 +41,7 @@ def command(
     load_all(root)
 
     def notify(message: str) -> None:
-        err_console.print(f"[yellow]notice:[/] {message}")
+        err_console.print(f"[yellow]notice:[/] {escape(message)}")
 
     with open_when_free(db_path(db, root), wait=wait_seconds(), notify=notify) as store:
         run_id = unfinished_run(store.con, run, plan)

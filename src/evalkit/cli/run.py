@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from evalkit.cli.ci_gate import CiOptions, after_run, check_gates
 from evalkit.cli.console import console, db_path, err_console, money
@@ -96,7 +97,7 @@ def command(
     ci_options = CiOptions(gate, baseline, junit, markdown, json_out)
 
     def notify(message: str) -> None:
-        err_console.print(f"[yellow]notice:[/] {message}")
+        err_console.print(f"[yellow]notice:[/] {escape(message)}")
 
     def once() -> int:
         load_all(root)
@@ -133,7 +134,7 @@ def _report(store: Store, outcome: RunOutcome, failures: int) -> None:
     print_failures(console, failing, total, failures)
     judge = judge_line(judge_summary(store.con, outcome.run_id))
     if judge:
-        console.print(judge)  # the judge's spend, apart from the targets' in the table
+        console.print(judge, markup=False)  # the judge's spend, apart from the targets'
     costs = [row["cost_usd"] for row in rows if row["cost_usd"] is not None]
     parts = [
         f"{totals.finished} trials",
@@ -153,7 +154,7 @@ def _report(store: Store, outcome: RunOutcome, failures: int) -> None:
         if gate.passed:
             console.print("[green]gate passed[/]")
         for reason in gate.reasons:
-            console.print(f"[red]gate failed:[/] {reason}")
+            console.print(f"[red]gate failed:[/] {escape(reason)}")
     if outcome.status == "interrupted":
         console.print(
             f"[yellow]run {outcome.run_id} was interrupted after {totals.finished} of "

@@ -40,7 +40,7 @@ def command(
         commit = f"{(sha or '?')[:10]}{' (dirty)' if dirty else ''} on {branch or '?'}"
         console.print(f"[bold]run {run_id}[/] · plan {plan} · {status}")
         console.print(f"started {started} · finished {finished or '-'} · by {who or '?'}")
-        console.print(f"git {commit} · evalkit {version} · labels {labels}")
+        console.print(f"git {commit} · evalkit {version} · labels {labels}", markup=False)
         console.print(summary_table(queries.summary_rows(store.con, run_id), ""))
         if drops := detectable_drop_line(store.con, run_id):
             console.print(drops, style="dim", markup=False)
@@ -48,7 +48,7 @@ def command(
         print_failures(console, failing, total, failures)
         judge = judge_line(judge_summary(store.con, run_id))
         if judge:
-            console.print(judge)
+            console.print(judge, markup=False)
         if reasoning:
             print_reasoning(console, judged_grades(store.con, run_id))
     return 0

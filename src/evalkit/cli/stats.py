@@ -130,7 +130,10 @@ def detectable_drop_line(con: duckdb.DuckDBPyConnection, run_id: str) -> str | N
     parts = []
     for row in rows:
         target = row.target_id + (f"[{row.prompt_id}]" if row.prompt_id else "")
-        parts.append(f"{row.suite} x {target} {_pct(row.detectable_drop)}")
+        drop = row.detectable_drop
+        # a pass rate can't fall by more than 100 points: say that too few cases were run
+        shown = "none (too few cases)" if drop > 1 else _pct(drop)
+        parts.append(f"{row.suite} x {target} {shown}")
     return (
         "smallest detectable drop in pass rate (alpha 0.05, power 80%, vs an independent "
         "run of these cases): " + " · ".join(parts)

@@ -41,7 +41,7 @@ def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
         errors = int(row["errors"])
         table.add_row(
             str(row["suite"]),
-            name,
+            Text(name),  # a Text: "chat[short]" is not rich markup
             str(int(row["trials"])) + (f" · {cached} cached" if cached else ""),
             Text(rate, style=_rate_style(row["pass_rate"])),
             num(row["mean_score"]),
