@@ -135,23 +135,30 @@ class BoundGrader:
 
     async def grade(self, case: Case, output: TargetOutput) -> Grade:
         """Run the grader; any exception becomes status `error`, never a pass or fail."""
-        cfg = self.config
         try:
             verdict = self.definition.fn(output, case, self.params)
             if inspect.isawaitable(verdict):
                 verdict = await verdict
             return self._to_grade(verdict)
         except Exception as exc:  # a grader that breaks must say so, not pass or fail
-            return Grade(
-                grader=cfg.name,
-                metric=cfg.metric_name,
-                status=Status.ERROR,
-                score=None,
-                passed=None,
-                reason=f"grader raised {type(exc).__name__}: {exc}",
-                weight=cfg.weight,
-                threshold=self.score_threshold,
-            )
+            return self._unscored(Status.ERROR, f"grader raised {type(exc).__name__}: {exc}")
+
+    def _unscored(
+        self, status: Status, reason: str, metadata: dict[str, Any] | None = None
+    ) -> Grade:
+        """A grade with no score: the grader skipped, or could not reach a verdict."""
+        cfg = self.config
+        return Grade(
+            grader=cfg.name,
+            metric=cfg.metric_name,
+            status=status,
+            score=None,
+            passed=None,
+            reason=reason,
+            weight=cfg.weight,
+            threshold=self.score_threshold,
+            metadata=metadata or {},
+        )
 
     @property
     def score_threshold(self) -> float | None:
@@ -162,28 +169,9 @@ class BoundGrader:
         cfg = self.config
         threshold = self.score_threshold
         if isinstance(verdict, Skip):
-            return Grade(
-                grader=cfg.name,
-                metric=cfg.metric_name,
-                status=Status.SKIPPED,
-                score=None,
-                passed=None,
-                reason=verdict.reason,
-                weight=cfg.weight,
-                threshold=threshold,
-            )
+            return self._unscored(Status.SKIPPED, verdict.reason)
         if isinstance(verdict, Invalid):
-            return Grade(
-                grader=cfg.name,
-                metric=cfg.metric_name,
-                status=Status.ERROR,
-                score=None,
-                passed=None,
-                reason=verdict.reason,
-                weight=cfg.weight,
-                threshold=threshold,
-                metadata=verdict.metadata,
-            )
+            return self._unscored(Status.ERROR, verdict.reason, verdict.metadata)
         reason = ""
         metadata: dict[str, Any] = {}
         explicit: bool | None = None
