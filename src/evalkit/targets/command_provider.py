@@ -13,10 +13,10 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evalkit.records import Case, ErrorKind, TargetOutput, TargetRequest
+from evalkit.records import ErrorKind, TargetOutput, TargetRequest
 from evalkit.spec.models import PromptSpec, TargetSpec
 from evalkit.targets.base import TargetCallError, TargetContext, register
-from evalkit.targets.prompt import PromptRenderer
+from evalkit.targets.local import LocalTarget
 
 STDERR_TAIL_CHARS = 500
 
@@ -52,7 +52,7 @@ def _kill_group(process: asyncio.subprocess.Process) -> None:
 
 
 @register("command")
-class CommandTarget:
+class CommandTarget(LocalTarget):
     """Any program as the system under test."""
 
     provider: ClassVar[str] = "command"
@@ -65,20 +65,10 @@ class CommandTarget:
         prompt: PromptSpec | None,
         ctx: TargetContext,
     ) -> None:
-        self.id = spec.id
-        self.prompt_id = prompt.id if prompt else None
-        self._renderer = PromptRenderer(spec.id, prompt, ctx, require_prompt=False)
+        super().__init__(spec, prompt, ctx)
         self._command = options.command
         self._extra_env = options.env
         self._cwd: Path = ctx.root
-
-    def render(self, case: Case, epoch: int) -> TargetRequest:
-        """Render the prompt that goes to the program's stdin."""
-        return self._renderer.render(case, epoch)
-
-    def fingerprint(self, request: TargetRequest) -> dict[str, Any] | None:
-        """None: a program's answer may change with the program, so it is never cached."""
-        return None
 
     async def generate(self, request: TargetRequest) -> TargetOutput:
         """Run the program once; cancellation (the engine's timeout) kills its process group."""
@@ -118,9 +108,6 @@ class CommandTarget:
             latency_ms=latency_ms,
             metadata=metadata,
         )
-
-    async def aclose(self) -> None:
-        """Nothing to release: each call's process is gone when the call returns."""
 
     async def _spawn(self, env: dict[str, str]) -> asyncio.subprocess.Process:
         pipes: dict[str, Any] = {

@@ -31,10 +31,10 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, StrictBool
 
 from evalkit.errors import TargetError
-from evalkit.records import Case, ErrorKind, TargetOutput, TargetRequest
+from evalkit.records import ErrorKind, TargetOutput, TargetRequest
 from evalkit.spec.models import PromptSpec, TargetSpec
 from evalkit.targets.base import TargetCallError, TargetContext, register
-from evalkit.targets.prompt import PromptRenderer
+from evalkit.targets.local import LocalTarget
 from evalkit.workspace import inside
 
 
@@ -155,7 +155,7 @@ def _as_json(value: Any) -> str:
 
 
 @register("python")
-class PythonTarget:
+class PythonTarget(LocalTarget):
     """A Python function as the system under test."""
 
     provider: ClassVar[str] = "python"
@@ -168,9 +168,7 @@ class PythonTarget:
         prompt: PromptSpec | None,
         ctx: TargetContext,
     ) -> None:
-        self.id = spec.id
-        self.prompt_id = prompt.id if prompt else None
-        self._renderer = PromptRenderer(spec.id, prompt, ctx, require_prompt=False)
+        super().__init__(spec, prompt, ctx)
         self._function, self._display = load_function(
             options.function, ctx.root, f"target '{spec.id}'"
         )
@@ -178,14 +176,6 @@ class PythonTarget:
         self._with_request = _takes_request(self._function)
         self._async = _is_async(self._function)
         self._threads = options.threads
-
-    def render(self, case: Case, epoch: int) -> TargetRequest:
-        """Render the prompt, which the function may read from its request argument."""
-        return self._renderer.render(case, epoch)
-
-    def fingerprint(self, request: TargetRequest) -> dict[str, Any] | None:
-        """None: a function's answer may change with the code, so it is never cached."""
-        return None
 
     async def generate(self, request: TargetRequest) -> TargetOutput:
         """Call the function; its exception becomes an EXCEPTION call error."""
@@ -208,9 +198,6 @@ class PythonTarget:
         output = to_output(value, self._display)
         output.latency_ms = latency_ms
         return output
-
-    async def aclose(self) -> None:
-        """Nothing to release."""
 
     def _describe_failure(self, exc: Exception) -> str:
         # Point at the user's own line: the deepest frame inside the workspace, if any.

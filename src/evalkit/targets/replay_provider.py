@@ -9,10 +9,10 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from evalkit.errors import Location, SpecError, TargetError
-from evalkit.records import Case, ErrorKind, TargetOutput, TargetRequest, Usage
+from evalkit.records import ErrorKind, TargetOutput, TargetRequest, Usage
 from evalkit.spec.models import PromptSpec, TargetSpec
 from evalkit.targets.base import TargetCallError, TargetContext, register
-from evalkit.targets.prompt import PromptRenderer
+from evalkit.targets.local import LocalTarget
 from evalkit.workspace import inside
 
 _USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
@@ -87,7 +87,7 @@ def _to_output(record: dict[str, Any]) -> TargetOutput:
 
 
 @register("replay")
-class ReplayTarget:
+class ReplayTarget(LocalTarget):
     """Serves outputs recorded in a JSONL file, keyed by case id (and suite)."""
 
     provider: ClassVar[str] = "replay"
@@ -100,9 +100,7 @@ class ReplayTarget:
         prompt: PromptSpec | None,
         ctx: TargetContext,
     ) -> None:
-        self.id = spec.id
-        self.prompt_id = prompt.id if prompt else None
-        self._renderer = PromptRenderer(spec.id, prompt, ctx, require_prompt=False)
+        super().__init__(spec, prompt, ctx)
         self._shown = options.path
         path = inside(ctx.root, options.path, what=f"target '{spec.id}' replay file")
         if not path.is_file():
@@ -111,14 +109,6 @@ class ReplayTarget:
                 hint="replay paths are relative to the workspace root",
             )
         self._recordings = load_recordings(path, options.path, options.key)
-
-    def render(self, case: Case, epoch: int) -> TargetRequest:
-        """Render the prompt (kept on the request for reports); it does not pick the answer."""
-        return self._renderer.render(case, epoch)
-
-    def fingerprint(self, request: TargetRequest) -> dict[str, Any] | None:
-        """None: replaying is already instant, and the file may be re-recorded."""
-        return None
 
     async def generate(self, request: TargetRequest) -> TargetOutput:
         """The recorded output for this case; MISSING when there is none."""
@@ -132,6 +122,3 @@ class ReplayTarget:
                 f"replay file '{self._shown}' has no output for case '{case.suite}/{case.id}'",
             )
         return _to_output(record)
-
-    async def aclose(self) -> None:
-        """Nothing to release."""
