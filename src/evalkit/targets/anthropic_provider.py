@@ -11,11 +11,11 @@ import anthropic
 from anthropic.types import MessageParam
 from pydantic import StrictInt
 
-from evalkit.records import ErrorKind, Message, TargetOutput, TargetRequest, Usage
+from evalkit.records import Message, TargetOutput, TargetRequest, Usage
 from evalkit.spec.models import PromptSpec, TargetSpec
-from evalkit.targets.base import TargetCallError, TargetContext, register
+from evalkit.targets.base import TargetContext, register
 from evalkit.targets.chat import ChatOptions, ChatTarget, read_api_key, sdk_timeout
-from evalkit.targets.failures import api_error_message, shorten, status_error
+from evalkit.targets.failures import sdk_error
 from evalkit.targets.pricing import cost
 
 
@@ -93,21 +93,14 @@ class AnthropicTarget(ChatTarget):
                 extra_body=extra_body or None,
                 **_forced_tool(request.response_schema),
             )
-        except anthropic.APIStatusError as exc:
-            detail = api_error_message(exc.body, str(exc.message))
-            raise status_error(
-                exc.status_code,
-                f"anthropic API returned HTTP {exc.status_code}: {shorten(detail)}",
-                exc.response.headers,
-            ) from None
-        except anthropic.APIConnectionError as exc:
-            what = "timed out" if isinstance(exc, anthropic.APITimeoutError) else "unreachable"
-            raise TargetCallError(
-                ErrorKind.CONNECTION, f"anthropic API at {self._base_url} {what}"
-            ) from None
         except anthropic.APIError as exc:
-            raise TargetCallError(
-                ErrorKind.SERVER, f"anthropic API gave an unusable response: {shorten(str(exc))}"
+            raise sdk_error(
+                "anthropic",
+                exc,
+                self._base_url,
+                status=anthropic.APIStatusError,
+                connection=anthropic.APIConnectionError,
+                timeout=anthropic.APITimeoutError,
             ) from None
         latency_ms = (time.perf_counter() - started) * 1000
         text = "".join(block.text for block in message.content if block.type == "text")

@@ -68,3 +68,30 @@ def api_error_message(body: Any, fallback: str) -> str:
 def shorten(text: str, limit: int = 300) -> str:
     """`text` cut to `limit` characters, marking the cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def sdk_error(
+    api: str,
+    exc: Exception,
+    base_url: str,
+    *,
+    status: type[Exception],
+    connection: type[Exception],
+    timeout: type[Exception],
+) -> TargetCallError:
+    """An official SDK's exception as a TargetCallError the engine can act on.
+
+    The anthropic and openai SDKs share one error layout (a status error with the
+    response, a connection error with a timeout subclass), only under their own names.
+    """
+    if isinstance(exc, status):
+        code: int = getattr(exc, "status_code", 0)
+        detail = api_error_message(getattr(exc, "body", None), str(getattr(exc, "message", exc)))
+        headers = getattr(getattr(exc, "response", None), "headers", {})
+        return status_error(code, f"{api} API returned HTTP {code}: {shorten(detail)}", headers)
+    if isinstance(exc, connection):
+        what = "timed out" if isinstance(exc, timeout) else "unreachable"
+        return TargetCallError(ErrorKind.CONNECTION, f"{api} API at {base_url} {what}")
+    return TargetCallError(
+        ErrorKind.SERVER, f"{api} API gave an unusable response: {shorten(str(exc))}"
+    )

@@ -15,7 +15,7 @@ from evalkit.records import ErrorKind, Message, TargetOutput, TargetRequest, Usa
 from evalkit.spec.models import PromptSpec, TargetSpec
 from evalkit.targets.base import TargetCallError, TargetContext, register
 from evalkit.targets.chat import ChatOptions, ChatTarget, read_api_key, sdk_timeout
-from evalkit.targets.failures import api_error_message, shorten, status_error
+from evalkit.targets.failures import sdk_error
 from evalkit.targets.pricing import cost
 
 # Local servers ignore the key, but the SDK insists on having one.
@@ -98,21 +98,14 @@ class OpenAITarget(ChatTarget):
                 messages=messages,
                 **params,
             )
-        except openai.APIStatusError as exc:
-            detail = api_error_message(exc.body, str(exc.message))
-            raise status_error(
-                exc.status_code,
-                f"openai API returned HTTP {exc.status_code}: {shorten(detail)}",
-                exc.response.headers,
-            ) from None
-        except openai.APIConnectionError as exc:
-            what = "timed out" if isinstance(exc, openai.APITimeoutError) else "unreachable"
-            raise TargetCallError(
-                ErrorKind.CONNECTION, f"openai API at {self._base_url} {what}"
-            ) from None
         except openai.OpenAIError as exc:
-            raise TargetCallError(
-                ErrorKind.SERVER, f"openai API gave an unusable response: {shorten(str(exc))}"
+            raise sdk_error(
+                "openai",
+                exc,
+                self._base_url,
+                status=openai.APIStatusError,
+                connection=openai.APIConnectionError,
+                timeout=openai.APITimeoutError,
             ) from None
         latency_ms = (time.perf_counter() - started) * 1000
         if not completion.choices:
