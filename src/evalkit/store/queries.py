@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from evalkit.errors import UsageError
-from evalkit.stats import wilson_interval
 from evalkit.store.export import ExportFormat, export_run
+from evalkit.store.rows import dict_rows, pass_rate
 
 __all__ = [
     "ExportFormat",
@@ -32,12 +32,6 @@ __all__ = [
     "summary_frame",
     "summary_rows",
 ]
-
-
-def _rows(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """The executed query's rows as dicts keyed by column name."""
-    names = [column[0] for column in cursor.description or []]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
@@ -102,12 +96,12 @@ def list_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame:
     """The newest `limit` runs with their provenance and pass rate, as a DataFrame."""
     cursor = _run_query(con, limit)
     names = [column[0] for column in cursor.description or []]
-    return _frame(_rows(cursor), names)
+    return _frame(dict_rows(cursor), names)
 
 
 def run_rows(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[dict[str, Any]]:
     """The newest `limit` runs with their provenance and pass rate."""
-    return _rows(_run_query(con, limit))
+    return dict_rows(_run_query(con, limit))
 
 
 def _run_query(con: duckdb.DuckDBPyConnection, limit: int) -> duckdb.DuckDBPyConnection:
@@ -178,7 +172,7 @@ def summary_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, 
     The pass rate is over every trial that was meant to be graded: an error is a trial
     that did not pass (the system under test gave no answer), a skip is left out.
     """
-    rows = _rows(
+    rows = dict_rows(
         con.execute(
             """
             SELECT suite, target_id, prompt_id,
@@ -202,17 +196,9 @@ def summary_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, 
         )
     )
     for row in rows:
-        rate, low, high = _rate(row["passed"], row["failed"] + row["errors"])
+        rate, low, high = pass_rate(row["passed"], row["passed"] + row["failed"] + row["errors"])
         row.update(pass_rate=rate, ci_low=low, ci_high=high)
     return [{name: row[name] for name in SUMMARY_COLUMNS} for row in rows]
-
-
-def _rate(passed: int, not_passed: int) -> tuple[float | None, float | None, float | None]:
-    graded = passed + not_passed
-    if graded == 0:
-        return None, None, None
-    low, high = wilson_interval(passed, graded)
-    return passed / graded, low, high
 
 
 def failures_frame(
@@ -242,7 +228,7 @@ def failure_rows(
     params: list[Any] = [run_id, run_id]
     if limit is not None:
         params.append(limit)
-    rows = _rows(
+    rows = dict_rows(
         con.execute(
             f"""
         WITH reasons AS (

@@ -9,15 +9,10 @@ from typing import Any
 
 import duckdb
 
-from evalkit.stats import wilson_interval
+from evalkit.store.rows import dict_rows, pass_rate
 
 # Grade metadata keys under which a model-graded grader leaves its reasoning.
 REASONING_KEYS = ("reasoning", "judge_reasoning", "rationale", "explanation")
-
-
-def _rows(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    names = [column[0] for column in cursor.description or []]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _json(value: Any) -> Any:
@@ -32,7 +27,7 @@ def _json(value: Any) -> Any:
 
 def run_header(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
     """The run's provenance row (plan, status, times, git, labels)."""
-    rows = _rows(
+    rows = dict_rows(
         con.execute(
             "SELECT run_id, plan, status, started_at, finished_at, git_sha, git_branch, "
             "git_dirty, created_by, hostname, labels, evalkit_version, command "
@@ -47,7 +42,7 @@ def run_header(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
 
 def run_targets(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
     """The run's targets: provider, model, config hash, and why any was skipped."""
-    rows = _rows(
+    rows = dict_rows(
         con.execute(
             "SELECT target_id, prompt_id, provider, config::VARCHAR AS config, config_hash, "
             "skipped_reason FROM run_targets WHERE run_id = ? "
@@ -63,14 +58,13 @@ def run_targets(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, A
 
 def with_rate(row: dict[str, Any], passed: str = "passed", graded: str = "graded") -> None:
     """Add pass_rate, ci_low and ci_high (Wilson 95%) from the row's counts."""
-    n, k = int(row[graded] or 0), int(row[passed] or 0)
-    low, high = wilson_interval(k, n) if n else (None, None)
-    row.update(pass_rate=(k / n if n else None), ci_low=low, ci_high=high)
+    rate, low, high = pass_rate(int(row[passed] or 0), int(row[graded] or 0))
+    row.update(pass_rate=rate, ci_low=low, ci_high=high)
 
 
 def metric_breakdown(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
     """Per grader metric x target: counts, pass rate with its interval, mean score."""
-    rows = _rows(
+    rows = dict_rows(
         con.execute(
             """
             SELECT g.metric, any_value(g.grader) AS grader, r.target_id, r.prompt_id,
@@ -94,7 +88,7 @@ def metric_breakdown(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[s
 
 def tag_breakdown(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
     """Per case tag x target: trials, pass rate with its interval (errors count as not passed)."""
-    rows = _rows(
+    rows = dict_rows(
         con.execute(
             """
             SELECT t.tag, r.target_id, r.prompt_id, count(*) AS trials,
@@ -116,7 +110,7 @@ def tag_breakdown(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str,
 
 def trial_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
     """Every trial with its case's inputs and expected answer, and its grades."""
-    trials = _rows(
+    trials = dict_rows(
         con.execute(
             """
             SELECT r.trial_id, r.suite, r.case_id, r.target_id, r.prompt_id, r.epoch,
@@ -167,7 +161,7 @@ def history_rows(
     """
     where = "AND u.plan = ?" if plan else ""
     params: list[Any] = [*([plan] if plan else []), last]
-    return _rows(
+    return dict_rows(
         con.execute(
             f"""
             WITH recent AS (
