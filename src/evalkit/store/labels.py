@@ -1,0 +1,96 @@
+"""Human labels: append-only verdicts on trials and grades, never touching the machine's.
+
+A label is about one trial as a whole (`grade_idx` None) or about one of its grades.
+Changing one's mind adds a row; the newest row per (run, trial, grade) is in force,
+and a `retract` row withdraws it (the `human_labels` view applies both rules).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass, field, fields
+from datetime import datetime
+
+import duckdb
+
+from evalkit.errors import StoreError, UsageError
+
+ACTIONS = ("accept", "override", "retract")
+SOURCES = ("terminal", "csv", "xlsx")
+
+
+def new_label_id() -> str:
+    """A random id: labels from two reviewers at the same instant never collide."""
+    return secrets.token_hex(8)
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """One human decision about a trial (or one of its grades), as stored."""
+
+    run_id: str
+    trial_id: str
+    case_hash: str
+    grade_idx: int | None
+    metric: str | None
+    action: str
+    passed: bool | None
+    score: float | None
+    machine_status: str | None
+    machine_score: float | None
+    note: str | None
+    reviewer: str
+    labelled_at: datetime
+    git_sha: str | None
+    source: str
+    label_id: str = field(default_factory=new_label_id)
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise UsageError(f"unknown label action {self.action!r}; use one of {ACTIONS}")
+        if self.source not in SOURCES:
+            raise UsageError(f"unknown label source {self.source!r}; use one of {SOURCES}")
+        if (self.passed is None) != (self.action == "retract"):
+            raise UsageError("a label says pass or fail, unless it retracts an earlier one")
+        if self.score is not None and not 0.0 <= self.score <= 1.0:
+            raise UsageError(f"a human score is between 0 and 1, not {self.score}")
+
+
+_COLUMNS = ", ".join(f.name for f in fields(Label))
+
+
+def record_labels(con: duckdb.DuckDBPyConnection, labels: Sequence[Label]) -> None:
+    """Append `labels` in one transaction: all of them are saved, or none."""
+    if not labels:
+        return
+    placeholders = ", ".join("?" for _ in fields(Label))
+    with con.cursor() as cur:
+        cur.begin()
+        try:
+            cur.executemany(
+                f"INSERT INTO labels ({_COLUMNS}) VALUES ({placeholders})",
+                [list(astuple(label)) for label in labels],
+            )
+            cur.commit()
+        except duckdb.Error as exc:
+            cur.rollback()
+            raise StoreError(f"could not save {len(labels)} label(s): {exc}") from exc
+
+
+def human_labels(
+    con: duckdb.DuckDBPyConnection, run_id: str
+) -> dict[tuple[str, int | None], Label]:
+    """The labels in force for `run_id`, keyed by (trial_id, grade_idx)."""
+    rows = con.execute(f"SELECT {_COLUMNS} FROM human_labels WHERE run_id = ?", [run_id]).fetchall()
+    return {(row[1], row[3]): Label(*row) for row in rows}
+
+
+def label_history(con: duckdb.DuckDBPyConnection, run_id: str, trial_id: str) -> list[Label]:
+    """Every label ever made on one trial, oldest first (retractions included)."""
+    rows = con.execute(
+        f"SELECT {_COLUMNS} FROM labels WHERE run_id = ? AND trial_id = ? "
+        "ORDER BY labelled_at, label_id",
+        [run_id, trial_id],
+    ).fetchall()
+    return [Label(*row) for row in rows]
