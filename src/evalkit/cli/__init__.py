@@ -19,6 +19,7 @@ from evalkit.cli import (
     init,
     report,
     resume,
+    review,
     run,
     runs,
     show,
@@ -40,6 +41,7 @@ app = typer.Typer(
 app.command("init")(init.command)
 app.command("run")(run.command)
 app.command("resume")(resume.command)
+app.command("review")(review.command)
 app.command("validate")(validate.command)
 app.command("runs")(runs.command)
 app.command("show")(show.command)
