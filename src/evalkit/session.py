@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit import __version__
+from evalkit.calibration_history import judge_calibration
 from evalkit.gate import GateResult, apply_rates
 from evalkit.graders.judge.setup import attach, judge_for_run, judging
 from evalkit.plan import Selection, Trial, expand
@@ -139,6 +140,8 @@ def execute(
         **({"judge": judge.summary()} if judge is not None else {}),
         "gate": {"configured": gate.configured, "passed": gate.passed, "reasons": gate.reasons},
     }
+    if calibration := judge_calibration(store.con, run_id, plan.spec.calibration, notice):
+        summary["calibration"] = calibration  # a warning only: the gate above is unchanged
     store.finish_run(run_id, status, summary)
     return RunOutcome(run_id, plan.name, status, planned, totals, notices, gate, rates)
 

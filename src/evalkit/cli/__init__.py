@@ -14,6 +14,7 @@ from typer.exceptions import TyperException
 
 from evalkit.cli import (
     baseline,
+    calibrate,
     compare,
     export,
     init,
@@ -49,6 +50,7 @@ app.command("export")(export.command)
 app.command("report")(report.command)
 app.command("trend")(trend.command)
 app.command("compare")(compare.command)
+app.command("calibrate")(calibrate.command)
 app.add_typer(baseline.app, name="baseline")
 app.add_typer(stats.app, name="stats")
 

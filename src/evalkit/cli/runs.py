@@ -11,6 +11,7 @@ from rich.table import Table
 
 from evalkit.cli.console import console, db_path, pct, present, text
 from evalkit.store import queries
+from evalkit.store.calibration_rows import reviewed_counts
 from evalkit.store.db import Store
 
 
@@ -23,11 +24,13 @@ def command(
     """List recorded runs with their plan, status, git commit and pass rate."""
     with Store.open(db_path(db), read_only=True) as store:
         rows = queries.run_rows(store.con, limit)
+        reviewed = reviewed_counts(store.con, [str(row["run_id"]) for row in rows])
     if not rows:
         console.print("no runs recorded yet; `evalkit run` records one")
         return 0
     table = Table(header_style="bold")
-    for name in ("run", "plan", "status", "started", "git", "by", "trials", "pass rate", "labels"):
+    columns = ["run", "plan", "status", "started", "git", "by", "trials", "pass rate", "labels"]
+    for name in columns + (["reviewed"] if reviewed else []):
         table.add_column(name)
     for row in rows:
         dirty = "*" if present(row["git_dirty"]) and row["git_dirty"] else ""
@@ -41,9 +44,18 @@ def command(
             str(row["trials"]),
             pct(row["pass_rate"]),
             _labels(row["labels"]),
+            *([_reviewed(reviewed.get(str(row["run_id"])))] if reviewed else []),
         )
     console.print(table)
     return 0
+
+
+def _reviewed(counts: tuple[int, int] | None) -> str:
+    """(trials, reviewers) -> '12 trials · 2 reviewers'; '' when nobody reviewed the run."""
+    if counts is None:
+        return ""
+    trials, reviewers = counts
+    return f"{trials} trials · {reviewers} reviewer{'s' if reviewers != 1 else ''}"
 
 
 def _labels(raw: object) -> str:

@@ -6,11 +6,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
+from evalkit.calibration_history import kappa_line, reviewed_line
 from evalkit.cli.console import console, db_path
 from evalkit.cli.stats import detectable_drop_line
 from evalkit.cli.summary import judge_line, print_failures, print_reasoning, summary_table
 from evalkit.store import queries
+from evalkit.store.calibration_rows import label_counts, run_calibration
 from evalkit.store.db import Store
 from evalkit.store.judging import judge_summary, judged_grades
 
@@ -38,9 +41,13 @@ def command(
         assert info is not None  # resolve_run only returns recorded ids
         plan, status, started, finished, sha, branch, dirty, who, labels, version = info
         commit = f"{(sha or '?')[:10]}{' (dirty)' if dirty else ''} on {branch or '?'}"
-        console.print(f"[bold]run {run_id}[/] · plan {plan} · {status}")
-        console.print(f"started {started} · finished {finished or '-'} · by {who or '?'}")
+        console.print(f"[bold]run {run_id}[/] · plan {escape(plan)} · {status}")
+        console.print(
+            f"started {started} · finished {finished or '-'} · by {who or '?'}", markup=False
+        )
         console.print(f"git {commit} · evalkit {version} · labels {labels}", markup=False)
+        if reviewers := label_counts(store.con, run_id):
+            console.print(reviewed_line(reviewers), markup=False)
         console.print(summary_table(queries.summary_rows(store.con, run_id), ""))
         if drops := detectable_drop_line(store.con, run_id):
             console.print(drops, style="dim", markup=False)
@@ -49,6 +56,9 @@ def command(
         judge = judge_line(judge_summary(store.con, run_id))
         if judge:
             console.print(judge, markup=False)
+        for metric, entry in run_calibration(store.con, run_id).items():
+            line = "judge calibration " + kappa_line(metric, entry)
+            console.print(line, style="red" if entry.get("status") == "below" else "", markup=False)
         if reasoning:
             print_reasoning(console, judged_grades(store.con, run_id))
     return 0

@@ -155,6 +155,21 @@ class GateSpec(BaseModel):
     confidence: Annotated[StrictFloat, Field(gt=0.5, lt=1)] = 0.95
 
 
+Kappa = Annotated[StrictFloat | StrictInt, Field(ge=-1, le=1)]
+
+
+class CalibrationSpec(BaseModel):
+    """How well the judge must agree with human labels (`evalkit calibrate`). Below the
+    minimum a run warns; the gate is not changed."""
+
+    model_config = Strict
+
+    min_kappa: Kappa | None = None  # every model-graded metric
+    # fewer labelled grades than this say "too few labels to check", not a false alarm
+    min_labels: Annotated[StrictInt, Field(ge=1)] = 20
+    graders: dict[str, Kappa] = Field(default_factory=dict)  # per-metric minimums
+
+
 class PlanSpec(BaseModel):
     """An eval plan: which suites run against which targets, and how."""
 
@@ -176,3 +191,4 @@ class PlanSpec(BaseModel):
     # or a target's keys (provider, model, base_url, ...). Default: $EVALKIT_JUDGE, else
     # Claude. Checked when the run builds it (evalkit.graders.judge.setup).
     judge: str | dict[str, Any] | None = None
+    calibration: CalibrationSpec | None = None

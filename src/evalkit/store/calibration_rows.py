@@ -172,3 +172,30 @@ def label_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, 
     )
     names = [d[0] for d in cursor.description or []]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def has_labels(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any human label was ever recorded."""
+    return con.execute("SELECT EXISTS (SELECT 1 FROM labels)").fetchone() == (True,)
+
+
+def run_calibration(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, dict[str, Any]]:
+    """The run summary's `calibration` entry (metric -> kappa, n, status), if any."""
+    row = con.execute("SELECT summary FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    summary = json.loads(row[0]) if row and isinstance(row[0], str) else None
+    found = summary.get("calibration") if isinstance(summary, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
+def reviewed_counts(
+    con: duckdb.DuckDBPyConnection, run_ids: list[str]
+) -> dict[str, tuple[int, int]]:
+    """run_id -> (trials with a human label in force, reviewers) for those runs."""
+    if not run_ids:
+        return {}
+    rows = con.execute(
+        "SELECT run_id, count(DISTINCT trial_id), count(DISTINCT reviewer) FROM human_labels "
+        "WHERE run_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY run_id",
+        [run_ids],
+    ).fetchall()
+    return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}
