@@ -26,9 +26,10 @@ from evalkit.workspace import find_root
 
 
 def command(
-    run: Annotated[str, typer.Argument(help="A run id, id prefix, `latest` or `latest~N`.")] = (
-        "latest"
-    ),
+    run: Annotated[
+        str | None,
+        typer.Argument(help="A run id, id prefix, `latest` or `latest~N` (default: latest)."),
+    ] = None,
     failing: Annotated[bool, typer.Option("--failing", help="Only failed or errored trials.")] = (
         False
     ),
@@ -82,7 +83,7 @@ def command(
     path = db_path(db)
     who = _stamp(reviewer)
     if import_ is not None:
-        if export is not None or filters != QueueFilter() or run != "latest":
+        if export is not None or filters != QueueFilter() or run is not None:
             raise UsageError(
                 "--import reads the run, trials and grades from the sheet itself",
                 hint="give only the file: evalkit review --import FILE",
@@ -91,7 +92,7 @@ def command(
     if export is not None:
         sheet_format(export)  # a wrong extension is a usage error before any work
     with Store.open(path, read_only=True) as store:
-        run_id = queries.resolve_run(store.con, run)
+        run_id = queries.resolve_run(store.con, run or "latest")
         queue = load_queue(store.con, run_id, filters)
     if not queue.items:
         console.print(f"nothing to review in run {run_id} ({filters.describe()})", markup=False)
