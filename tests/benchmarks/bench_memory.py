@@ -7,9 +7,10 @@ two rule graders, everything written to DuckDB, at 1/10 of --trials and at --tri
 each in its own process, and prints the peak resident memory of each and the growth.
 The engine keeps one worker pool per target and a bounded writer queue, so peak memory
 should not depend on the number of trials, except for DuckDB's buffer pool, which
-keeps written blocks cached up to its memory limit (default 80% of RAM); pass
---memory-limit (EVALKIT_DB_MEMORY_LIMIT) to cap it. Measured numbers are in the
-README's Reliability section.
+keeps written blocks cached up to its memory limit: evalkit caps it at 256 MB in the
+writing process; --memory-limit sets EVALKIT_DB_MEMORY_LIMIT (`none` for DuckDB's own
+80% of RAM). Outputs over 32 KB are stored in parts (try --output-kb 200). Measured
+numbers are in the README's Reliability section.
 """
 
 from __future__ import annotations
@@ -112,7 +113,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=50_000)
     parser.add_argument("--output-kb", type=int, default=20)
-    parser.add_argument("--memory-limit", help="EVALKIT_DB_MEMORY_LIMIT for the runs, e.g. 256MB")
+    parser.add_argument(
+        "--memory-limit", help="EVALKIT_DB_MEMORY_LIMIT for the runs, e.g. 128MB or none"
+    )
     args = parser.parse_args()
     limit = args.memory_limit or "DuckDB's default"
     print(f"python target, {args.output_kb} KB outputs, 2 rule graders, DuckDB memory: {limit}")

@@ -98,3 +98,24 @@ def test_an_output_without_usage_or_metadata_round_trips(tmp_path: Path) -> None
         tokens = fresh.con.execute("SELECT input_tokens, metadata FROM results").fetchall()
     assert (hit.usage, hit.metadata, hit.text) == (None, {}, "yes")
     assert tokens == [(None, None)]
+
+
+def test_a_large_output_is_cached_out_of_line_and_comes_back_whole(tmp_path: Path) -> None:
+    text = "long answer ✓ " * 10000  # ~150 KB: stored in parts, not in the cache's JSON
+    big = f.result("r1", f.case(), text=text)
+    judge_reply = f.result("r1", f.case(), text=text + "!").output
+    with f.open_store(tmp_path) as store:
+        f.start(store, "r1", [])
+        writer = store.writer("r1")
+        writer.put(big, "sha256:k1", "anthropic")
+        writer.put_cache("sha256:k2", "anthropic", judge_reply)
+        writer.close()
+        found = store.cached_outputs(["sha256:k1", "sha256:k2"])
+        stored = store.con.execute(
+            "SELECT max(strlen(output::VARCHAR)) FROM response_cache"
+        ).fetchone()
+        parts = store.con.execute("SELECT count(DISTINCT text_hash) FROM large_texts").fetchone()
+    assert found["sha256:k1"].text == text
+    assert found["sha256:k2"].text == text + "!"
+    assert stored is not None and stored[0] < 1000
+    assert parts == (2,)

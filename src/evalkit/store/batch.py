@@ -16,6 +16,7 @@ import duckdb
 
 from evalkit.records import Status, TargetOutput, TrialResult, Usage
 from evalkit.store.cache import dumps
+from evalkit.store.large_texts import LargeTexts
 from evalkit.store.runs import case_hash
 from evalkit.store.unnest import unnest_select
 
@@ -28,7 +29,7 @@ _RESULTS = [
     ("latency_ms", "DOUBLE"), ("input_tokens", "BIGINT"), ("output_tokens", "BIGINT"),
     ("cost_usd", "DOUBLE"), ("cached", "BOOLEAN"), ("attempts", "INTEGER"),
     ("request_hash", "VARCHAR"), ("metadata", "VARCHAR"), ("started_at", "DOUBLE"),
-    ("finished_at", "DOUBLE"),
+    ("finished_at", "DOUBLE"), ("output_ref", "VARCHAR"),
     # not stored in results; they let the cache rows be built from this same batch
     ("seq", "INTEGER"), ("usage", "VARCHAR"), ("cache_provider", "VARCHAR"),
 ]  # fmt: skip
@@ -50,7 +51,7 @@ INSERT INTO results
 SELECT run_id, trial_id, suite, case_id, case_hash, target_id, prompt_id, epoch, status,
        passed, score, output, output_data::JSON, error_kind, error, latency_ms, input_tokens,
        output_tokens, cost_usd, cached, attempts, request_hash, metadata::JSON,
-       to_timestamp(started_at), to_timestamp(finished_at)
+       to_timestamp(started_at), to_timestamp(finished_at), output_ref
 FROM batch_results
 """
 _INSERT_GRADES = f"""
@@ -67,8 +68,8 @@ FROM ({unnest_select(_GRADES)})
 _INSERT_CACHE = """
 INSERT OR REPLACE INTO response_cache
 SELECT request_hash, cache_provider,
-       json_object('text', output, 'data', output_data::JSON, 'usage', usage::JSON,
-                   'latency_ms', latency_ms, 'cost_usd', cost_usd,
+       json_object('text', output, 'text_ref', output_ref, 'data', output_data::JSON,
+                   'usage', usage::JSON, 'latency_ms', latency_ms, 'cost_usd', cost_usd,
                    'metadata', metadata::JSON),
        current_timestamp
 FROM batch_results
@@ -77,6 +78,9 @@ QUALIFY row_number() OVER (PARTITION BY request_hash ORDER BY seq DESC) = 1
 """
 
 _CACHE_ROWS = [("key", "VARCHAR"), ("provider", "VARCHAR"), ("output", "VARCHAR")]
+_LARGE_ROWS = [("text_hash", "VARCHAR"), ("part", "INTEGER"), ("text", "VARCHAR")]
+# content-addressed: a text already stored (by an earlier trial or run) is not stored again
+_INSERT_LARGE = f"INSERT OR IGNORE INTO large_texts {unnest_select(_LARGE_ROWS)}"
 _INSERT_EXTRA_CACHE = f"""
 INSERT OR REPLACE INTO response_cache
 SELECT key, provider, output::JSON, current_timestamp FROM ({unnest_select(_CACHE_ROWS)})
@@ -103,6 +107,7 @@ class Batch:
         self.cached = 0  # rows that will also go to the response cache
         self.size = 0
         self.extra_cache: dict[str, CacheEntry] = {}  # by key: the last answer wins
+        self.large = LargeTexts()
 
     @property
     def empty(self) -> bool:
@@ -122,20 +127,21 @@ class Batch:
         case = result.case
         # errors are never cached, and an answer served from the cache is already there
         cache_provider = None
+        text, text_ref = self.large.stash(out.text)
         if cache_key is not None and error is None and not out.cached:
             cache_provider = provider or "unknown"
             self.cached += 1
         row = (
             result.run_id, result.trial_id, case.suite, case.id, case_hash(case),
             result.target_id, result.prompt_id, result.epoch, str(result.status),
-            _PASSED.get(result.status), result.score, out.text,
+            _PASSED.get(result.status), result.score, text,
             None if out.data is None else dumps(out.data),
             None if error is None else str(error.kind), None if error is None else error.message,
             out.latency_ms, None if usage is None else usage.input_tokens,
             None if usage is None else usage.output_tokens, out.cost_usd, out.cached,
             out.attempts, cache_key if cache_key is not None else result.request_hash,
             dumps(out.metadata) if out.metadata else None,
-            result.started_at or None, result.finished_at or None,
+            result.started_at or None, result.finished_at or None, text_ref,
             self.size, None if usage is None else _usage_json(usage), cache_provider,
         )  # fmt: skip
         for column, value in zip(self.results.values(), row, strict=True):
@@ -159,7 +165,9 @@ class Batch:
     def insert(self, cur: duckdb.DuckDBPyConnection) -> None:
         """Insert everything in one transaction; the caller commits or rolls back."""
         if self.extra_cache:
-            cur.execute(_INSERT_EXTRA_CACHE, _cache_columns(self.extra_cache.values()))
+            cur.execute(_INSERT_EXTRA_CACHE, _cache_columns(self.extra_cache.values(), self.large))
+        if self.large.parts[0]:
+            cur.execute(_INSERT_LARGE, self.large.parts)
         if self.size == 0:
             return
         # staged once: results and cache rows both read it, long outputs cross over once
@@ -187,13 +195,15 @@ def _add_grade_metadata(grades: dict[str, list[Any]], metadata: dict[str, Any]) 
     grades["flakiness"].append(metadata.get("flakiness"))
 
 
-def _cache_columns(entries: Iterable[CacheEntry]) -> list[list[str]]:
+def _cache_columns(entries: Iterable[CacheEntry], large: LargeTexts) -> list[list[str]]:
     """Key, provider and output JSON (the layout cache.output_from_json reads) per entry."""
     columns: list[list[str]] = [[], [], []]
     for entry in entries:
         out = entry.output
+        text, text_ref = large.stash(out.text)
         stored = {
-            "text": out.text,
+            "text": text,
+            "text_ref": text_ref,
             "data": out.data,
             "usage": None if out.usage is None else json.loads(_usage_json(out.usage)),
             "latency_ms": out.latency_ms,

@@ -16,17 +16,18 @@ def dumps(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
-def output_from_json(text: str) -> TargetOutput:
+def output_from_json(text: str, large_text: str | None = None) -> TargetOutput:
     """A cached output as the engine uses it: cached, free, no attempts made.
 
     The stored JSON (written by store/batch.py) has text, data, usage, latency_ms,
-    cost_usd and metadata. latency_ms is the live call's, so a latency grader gives a
+    cost_usd and metadata; a large text is stored apart (`text_ref`) and passed in as
+    `large_text`. latency_ms is the live call's, so a latency grader gives a
     cached output the verdict the live one got.
     """
     stored = json.loads(text)
     usage = stored.get("usage")
     return TargetOutput(
-        text=stored.get("text"),
+        text=stored.get("text") if large_text is None else large_text,
         data=stored.get("data"),
         usage=Usage(**usage) if usage else None,
         latency_ms=float(stored.get("latency_ms") or 0.0),
@@ -44,7 +45,8 @@ def cached_outputs(con: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> dict[
         return {}
     with con.cursor() as cur:  # a cursor of our own: the writer thread may be busy
         rows = cur.execute(
-            "SELECT key, output FROM response_cache WHERE key IN (SELECT unnest(?::VARCHAR[]))",
+            "SELECT key, output, full_output(NULL, output->>'text_ref') FROM response_cache "
+            "WHERE key IN (SELECT unnest(?::VARCHAR[]))",
             [wanted],
         ).fetchall()
-    return {key: output_from_json(output) for key, output in rows}
+    return {key: output_from_json(output, large) for key, output, large in rows}

@@ -20,7 +20,8 @@ def trial_report_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[
             GROUP BY trial_id
         )
         SELECT r.trial_id, r.suite, r.case_id, r.target_id, r.prompt_id, r.epoch, r.status,
-               r.score, r.latency_ms, r.error_kind, r.error, r.output, r.started_at,
+               r.score, r.latency_ms, r.error_kind, r.error,
+               full_output(r.output, r.output_ref) AS output, r.started_at,
                coalesce(x.reasons, []::VARCHAR[]) AS reasons
         FROM results r LEFT JOIN reasons x USING (trial_id)
         WHERE r.run_id = ?

@@ -32,7 +32,8 @@ def export_run(con: duckdb.DuckDBPyConnection, run_id: str, fmt: ExportFormat, o
                 SELECT trial_id, {grades} AS grades
                 FROM grades WHERE run_id = $run_id GROUP BY trial_id
             )
-            SELECT r.*, c.vars, c.messages, c.expected, c.context, c.tags,
+            SELECT r.* EXCLUDE (output_ref) REPLACE (full_output(r.output, r.output_ref) AS output),
+                   c.vars, c.messages, c.expected, c.context, c.tags,
                    c.metadata AS case_metadata, c.cluster, g.grades
             FROM results r
             LEFT JOIN cases c USING (case_hash)

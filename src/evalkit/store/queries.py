@@ -240,7 +240,7 @@ def failure_rows(
             GROUP BY trial_id
         )
         SELECT r.trial_id, r.suite, r.case_id, r.target_id, r.prompt_id, r.epoch, r.status,
-               r.score, r.error_kind, r.error, r.output,
+               r.score, r.error_kind, r.error, full_output(r.output, r.output_ref) AS output,
                coalesce(x.reasons, []::VARCHAR[]) AS reasons
         FROM results r LEFT JOIN reasons x USING (trial_id)
         WHERE r.run_id = ? AND r.status IN ('fail', 'error')

@@ -114,7 +114,8 @@ def trial_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, An
         con.execute(
             """
             SELECT r.trial_id, r.suite, r.case_id, r.target_id, r.prompt_id, r.epoch,
-                   r.status, r.score, r.output, r.output_data::VARCHAR AS output_data,
+                   r.status, r.score, full_output(r.output, r.output_ref) AS output,
+                   r.output_data::VARCHAR AS output_data,
                    r.error_kind, r.error, r.latency_ms, r.cost_usd, r.cached,
                    c.vars::VARCHAR AS vars, c.messages::VARCHAR AS messages,
                    c.expected::VARCHAR AS expected, c.tags

@@ -16,6 +16,8 @@ import duckdb
 from evalkit.errors import StoreError
 from evalkit.records import Case, GraderConfig
 from evalkit.store.cache import dumps
+from evalkit.store.large_texts import is_large
+from evalkit.store.memory import make_room
 from evalkit.store.unnest import unnest_select
 
 GIT_TIMEOUT_SECONDS = 3.0
@@ -183,8 +185,9 @@ def _insert_new_cases(cur: duckdb.DuckDBPyConnection, cases: list[Case]) -> None
             unique.pop(known, None)
     new = list(unique.values())
     # In slices: a 20,000-case suite built as one Arrow table doubled the run's peak memory.
+    large = 0  # bytes of strings DuckDB must pin at once to checkpoint these cases
     for at in range(0, len(new), _CASES_PER_INSERT):
-        _insert_cases(cur, new[at : at + _CASES_PER_INSERT])
+        large = _insert_cases(cur, new[at : at + _CASES_PER_INSERT], large)
 
 
 _CASES_PER_INSERT = 2000
@@ -206,7 +209,8 @@ FROM ({unnest_select(_CASE_COLUMNS)}) n ANTI JOIN cases c USING (case_hash)
 """
 
 
-def _insert_cases(cur: duckdb.DuckDBPyConnection, cases: list[Case]) -> None:
+def _insert_cases(cur: duckdb.DuckDBPyConnection, cases: list[Case], large: int) -> int:
+    """Insert one slice of new cases; returns `large` plus this slice's large strings."""
     columns: list[list[Any]] = [
         [case_hash(c) for c in cases],
         [c.suite for c in cases],
@@ -221,7 +225,15 @@ def _insert_cases(cur: duckdb.DuckDBPyConnection, cases: list[Case]) -> None:
         [c.cluster for c in cases],
         [c.location for c in cases],
     ]
+    large += sum(
+        len(text.encode("utf-8"))
+        for column in columns[3:10]
+        for text in column
+        if isinstance(text, str) and is_large(text)
+    )
+    make_room(cur, large)
     cur.execute(_INSERT_CASES, columns)
+    return large
 
 
 def _grader_dict(config: GraderConfig) -> dict[str, Any]:
