@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from playwright.sync_api import expect
 
+from evalkit.store.labels import Label, record_labels
 from tests.cli.conftest import Workspace
 
 CLI = Callable[..., tuple[int, str]]
@@ -70,12 +73,31 @@ def hostile_workspace(workspace: Workspace) -> None:
     workspace.plan("  - id: model\n    provider: python\n    function: system.py:answer\n")
 
 
+def hostile_labels(workspace: Workspace) -> None:
+    """A human label on every trial, its note and its reviewer's name a payload."""
+    con = duckdb.connect(str(workspace.db))
+    try:
+        rows = con.execute(
+            "SELECT run_id, trial_id, case_hash, case_id FROM results ORDER BY case_id"
+        ).fetchall()
+        labels = [
+            Label(run_id, trial_id, case_hash, None, None, "override", False, None, None, None,
+                  "human note: " + PAYLOADS[int(case_id[1:])], PAYLOADS[1],
+                  datetime(2026, 11, 27, tzinfo=UTC), None, "csv")
+            for run_id, trial_id, case_hash, case_id in rows
+        ]  # fmt: skip
+        record_labels(con, labels)
+    finally:
+        con.close()
+
+
 def test_nothing_from_the_data_executes(
     workspace: Workspace, cli: CLI, browse: Callable[[Path], Any], tmp_path: Path
 ) -> None:
     hostile_workspace(workspace)
     code, out = cli("run")
     assert code in (0, 1), out
+    hostile_labels(workspace)
     report = tmp_path / "hostile.html"
     code, out = cli("report", "--out", str(report))
     assert code == 0, out
@@ -103,6 +125,9 @@ def test_nothing_from_the_data_executes(
     expect(page.locator("tr.more")).to_have_count(len(PAYLOADS))
     for reasoning in page.locator("details.reasoning").all():
         reasoning.locator("summary").click()
+    # human notes and reviewer names are drawn as text too
+    assert "human note: <script>window.__pwned = 'script'" in page.locator("#trials").inner_text()
+    assert "<img src=x" in page.locator("#reviewers").inner_text()
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.title() == title
     # the payloads are on the page as text, not as elements

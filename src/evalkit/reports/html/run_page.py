@@ -8,8 +8,10 @@ from typing import Any
 
 import duckdb
 
+from evalkit.reports import human
 from evalkit.reports.html.page import asset, render_page, write_page
 from evalkit.store import queries, reporting
+from evalkit.store.calibration_rows import run_calibration
 
 # Long texts are cut in the embedded data: a report is for reading, the store keeps all.
 MAX_TEXT = 20_000
@@ -83,6 +85,8 @@ def run_context(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
         "metrics": metrics,
         "tags": tags,
         "totals": totals,
+        "calibration": run_calibration(con, run_id),  # metric -> kappa vs human labels
+        "review": None,  # the human review overview, from the trials (render_run_report)
     }
 
 
@@ -90,11 +94,15 @@ def render_run_report(
     con: duckdb.DuckDBPyConnection, run_id: str, out: Path, workspace: Path | None
 ) -> Path:
     """Write the run page for `run_id` to `out`."""
+    trials = trial_data(con, run_id)
+    human.attach(con, run_id, trials)
+    context = run_context(con, run_id)
+    context["review"] = human.overview(trials)
     html = render_page(
         "report.html.j2",
-        run_context(con, run_id),
+        context,
         workspace=workspace,
         scripts=[asset("trials.js")],
-        data=trial_data(con, run_id),
+        data=trials,
     )
     return write_page(html, out)

@@ -24,6 +24,7 @@
   function haystack(t) {
     if (t._hay === undefined) {
       var reasons = t.grades.map(function (g) { return g.metric + " " + g.reason + " " + (g.reasoning || ""); });
+      if (t.human) humanViews(t).forEach(function (v) { reasons.push(v.reviewer + " " + (v.note || "")); });
       t._hay = [t.id, t.tags.join(" "), asText(t.input), asText(t.expected), t.output || "",
         t.error || "", reasons.join(" ")].join("\n").toLowerCase();
     }
@@ -65,12 +66,15 @@
   function apply() {
     var q = $("q").value.trim().toLowerCase();
     var status = $("f-status").value, suite = $("f-suite").value;
-    var target = $("f-target").value, tag = $("f-tag").value;
+    var target = $("f-target").value, tag = $("f-tag").value, human = $("f-human").value;
     var shown = trials.filter(function (t) {
       if (status === "notpass" ? t.status === "pass" : status && t.status !== status) return false;
       if (suite && t.suite !== suite) return false;
       if (target && t.target !== target) return false;
       if (tag && t.tags.indexOf(tag) < 0) return false;
+      if (human === "reviewed" && !t.human) return false;
+      if (human === "unreviewed" && t.human) return false;
+      if (human === "disagrees" && !t.disagrees) return false;
       return !q || haystack(t).indexOf(q) >= 0;
     });
     var sort = SORTS[$("sort").value];
@@ -110,6 +114,32 @@
     return pre;
   }
 
+  // Human labels in force: the one on the whole trial first, then those on single grades.
+  function humanViews(t) {
+    if (!t.human) return [];
+    return (t.human.trial ? [t.human.trial] : []).concat(t.human.grades);
+  }
+  function verdict(v) { return v.passed ? "pass" : "fail"; }
+  function humanLine(v, what) {
+    var line = el("p", "human" + (v.agrees === false ? " disagrees" : ""));
+    line.appendChild(el("span", "status s-" + verdict(v), "human " + verdict(v)));
+    line.appendChild(el("span", "", " " + what + " · by " + v.reviewer + " · " +
+      v.at.slice(0, 16).replace("T", " ") + " · via " + v.source + " · "));
+    line.appendChild(el("b", v.agrees === false ? "flag" : "muted", v.agrees === null
+      ? "the machine gave no verdict" : v.agrees ? "agrees with the machine" : "disagrees with the machine"));
+    if (v.note) line.appendChild(el("pre", "text note", v.note));
+    return line;
+  }
+  function humanCell(t) {
+    var cell = el("td", "");
+    var views = humanViews(t);
+    if (!views.length) return cell;
+    var shown = t.human.trial || views[0];
+    cell.appendChild(el("span", "status s-" + verdict(shown), verdict(shown)));
+    if (t.disagrees) cell.appendChild(el("b", "flag", " ≠ machine"));
+    return cell;
+  }
+
   function field(parent, label, node) {
     parent.appendChild(el("h4", "", label));
     parent.appendChild(node);
@@ -122,6 +152,12 @@
     field(box, "input", el("pre", "text", asText(t.input)));
     var expected = asText(t.expected);
     field(box, "expected", el("pre", "text", expected || "-"));
+    if (t.human) {
+      var verdicts = el("div", "humans");
+      if (t.human.trial) verdicts.appendChild(humanLine(t.human.trial, "on the whole trial"));
+      t.human.grades.forEach(function (v) { verdicts.appendChild(humanLine(v, "on " + (v.metric || "grade " + v.idx))); });
+      field(box, "human verdict", verdicts);
+    }
     if (t.error) field(box, "error (" + (t.error_kind || "error") + ")", el("pre", "text err", t.error));
     var output = t.output === null || t.output === undefined ? "" : t.output;
     field(box, "output", el("pre", "text", output || "-"));
@@ -160,6 +196,7 @@
       var cell = el("td", "");
       cell.appendChild(el("span", "status s-" + t.status, t.status));
       tr.appendChild(cell);
+      tr.appendChild(humanCell(t));
       tr.appendChild(el("td", "n", fmt(t.score, 2)));
       tr.appendChild(el("td", "n", t.latency === null ? "-" : fmt(t.latency, 0) + " ms"));
       tr.appendChild(el("td", "reason", firstReason(t)));
@@ -167,7 +204,7 @@
       if (state.open[t.id]) {
         var more = el("tr", "more");
         var td = el("td", "");
-        td.colSpan = 5;
+        td.colSpan = 6;
         td.appendChild(details(t));
         more.appendChild(td);
         frag.appendChild(more);
@@ -194,7 +231,7 @@
   $("next").addEventListener("click", function () { state.page++; draw(); });
   var timer = null;
   $("q").addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(apply, 150); });
-  ["f-status", "f-suite", "f-target", "f-tag", "sort"].forEach(function (id) {
+  ["f-status", "f-suite", "f-target", "f-tag", "f-human", "sort"].forEach(function (id) {
     $(id).addEventListener("change", apply);
   });
   $("filters").addEventListener("submit", function (event) { event.preventDefault(); apply(); });
