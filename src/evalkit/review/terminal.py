@@ -9,6 +9,7 @@ console the CLI hands it.
 
 from __future__ import annotations
 
+import codecs
 import os
 import termios
 import tty
@@ -85,6 +86,8 @@ class TerminalKeys:
         self._console = console
         self._saved: list[Any] | None = None
         self._pending: deque[str] = deque()
+        # a read can end inside a multi-byte character; the decoder keeps the first bytes
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     def __enter__(self) -> TerminalKeys:
         self._saved = termios.tcgetattr(self._fd)
@@ -117,30 +120,30 @@ class TerminalKeys:
         return Command(name)
 
     def _key(self) -> str | None:
-        if not self._pending:
+        while not self._pending:
             data = os.read(self._fd, 64)
             if not data:
                 return None
-            self._pending.extend(_split_keys(data.decode("utf-8", errors="replace")))
+            self._pending.extend(_split_keys(self._decoder.decode(data)))
         key = self._pending.popleft()
         return None if key == "\x04" else key  # Ctrl-D ends the review like q
 
     def _prompt(self, question: str) -> str | None:
         """A line typed with echo and line editing, then back to single keys."""
-        typed = "".join(self._pending)
-        self._pending.clear()
-        if "\n" in typed or "\r" in typed:  # a fast typist (or a script) already sent it
-            line, _, rest = typed.replace("\r", "\n").partition("\n")
-            self._pending.extend(_split_keys(rest))
-            return line
-        self._console.print(question, end="", markup=False, highlight=False)
+        typed = ""
+        while self._pending:  # a fast typist (or a script) may have sent the line already
+            key = self._pending.popleft()
+            if key in ("\r", "\n"):
+                return typed
+            typed += key if len(key) == 1 else ""
+        self._console.print(question + typed, end="", markup=False, highlight=False)
         self._console.file.flush()
         self._restore()
         try:
             data = os.read(self._fd, 4096)
         finally:
             tty.setcbreak(self._fd)
-        return typed + data.decode("utf-8", errors="replace").rstrip("\r\n")
+        return typed + self._decoder.decode(data).rstrip("\r\n")
 
 
 def _split_keys(text: str) -> list[str]:
