@@ -1,9 +1,10 @@
 """Continuing an interrupted run: which trials are left, and whether it is still the same run.
 
 A run may be resumed only when everything that decides its results is unchanged: the
-suites' content (cases and their graders), and every target's config. Otherwise the
-finished half and the new half would measure different things under one run id, so we
-refuse and say what changed. Trials already saved are never sent to a model again.
+suites' content (cases and their graders), the workspace's grader code, and every
+target's config. Otherwise the finished half and the new half would measure different
+things under one run id, so we refuse and say what changed. Trials already saved are
+never sent to a model again.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from evalkit.runner import EngineTotals
 from evalkit.spec.loaded import LoadedPlan
 from evalkit.store.resumable import RecordedRun, recorded_run, reopen_run
 from evalkit.store.runs import RunTarget
+from evalkit.workspace import grader_code_hashes
 
 
 class ResumeRefused(ConfigError):
@@ -82,7 +84,24 @@ def changes(
         elif now != recorded:
             problems.append(f"target '{name}' config changed")
     problems.extend(_case_changes(run, trials))
+    problems.extend(_grader_code_changes(run.settings.get("grader_code"), plan))
     return problems
+
+
+def _grader_code_changes(recorded: Any, plan: LoadedPlan) -> list[str]:
+    """Workspace grader files edited, added or removed since the run started."""
+    if not isinstance(recorded, dict):  # recorded by an evalkit that did not keep them
+        return []
+    current = grader_code_hashes(plan.root)
+    found = []
+    for path in sorted(recorded.keys() | current.keys()):
+        if path not in current:
+            found.append(f"grader file '{path}' was removed")
+        elif path not in recorded:
+            found.append(f"grader file '{path}' was added")
+        elif recorded[path] != current[path]:
+            found.append(f"grader file '{path}' changed")
+    return found
 
 
 def _suite_changes(recorded: dict[str, str], current: dict[str, str]) -> list[str]:

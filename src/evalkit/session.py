@@ -30,6 +30,7 @@ from evalkit.store.db import Store
 from evalkit.store.runs import RunInfo, RunTarget, git_info, git_user, new_run_id
 from evalkit.targets import build_targets
 from evalkit.targets.base import Target, TargetContext, TargetUnavailable
+from evalkit.workspace import grader_code_hashes
 
 # Keys never recorded with a target's config, whatever their value: the config is
 # stored in DuckDB and shown in reports, and secrets must never be (DESIGN rule 8).
@@ -243,6 +244,7 @@ def _run_info(plan: LoadedPlan, settings: RunSettings, run_id: str, planned: int
             "epochs": selection.epochs or plan.spec.epochs,
             "concurrency": settings.concurrency,
             "cache": settings.use_cache and plan.spec.cache,
+            "grader_code": grader_code_hashes(plan.root),
         },
         trials_planned=planned,
     )

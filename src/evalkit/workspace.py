@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -56,3 +57,18 @@ def default_db_path(root: Path) -> Path:
     if env:
         return Path(env).expanduser()
     return root / DEFAULT_DB
+
+
+def grader_code_hashes(root: Path) -> dict[str, str]:
+    """sha256 of each workspace grader file (`graders/*.py`), keyed by its relative path.
+
+    Recorded with a run so a resume can tell that a grader's code changed in between.
+    """
+    folder = root / GRADER_DIR
+    if not folder.is_dir():
+        return {}
+    return {
+        f"{GRADER_DIR}/{path.name}": "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.glob("*.py"))
+        if path.is_file()
+    }

@@ -172,14 +172,20 @@ def test_resume_of_an_unchanged_run_adds_only_the_missing_trial(
         ("suite", "suite 'support' content changed"),
         ("grader", "case 'support/refund' grader config changed"),
         ("target", "target 'local' config changed"),
+        ("grader code", "grader file 'graders/shared.py' changed"),
     ],
 )
 def test_resume_refuses_when_what_the_run_measures_changed(
     workspace: Workspace, cli: Callable[..., tuple[int, str]], change: str, message: str
 ) -> None:
+    code_file = workspace.root / "graders" / "shared.py"
+    code_file.parent.mkdir()
+    code_file.write_text("LIMIT = 10\n")
     run_id = crashed_run(workspace, cli)
     suite = workspace.root / "suites" / "support.yaml"
-    if change == "suite":
+    if change == "grader code":  # a workspace grader's code, not its config, was edited
+        code_file.write_text("LIMIT = 20\n")
+    elif change == "suite":
         suite.write_text(suite.read_text().replace("Say hello", "Say hi"))
     elif change == "grader":
         suite.write_text(suite.read_text().replace("- type: icontains\n", "- type: contains\n", 1))
