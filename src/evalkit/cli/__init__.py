@@ -17,6 +17,7 @@ from evalkit.cli import (
     calibrate,
     compare,
     export,
+    ingest,
     init,
     report,
     resume,
@@ -51,6 +52,7 @@ app.command("report")(report.command)
 app.command("trend")(trend.command)
 app.command("compare")(compare.command)
 app.command("calibrate")(calibrate.command)
+app.command("import")(ingest.command)
 app.add_typer(baseline.app, name="baseline")
 app.add_typer(stats.app, name="stats")
 

@@ -1,0 +1,96 @@
+"""A small offline workspace (a python target) and the CLI run in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from evalkit.cli import invoke
+
+SUITE = """\
+name: support
+cases:
+  - id: refund
+    vars: {question: "What is the refund window?"}
+    expected: "30 days"
+    tags: [policy]
+    graders:
+      - type: icontains
+  - id: greeting
+    vars: {question: "Say hello"}
+    tags: [smoke]
+    graders:
+      - type: icontains
+        value: hello
+  - id: shipping
+    vars: {question: "How long does shipping take?"}
+    expected: "3 days"
+    tags: [policy]
+    graders:
+      - type: icontains
+"""
+
+SYSTEM = """\
+def answer(case):
+    q = case.vars["question"]
+    if "refund" in q:
+        return "Refunds are accepted within 30 days."
+    if "hello" in q:
+        return "Hello there!"
+    return "I am not sure."
+"""
+
+PLAN = """\
+name: support
+suites: [suites/*.yaml]
+targets:
+  - id: local
+    provider: python
+    function: system.py:answer
+"""
+
+Cli = Callable[..., tuple[int, str]]
+
+
+@dataclass
+class Workspace:
+    root: Path
+    db: Path
+
+    def sql(self, query: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+        """Query the results database the way a user would."""
+        con = duckdb.connect(str(self.db), read_only=True)
+        try:
+            return con.execute(query, params or []).fetchall()
+        finally:
+            con.close()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    root = tmp_path / "ws"
+    (root / "suites").mkdir(parents=True)
+    (root / "evals").mkdir()
+    (root / "suites" / "support.yaml").write_text(SUITE)
+    (root / "evals" / "plan.yaml").write_text(PLAN)
+    (root / "system.py").write_text(SYSTEM)
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("EVALKIT_DB", raising=False)
+    monkeypatch.setenv("USER", "tester")
+    return Workspace(root=root, db=root / ".evalkit" / "evalkit.duckdb")
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
+    """Run `evalkit ARGS...` in-process; returns (exit code, stdout + stderr)."""
+
+    def run(*args: str) -> tuple[int, str]:
+        code = invoke(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+
+    return run
