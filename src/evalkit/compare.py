@@ -112,6 +112,39 @@ class GroupComparison:
 
 
 @dataclass(frozen=True, slots=True)
+class HumanVerdict:
+    """What reviewers said about one case's trials in one run (labels on whole trials)."""
+
+    passed: bool | None  # None: the labels on its epochs disagree
+    labels: int
+    reviewers: tuple[str, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def said(self) -> str:
+        """pass | fail | mixed."""
+        return "mixed" if self.passed is None else "pass" if self.passed else "fail"
+
+
+def human_verdicts(
+    labels: Iterable[tuple[CaseKey, bool, str, str | None]],
+) -> dict[str, HumanVerdict]:
+    """Per case name, the human verdict from its trials' labels (key, passed, who, note)."""
+    found: dict[str, list[tuple[bool, str, str | None]]] = defaultdict(list)
+    for key, passed, who, note in labels:
+        found[_name(*key)].append((passed, who, note))
+    return {
+        name: HumanVerdict(
+            passed=said.pop() if len(said := {p for p, _, _ in rows}) == 1 else None,
+            labels=len(rows),
+            reviewers=tuple(sorted({w for _, w, _ in rows})),
+            notes=tuple(n for _, _, n in rows if n),
+        )
+        for name, rows in found.items()
+    }
+
+
+@dataclass(frozen=True, slots=True)
 class Comparison:
     """Two runs compared: paired cases, per-group statistics, and what could not pair."""
 
@@ -125,6 +158,17 @@ class Comparison:
     changed_content: list[str]  # suite/case in both whose content hash differs
     unpaired_variants: list[str]  # suite x target[prompt] that ran in one run only
     flaky: list[str]  # run:suite/case@target whose outcome changed across epochs
+    # "base" / "candidate" -> case name -> the human verdict, where reviewers gave one
+    human: dict[str, dict[str, HumanVerdict]] = field(default_factory=dict)
+
+    def human_note(self, name: str) -> str:
+        """' · human: base pass (ana), candidate fail (bo)' for a reviewed case, else ''."""
+        said = [
+            f"{side} {verdict.said} ({', '.join(verdict.reviewers)})"
+            for side in ("base", "candidate")
+            if (verdict := self.human.get(side, {}).get(name)) is not None
+        ]
+        return f" · human: {', '.join(said)}" if said else ""
 
     @property
     def regressions(self) -> list[CaseChange]:

@@ -19,6 +19,7 @@ from evalkit.reports.data import load as load_report
 from evalkit.spec import load_plans
 from evalkit.spec.models import GateSpec
 from evalkit.store.baselines import run_plan
+from evalkit.store.comparison_rows import with_human
 from evalkit.store.db import Store
 from evalkit.store.queries import resolve_run
 from evalkit.verdict import judge, resolve_base
@@ -71,6 +72,8 @@ def command(
             base_run = None
         spec = _gate_spec(run_plan(con, cand)) if gate else None
         comparison, verdict = judge(con, cand, base_run, spec, confidence)
+        if comparison is not None:  # reviewers' verdicts, shown beside the machine's
+            comparison = with_human(con, comparison)
         for note in notes:
             console.print(Text(note, style="dim"))
         if comparison is not None:
@@ -133,8 +136,11 @@ def _print_comparison(c: Comparison, limit: int, only: set[str]) -> None:
                 f"{_num(group.candidate_within_variance)} "
                 f"(candidate, {group.candidate_epochs} epochs)"
             )
-    _print_list("regressed (pass -> fail)", [x.name for x in c.regressions], limit, "red")
-    _print_list("fixed (fail -> pass)", [x.name for x in c.fixes], limit, "green")
+    regressed = [x.name + c.human_note(x.name) for x in c.regressions]
+    _print_list("regressed (pass -> fail)", regressed, limit, "red")
+    _print_list(
+        "fixed (fail -> pass)", [x.name + c.human_note(x.name) for x in c.fixes], limit, "green"
+    )
     _print_list("flaky (outcome changed across epochs)", c.flaky, limit, "yellow")
     _print_list("added cases, not compared", c.added, limit, "dim")
     _print_list("removed cases, not compared", c.removed, limit, "dim")

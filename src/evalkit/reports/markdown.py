@@ -71,8 +71,8 @@ def _comparison(c: Comparison) -> list[str]:
             for g in epochs
         ]
         lines.append("")
-    lines += _listed("Regressed (pass → fail)", [x.name for x in c.regressions])
-    lines += _listed("Fixed (fail → pass)", [x.name for x in c.fixes])
+    lines += _listed("Regressed (pass → fail)", [x.name for x in c.regressions], c.human_note)
+    lines += _listed("Fixed (fail → pass)", [x.name for x in c.fixes], c.human_note)
     lines += _listed("Flaky (outcome changed across epochs)", c.flaky)
     lines += _listed("Added cases (not compared)", c.added)
     lines += _listed("Removed cases (not compared)", c.removed)
@@ -101,11 +101,13 @@ def _metric_table(c: Comparison, wanted: Callable[[str], bool]) -> list[str]:
     return [*lines, ""]
 
 
-def _listed(title: str, names: list[str]) -> list[str]:
+def _listed(
+    title: str, names: list[str], note: Callable[[str], str] = lambda _name: ""
+) -> list[str]:
     if not names:
         return []
     lines = [f"<details><summary>{title}: {len(names)}</summary>", ""]
-    lines += [f"- `{_esc(name)}`" for name in names[:CASES_LISTED]]
+    lines += [f"- `{_esc(name)}`{_esc(note(name))}" for name in names[:CASES_LISTED]]
     if len(names) > CASES_LISTED:
         lines.append(f"- … and {len(names) - CASES_LISTED} more")
     return [*lines, "", "</details>", ""]

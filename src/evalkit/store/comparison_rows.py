@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import duckdb
 
-from evalkit.compare import TrialRow
+from evalkit.compare import Comparison, TrialRow, human_verdicts
 
 
 def trial_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[TrialRow]:
@@ -71,3 +73,24 @@ def _merge(found: list[tuple[float | None, bool | None]]) -> tuple[float | None,
         sum(values) / len(values) if values else None,
         all(flags) if flags else None,
     )
+
+
+def with_human(con: duckdb.DuckDBPyConnection, comparison: Comparison) -> Comparison:
+    """`comparison` with each side's human verdicts (labels in force on whole trials)."""
+    human = {
+        side: human_verdicts(_trial_labels(con, run_id))
+        for side, run_id in (("base", comparison.base_run), ("candidate", comparison.candidate_run))
+    }
+    return dataclasses.replace(comparison, human={k: v for k, v in human.items() if v})
+
+
+def _trial_labels(
+    con: duckdb.DuckDBPyConnection, run_id: str
+) -> list[tuple[tuple[str, str, str, str | None], bool, str, str | None]]:
+    rows = con.execute(
+        "SELECT r.suite, r.case_id, r.target_id, r.prompt_id, h.passed, h.reviewer, h.note "
+        "FROM human_labels h JOIN results r USING (run_id, trial_id) "
+        "WHERE h.run_id = ? AND h.grade_idx IS NULL ORDER BY r.trial_id",
+        [run_id],
+    ).fetchall()
+    return [((r[0], r[1], r[2], r[3]), bool(r[4]), str(r[5]), r[6]) for r in rows]

@@ -15,6 +15,7 @@ from evalkit.reports.html.page import asset, render_page, write_page
 from evalkit.reports.html.run_page import MAX_TEXT
 from evalkit.reports.html.textdiff import word_diff
 from evalkit.store import comparison_rows, reporting
+from evalkit.store.calibration_rows import label_counts
 
 MAX_CASES = 300  # per section; the rest are counted, the store has them all
 
@@ -50,13 +51,25 @@ def _side(trial: dict[str, Any] | None) -> dict[str, Any]:
             "epoch": trial["epoch"]}  # fmt: skip
 
 
+def _human(comparison: Comparison, side: str, name: str) -> dict[str, Any] | None:
+    """The reviewers' verdict on one side of a case, as the page shows it."""
+    verdict = comparison.human.get(side, {}).get(name)
+    if verdict is None:
+        return None
+    return {"said": verdict.said, "reviewers": ", ".join(verdict.reviewers),
+            "notes": list(verdict.notes), "labels": verdict.labels}  # fmt: skip
+
+
 def _case_view(
     change: CaseChange,
     base: dict[CaseKey, dict[str, Any]],
     cand: dict[CaseKey, dict[str, Any]],
+    comparison: Comparison,
 ) -> dict[str, Any]:
     key = (change.suite, change.case_id, change.target_id, change.prompt_id)
     b, c = _side(base.get(key)), _side(cand.get(key))
+    b["human"] = _human(comparison, "base", change.name)
+    c["human"] = _human(comparison, "candidate", change.name)
     trial = cand.get(key) or base.get(key) or {}
     return {
         "name": change.name,
@@ -104,7 +117,7 @@ def compare_context(
                 "title": title,
                 "slug": slug,
                 "total": len(cases),
-                "cases": [_case_view(c, base, cand) for c in cases[:MAX_CASES]],
+                "cases": [_case_view(c, base, cand, comparison) for c in cases[:MAX_CASES]],
             }
         )
     groups = []
@@ -123,6 +136,7 @@ def compare_context(
     return {
         "base": reporting.run_header(con, base_run),
         "candidate": reporting.run_header(con, cand_run),
+        "reviewed": {"base": label_counts(con, base_run), "candidate": label_counts(con, cand_run)},
         "confidence": comparison.confidence,
         "groups": groups,
         "sections": sections,
@@ -141,11 +155,14 @@ def render_compare_report(
     workspace: Path | None,
 ) -> Path:  # fmt: skip
     """Write the comparison page of `cand_run` against `base_run` to `out`."""
-    comparison = compare(
-        base_run,
-        comparison_rows.trial_rows(con, base_run),
-        cand_run,
-        comparison_rows.trial_rows(con, cand_run),
+    comparison = comparison_rows.with_human(
+        con,
+        compare(
+            base_run,
+            comparison_rows.trial_rows(con, base_run),
+            cand_run,
+            comparison_rows.trial_rows(con, cand_run),
+        ),
     )
     html = render_page(
         "compare.html.j2",
