@@ -117,7 +117,7 @@ def main() -> None:
         "--memory-limit", help="EVALKIT_DB_MEMORY_LIMIT for the runs, e.g. 128MB or none"
     )
     args = parser.parse_args()
-    limit = args.memory_limit or "DuckDB's default"
+    limit = args.memory_limit or "evalkit's default cap (256MB)"
     print(f"python target, {args.output_kb} KB outputs, 2 rule graders, DuckDB memory: {limit}")
     print(f"{'trials':>8} {'peak RSS MB':>12} {'wall s':>8} {'stored':>8}")
     peaks = []
