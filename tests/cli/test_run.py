@@ -171,3 +171,24 @@ def test_prompt_variant_names_survive_the_terminal_table(workspace: Workspace, c
     code, out = cli("run")
     assert code == 0, out
     assert "claude[plain]" in out
+
+
+def test_validate_checks_judge_templates_and_the_plans_judge(
+    workspace: Workspace, cli: Cli
+) -> None:
+    templates = workspace.root / "graders" / "templates"
+    templates.mkdir(parents=True)
+    (templates / "tone.yaml").write_text(
+        "system: Grade the tone.\nprompt: '{{ output }'\nverdict: {type: object}\n"
+    )
+    workspace.plan(PYTHON_TARGET, extra="judge: {provider: openai}\n")
+    code, out = cli("validate")
+    assert code == 4, out
+    assert "tone.yaml: Jinja syntax error" in out
+    assert "evals/plan.yaml: judge:" in out and "model" in out
+    (templates / "tone.yaml").write_text(
+        "system: Grade the tone.\nprompt: '{{ output }}'\nverdict: {type: object}\n"
+    )
+    workspace.plan(PYTHON_TARGET, extra="judge: openai:gpt-4.1-mini\n")
+    code, out = cli("validate")
+    assert code == 0, out

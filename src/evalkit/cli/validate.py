@@ -10,7 +10,7 @@ import typer
 from evalkit.cli.console import console, err_console
 from evalkit.errors import EvalkitError
 from evalkit.graders.discovery import load_all
-from evalkit.spec import find_plans, validate_workspace
+from evalkit.spec import find_plans, load_plans, validate_workspace
 from evalkit.workspace import SUITE_DIR, find_root
 
 
@@ -27,6 +27,10 @@ def command(
     except EvalkitError as exc:
         problems.append(str(exc))
     problems.extend(validate_workspace(root))
+    if not problems:  # judges are checked once the plans they belong to load
+        from evalkit.graders.judge.checks import judge_problems  # imports model SDKs
+
+        problems.extend(judge_problems(root, load_plans(root)))
     if problems:
         for problem in problems:
             err_console.print(problem, highlight=False, markup=False)

@@ -104,6 +104,12 @@ def judge_for_run(
     plan of rule graders never imports a model SDK); connect it with `attach`."""
     if not any(g.name in registered_judges() for t in trials for g in t.case.graders):
         return None
+    return plan_judge(plan, notify)
+
+
+def plan_judge(plan: LoadedPlan, notify: Callable[[str], None]) -> JudgeClient:
+    """The judge `plan` configures (its `judge:`, $EVALKIT_JUDGE or the default), built
+    with the plan's pricing and limits; ConfigError when the configuration is wrong."""
     pricing = {name: (p.input, p.output) for name, p in plan.spec.pricing.items()}
     ctx = TargetContext(
         root=plan.root, plan_dir=plan.path.parent, pricing=pricing, timeout=plan.spec.timeout
