@@ -16,19 +16,25 @@ from evalkit.review.queue import Item
 from evalkit.review.state import KEY_HINT, ReviewState
 from evalkit.store.labels import Label
 
-MAX_LINES = 12  # per panel before "e to expand"; a screen should fit a laptop terminal
-MAX_CHARS = 1500
+# Lines per panel when the screen's height is unknown (piped output); on a terminal the
+# panels share its height instead, so the header and keys always stay in view.
+DEFAULT_LINES = {"input": 6, "expected": 4, "output": 12, "context": 6}
+_SHARES = {"input": 0.25, "expected": 0.1, "output": 0.5, "context": 0.15}
 _STATUS_STYLE = {"pass": "green", "fail": "red", "error": "yellow", "skipped": "dim"}
+_REASONING_LINES = 3
 
 
-def screen(state: ReviewState) -> RenderableType:
+def screen(state: ReviewState, width: int = 100, height: int | None = None) -> RenderableType:
     """The whole screen for where `state` is: the item, or the end of the queue."""
     item = state.item
     parts: list[RenderableType] = [_header(state)]
     if item is None:
         parts.append(_end(state))
     else:
-        parts.extend(_item(item, state.expanded))
+        texts = _texts(item)
+        budget = None if state.expanded else _budget(state, item, texts, width, height)
+        parts.extend(_panels(item, texts, budget, width - 4))
+        parts.append(_grades(item, state.expanded, max(20, width - 40)))
         parts.append(_human(state.current_label, state.pending_note))
     if state.message:
         parts.append(Text(state.message, style="bold cyan"))
@@ -36,21 +42,90 @@ def screen(state: ReviewState) -> RenderableType:
     return Group(*parts)
 
 
-def clip(text: str, expanded: bool, max_lines: int = MAX_LINES) -> Text:
-    """`text` as literal Text, cut to a few lines unless expanded, saying how much is hidden."""
-    if expanded:
-        return Text(text)
-    lines = text.splitlines()
-    shown = "\n".join(lines[:max_lines])
-    hidden_lines = max(0, len(lines) - max_lines)
-    if len(shown) > MAX_CHARS:
-        shown = shown[:MAX_CHARS]
-    hidden_chars = len(text) - len(shown)
-    out = Text(shown)
-    if hidden_chars > 0 and text.strip():
-        more = f"{hidden_lines} more lines" if hidden_lines else f"{hidden_chars} more characters"
-        out.append(f"\n… {more} (e to expand)", style="dim italic")
+def full_text(item: Item) -> Text:
+    """Everything about an item, uncut, for reading in a pager."""
+    out = Text()
+    for title, text in _texts(item).items():
+        out.append(f"── {title} ──\n", style="bold")
+        out.append(text + "\n\n")
+    out.append("── grades ──\n", style="bold")
+    out.append(fields.reasons_text(item) + "\n")
     return out
+
+
+def clip(text: str, max_lines: int | None, width: int) -> Text:
+    """`text` as literal Text cut to `max_lines` screen rows (lines wrap at `width`)."""
+    if max_lines is None:
+        return Text(text)
+    width = max(width, 10)
+    lines = text.splitlines() or [""]
+    rows = [max(1, -(-len(line) // width)) for line in lines]
+    if sum(rows) <= max_lines:
+        return Text(text)
+    room = max_lines - 1  # one row for saying what is hidden
+    shown: list[str] = []
+    for line, used in zip(lines, rows, strict=True):
+        if room <= 0:
+            break
+        shown.append(line if used <= room else line[: room * width])
+        room -= used
+    hidden = len(lines) - len(shown)
+    out = Text("\n".join(shown))
+    more = f"{hidden} more lines" if hidden else "more"
+    out.append(f"{chr(10) if shown else ''}… {more} (e: the full text)", style="dim italic")
+    return out
+
+
+def _texts(item: Item) -> dict[str, str]:
+    texts = {"input": fields.input_text(item)}
+    if (expected := fields.expected_text(item)) != "":
+        texts["expected"] = expected
+    texts["output"] = fields.output_text(item)
+    if item.context:
+        texts["context"] = fields.context_text(item)
+    return texts
+
+
+def _budget(
+    state: ReviewState, item: Item, texts: dict[str, str], width: int, height: int | None
+) -> dict[str, int]:
+    """Screen rows for each panel's text: what the height leaves after everything else."""
+    if height is None:
+        return DEFAULT_LINES
+    label = state.current_label
+    fixed = 2 + 1 + (1 if label and label.note else 0) + (1 if state.pending_note else 0)
+    fixed += (1 + len(state.message) // max(width, 1)) if state.message else 0
+    fixed += 1 + len(KEY_HINT) // max(width, 1)
+    fixed += (
+        4
+        + sum(
+            1
+            + (_REASONING_LINES if g.reasoning and g.reasoning != g.reason else 0)
+            + (1 if g.flakiness else 0)
+            for g in item.grades
+        )
+        + (0 if item.grades else 1)
+    )
+    available = height - fixed - 2 * len(texts) - 1
+    total = sum(_SHARES[name] for name in texts)
+    return {name: max(1, int(available * _SHARES[name] / total)) for name in texts}
+
+
+def _panels(
+    item: Item, texts: dict[str, str], budget: dict[str, int] | None, width: int
+) -> list[RenderableType]:
+    panels: list[RenderableType] = []
+    for name, text in texts.items():
+        border = (
+            "yellow"
+            if name == "output" and item.status == "error"
+            else ("blue" if name == "output" else "white")
+        )
+        lines = None if budget is None else budget[name]
+        panels.append(
+            Panel(clip(text, lines, width), title=name, title_align="left", border_style=border)
+        )
+    return panels
 
 
 def _header(state: ReviewState) -> RenderableType:
@@ -76,29 +151,7 @@ def _header(state: ReviewState) -> RenderableType:
     return Group(head, where)
 
 
-def _item(item: Item, expanded: bool) -> list[RenderableType]:
-    parts: list[RenderableType] = [
-        Panel(clip(fields.input_text(item), expanded, 6), title="input", title_align="left")
-    ]
-    expected = fields.expected_text(item)
-    if expected:
-        parts.append(Panel(clip(expected, expanded, 4), title="expected", title_align="left"))
-    parts.append(
-        Panel(
-            clip(fields.output_text(item), expanded),
-            title="output",
-            title_align="left",
-            border_style="yellow" if item.status == "error" else "blue",
-        )
-    )
-    if item.context:
-        context = clip(fields.context_text(item), expanded, 6)
-        parts.append(Panel(context, title="context", title_align="left"))
-    parts.append(_grades(item, expanded))
-    return parts
-
-
-def _grades(item: Item, expanded: bool) -> RenderableType:
+def _grades(item: Item, expanded: bool, reason_width: int) -> RenderableType:
     table = Table(title=None, expand=True, show_lines=False, pad_edge=False)
     table.add_column("", width=1)
     table.add_column("metric", no_wrap=True)
@@ -109,7 +162,8 @@ def _grades(item: Item, expanded: bool) -> RenderableType:
         reason = Text(grade.reason or "")
         if grade.reasoning and grade.reasoning != grade.reason:
             reason.append("\njudge: ", style="italic")
-            reason.append_text(clip(grade.reasoning, expanded, 4))
+            lines = None if expanded else _REASONING_LINES
+            reason.append_text(clip(grade.reasoning, lines, reason_width))
         if grade.flakiness:
             reason.append(f"\nflakiness {grade.flakiness:.2f}", style="yellow")
         table.add_row(

@@ -41,14 +41,11 @@ KEYS: dict[str, str] = {
     "q": "quit",
 }
 
-KEY_HINT = (
-    "a accept · p pass · f fail · s score · n note · u undo · j/k next/back · e expand · "
-    "q quit · ? help"
-)
+KEY_HINT = "a=accept p=pass f=fail s=score n=note u=undo j/k=move e=expand q=quit ?=help"
 HELP = (
     "a accept the machine's verdict · p pass · f fail · s score 0-1 · n note · "
     "u undo this item's label · j/space/→ next · k/b/← back · g first unlabelled · "
-    "e expand long text · q quit · ? help"
+    "e the full text (in a pager) · q quit · ? help"
 )
 
 

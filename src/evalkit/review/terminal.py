@@ -20,9 +20,10 @@ from types import TracebackType
 from typing import IO, Any, Protocol
 
 from rich.console import Console
+from rich.text import Text
 
 from evalkit.errors import StoreError
-from evalkit.review.render import screen
+from evalkit.review.render import full_text, screen
 from evalkit.review.state import KEYS, Command, ReviewState, parse_line
 from evalkit.store.labels import Label
 
@@ -128,6 +129,15 @@ class TerminalKeys:
         key = self._pending.popleft()
         return None if key == "\x04" else key  # Ctrl-D ends the review like q
 
+    def page(self, text: Text) -> None:
+        """Show `text` whole in the system pager (less), then return to single keys."""
+        self._restore()
+        try:
+            with self._console.pager(styles=False):
+                self._console.print(text)
+        finally:
+            tty.setcbreak(self._fd)
+
     def _prompt(self, question: str) -> str | None:
         """A line typed with echo and line editing, then back to single keys."""
         typed = ""
@@ -181,6 +191,9 @@ def review_loop(
         if isinstance(command, str):
             state.message = command
             continue
+        if command.name == "expand" and isinstance(source, TerminalKeys) and state.item:
+            source.page(full_text(state.item))  # a long text needs scrolling, not a taller screen
+            continue
         try:
             step = state.handle(command, save)
         except KeyboardInterrupt:
@@ -197,11 +210,11 @@ def _draw(
 ) -> None:
     if interactive:
         console.clear()
-        console.print(screen(state))
+        console.print(screen(state, console.width, console.height))
         return
     # Piped: print the item when it changes, otherwise just what the command said.
     if drawn != (state.cursor, state.expanded):
         console.rule()
-        console.print(screen(state))
+        console.print(screen(state, console.width))
     elif state.message:
         console.print(state.message, markup=False, highlight=False)
