@@ -106,12 +106,12 @@ def cohen_kappa(table: Confusion, confidence: float = 0.95) -> Kappa:
     variance = (term_a + term_b - term_c) / (1.0 - expected) ** 2 / n
     se = math.sqrt(max(variance, 0.0))  # rounding can leave -1e-17 at perfect agreement
     z = z_value(confidence)
+    if se == 0.0:
+        # perfect agreement (or perfect disagreement): the large-sample variance is 0,
+        # and an interval [1, 1] would claim a certainty no finite sample gives
+        return Kappa(kappa, se, None, None, "large-sample variance 0: no interval")
     low, high = max(-1.0, kappa - z * se), min(1.0, kappa + z * se)
-    reason = None
-    if n < SMALL_N:
-        reason = f"only {n} pairs: the large-sample interval is rough"
-    elif se == 0.0:
-        reason = "the large-sample variance is 0 here: the interval understates uncertainty"
+    reason = f"only {n} pairs: the large-sample interval is rough" if n < SMALL_N else None
     return Kappa(kappa, se, low, high, reason)
 
 

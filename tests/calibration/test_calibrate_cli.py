@@ -72,7 +72,7 @@ def test_kappa_confusion_and_where_each_truth_came_from(ws: JudgeWorkspace, cli:
 
     code, out = cli("calibrate")
     assert code == 0
-    assert "llm-rubric" in out and "23 pairs" in out
+    assert "llm-rubric · 23 pairs (13 labelled on the grade, 10 from the trial's label)" in out
     assert f"{reference.kappa:.2f} [{reference.kappa_low:.2f}, {reference.kappa_upp:.2f}]" in out, (
         out
     )

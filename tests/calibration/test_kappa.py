@@ -63,8 +63,9 @@ def test_kappa_se_and_interval_match_statsmodels(table: Confusion) -> None:
         assert ours.value == 0.0 and ours.se is None
         assert math.isnan(reference.std_kappa) or reference.std_kappa < 1e-6
         return
-    if math.isnan(reference.std_kappa):  # perfect agreement: variance exactly 0
-        assert ours.value == pytest.approx(1.0) and ours.se == 0.0
+    if math.isnan(reference.std_kappa) or ours.se == 0.0:  # kappa 1 or -1: variance 0
+        assert abs(ours.value) == pytest.approx(1.0) and ours.se == 0.0 and ours.low is None
+        assert math.isnan(reference.std_kappa) or reference.std_kappa < 1e-6
         return
     assert ours.se is not None
     assert ours.se == pytest.approx(reference.std_kappa, abs=1e-9)
@@ -116,7 +117,8 @@ def test_small_samples_are_flagged_and_perfect_agreement_has_no_fake_certainty()
     assert small.value is not None and small.reason is not None and "only 8 pairs" in small.reason
     perfect = cohen_kappa(Confusion(20, 0, 0, 20))
     assert perfect.value == pytest.approx(1.0)
-    assert perfect.se == 0.0 and perfect.reason is not None and "understates" in perfect.reason
+    assert perfect.se == 0.0 and perfect.low is None and perfect.high is None
+    assert perfect.reason == "large-sample variance 0: no interval"
 
 
 def test_confusion_precision_recall_and_wilson_agreement() -> None:

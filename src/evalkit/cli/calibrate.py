@@ -84,6 +84,7 @@ def _print_metric(metric: MetricCalibration) -> None:
         "fail·fail",
         "fail recall",
         "fail precision",
+        left=1,
     )
     rows: list[tuple[str, PairSet, Version | None]] = [
         (f"v{v.number}", v.pairs, v) for v in metric.versions
@@ -108,9 +109,9 @@ def _print_metric(metric: MetricCalibration) -> None:
     for version in metric.versions:
         if version.changes:
             console.print(Text(f"  v{version.number}: {'; '.join(version.changes)}", style="dim"))
-    notes = {_reason(v.pairs.result.kappa) for v in metric.versions} - {""}
-    for note in sorted(notes):
-        console.print(Text(f"  kappa: {note}", style="dim"))
+    for version in metric.versions:
+        if reason := version.pairs.result.kappa.reason:
+            console.print(Text(f"  v{version.number} kappa: {reason}", style="dim"))
     if metric.unlabelled_versions:
         console.print(
             Text(f"  {metric.unlabelled_versions} other judge version(s) have no labels yet")
@@ -118,17 +119,17 @@ def _print_metric(metric: MetricCalibration) -> None:
     console.print()
 
 
-def _table(*names: str) -> Table:
+def _table(*names: str, left: int = 2) -> Table:
     table = Table(header_style="bold")
     for i, name in enumerate(names):
-        table.add_column(name, justify="left" if i < 2 else "right", no_wrap=i < 2)
+        table.add_column(name, justify="left" if i < left else "right", no_wrap=i < left)
     return table
 
 
 def _provenance(pairs: PairSet) -> str:
     return (
-        f"{pairs.result.confusion.n} pairs: {pairs.from_grade} labelled on the grade, "
-        f"{pairs.from_trial} from the trial's label; {pairs.not_comparable} not comparable "
+        f"· {pairs.result.confusion.n} pairs ({pairs.from_grade} labelled on the grade, "
+        f"{pairs.from_trial} from the trial's label) · {pairs.not_comparable} not comparable "
         f"(judge error/skipped) · reviewers {', '.join(pairs.reviewers) or '-'}"
     )
 
@@ -161,7 +162,3 @@ def _kappa(kappa: Kappa) -> str:
     if kappa.low is None or kappa.high is None:
         return f"{kappa.value:.2f}"
     return f"{kappa.value:.2f} [{kappa.low:.2f}, {kappa.high:.2f}]"
-
-
-def _reason(kappa: Kappa) -> str:
-    return kappa.reason or ""
