@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,9 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     (root / "system.py").write_text(SYSTEM)
     monkeypatch.chdir(root)
     monkeypatch.delenv("EVALKIT_DB", raising=False)
+    # offline on purpose: a model-graded grader is skipped, never called
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("EVALKIT_JUDGE", raising=False)
     monkeypatch.setenv("USER", "tester")
     return Workspace(root=root, db=root / ".evalkit" / "evalkit.duckdb")
 
@@ -94,3 +98,19 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
         return code, captured.out + captured.err
 
     return run
+
+
+def git(root: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def make_repo(root: Path) -> str:
+    git(root, "init", "-q")
+    git(root, "config", "user.name", "Ada Importer")
+    git(root, "config", "user.email", "ada@example.invalid")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "workspace")
+    return git(root, "rev-parse", "HEAD")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 from evalkit.graders.discovery import load_all
 from evalkit.spec.suite import load_suite
 from evalkit.spec.yamlfile import load_yaml
-from tests.feedback.conftest import Cli, Workspace
+from tests.feedback.conftest import Cli, Workspace, make_repo
 
 RECORDS: list[dict[str, Any]] = [
     {
@@ -44,22 +43,6 @@ MAP = "question=request.messages.0.content,output=response,metadata.channel=meta
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     return path
-
-
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
-    )
-    return done.stdout.strip()
-
-
-def make_repo(root: Path) -> str:
-    git(root, "init", "-q")
-    git(root, "config", "user.name", "Ada Importer")
-    git(root, "config", "user.email", "ada@example.invalid")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "workspace")
-    return git(root, "rev-parse", "HEAD")
 
 
 def test_jsonl_becomes_a_new_suite_and_a_second_import_adds_nothing(

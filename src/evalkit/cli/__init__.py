@@ -19,6 +19,7 @@ from evalkit.cli import (
     export,
     ingest,
     init,
+    promote,
     report,
     resume,
     review,
@@ -53,6 +54,7 @@ app.command("trend")(trend.command)
 app.command("compare")(compare.command)
 app.command("calibrate")(calibrate.command)
 app.command("import")(ingest.command)
+app.command("promote")(promote.command)
 app.add_typer(baseline.app, name="baseline")
 app.add_typer(stats.app, name="stats")
 
