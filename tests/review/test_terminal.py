@@ -120,7 +120,7 @@ def test_keys_label_go_back_note_and_ctrl_c_restores_the_terminal(
 ) -> None:
     term = start(ws, terminal)
     term.wait_for("item 1 of 7")
-    assert "Refunds within 30 days." in term.wait_for("? help")
+    assert "Refunds within 30 days." in term.wait_for("?=help")
     term.press("a", "item 2 of 7")
     term.press("f", "item 3 of 7")
     term.press("s", "score from 0 to 1:")
@@ -155,7 +155,7 @@ def test_keys_label_go_back_note_and_ctrl_c_restores_the_terminal(
     # the same command resumes at the first item without a label
     again = start(ws, terminal, recorded)
     again.wait_for("item 4 of 7")
-    assert "3 of 7 already labelled: starting at item 4" in again.wait_for("? help")
+    assert "3 of 7 already labelled: starting at item 4" in again.wait_for("?=help")
     again.press("p", "item 5 of 7")
     again.press("q", "to continue")
     assert again.exit_code() == 0
