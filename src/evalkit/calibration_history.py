@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import duckdb
@@ -322,8 +322,9 @@ def kappa_line(metric: str, entry: dict[str, Any]) -> str:
 
 
 def reviewed_line(reviewers: list[dict[str, Any]]) -> str:
-    """'human labels: 12 by ana, 3 by bo on 14 trials (last 2026-11-27 08:05)'."""
+    """'human labels in force: 12 by ana, 3 by bo (last 2026-11-27 08:05 UTC)'."""
     said = ", ".join(f"{r['labels']} by {r['reviewer']}" for r in reviewers)
     last = max(r["last_at"] for r in reviewers)
-    when = last.strftime("%Y-%m-%d %H:%M") if isinstance(last, datetime) else str(last)
+    # UTC whatever the machine's zone: reviewers in several zones read the same time
+    when = f"{last.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if isinstance(last, datetime) else str(last)
     return f"human labels in force: {said} (last {when})"

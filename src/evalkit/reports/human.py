@@ -3,12 +3,18 @@ whole trial and those on single grades) and the run's review overview."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
 from evalkit.stats import wilson_interval
 from evalkit.store.labels import Label, human_labels
+
+
+def _utc(when: datetime) -> str:
+    """ISO time in UTC: a report is read in many time zones."""
+    return (when.astimezone(UTC) if when.tzinfo else when).isoformat()
 
 
 def _view(label: Label, machine_status: str | None) -> dict[str, Any]:
@@ -20,7 +26,7 @@ def _view(label: Label, machine_status: str | None) -> dict[str, Any]:
         "passed": label.passed,
         "reviewer": label.reviewer,
         "note": label.note,
-        "at": label.labelled_at.isoformat(),
+        "at": _utc(label.labelled_at),
         "source": label.source,
         "agrees": agrees,
     }

@@ -124,7 +124,7 @@
     var line = el("p", "human" + (v.agrees === false ? " disagrees" : ""));
     line.appendChild(el("span", "status s-" + verdict(v), "human " + verdict(v)));
     line.appendChild(el("span", "", " " + what + " · by " + v.reviewer + " · " +
-      v.at.slice(0, 16).replace("T", " ") + " · via " + v.source + " · "));
+      v.at.slice(0, 16).replace("T", " ") + " UTC · via " + v.source + " · "));
     line.appendChild(el("b", v.agrees === false ? "flag" : "muted", v.agrees === null
       ? "the machine gave no verdict" : v.agrees ? "agrees with the machine" : "disagrees with the machine"));
     if (v.note) line.appendChild(el("pre", "text note", v.note));
@@ -136,6 +136,7 @@
     if (!views.length) return cell;
     var shown = t.human.trial || views[0];
     cell.appendChild(el("span", "status s-" + verdict(shown), verdict(shown)));
+    if (!t.human.trial) cell.appendChild(el("span", "muted", " on " + (shown.metric || "a grade")));
     if (t.disagrees) cell.appendChild(el("b", "flag", " ≠ machine"));
     return cell;
   }
