@@ -206,3 +206,24 @@ def test_the_suite_must_be_a_yaml_file_in_the_workspace(
     assert cli("run")[0] == 1
     code, out = cli("promote", "--failing", "--suite", suite)
     assert code == 4, out
+
+
+def test_a_failing_case_keeps_its_threshold_read_from_its_suite(
+    workspace: Workspace, cli: Cli
+) -> None:
+    (workspace.root / "suites" / "support.yaml").write_text(
+        "name: support\n"
+        "cases:\n"
+        "  - id: shipping\n"
+        '    vars: {question: "How long does shipping take?"}\n'
+        "    threshold: 0.5\n"
+        "    graders:\n"
+        "      - {type: icontains, value: days}\n"
+        "      - {type: icontains, value: sure, weight: 0.5}\n"
+    )
+    assert cli("run")[0] == 1  # 0.5 / 1.5 of the weight passes: below 0.5
+    code, out = cli("promote", "--failing")
+    assert code == 0, out
+    (case,) = regression_cases(workspace).values()
+    assert case.threshold == 0.5
+    assert [(g.value, g.weight) for g in case.graders] == [("days", 1.0), ("sure", 0.5)]

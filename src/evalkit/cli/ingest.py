@@ -127,14 +127,24 @@ def _report(
         f"cases to {escape(where)}",
         highlight=False,
     )
-    console.print(f"  skipped {plan.duplicates} duplicates (same input and expected)")
+    console.print(f"  skipped {_count(plan.duplicates, 'duplicate')} (same input and expected)")
     if plan.incomplete:
         first = ", ".join(plan.incomplete_at)
-        console.print(f"  skipped {plan.incomplete} incomplete records (first at {escape(first)})")
+        skipped = _count(plan.incomplete, "incomplete record")
+        console.print(f"  skipped {skipped} (first at {escape(first)})")
     if scrub:
         counts = ", ".join(f"{n} {kind}" for kind, n in plan.scrubbed.items())
         console.print(f"  scrubbed: {counts}")
+    if plan.cases and not any("expected" in case for case in plan.cases):
+        console.print(
+            "  the new cases have no `expected`: they are graded only by the suite's graders "
+            "(add `defaults.graders`, or expectations, before they gate anything)"
+        )
     for case in plan.cases[:SHOWN]:
         console.print(f"  + {escape(str(case['id']))}", highlight=False)
     if len(plan.cases) > SHOWN:
         console.print(f"  ... and {len(plan.cases) - SHOWN} more")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -10,15 +10,20 @@ harmless. `plan_promotion` writes nothing; the CLI writes the suite and the rows
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from evalkit.errors import EvalkitError
 from evalkit.feedback import expectations
 from evalkit.feedback.identity import HASH_KEY, content_hash
 from evalkit.feedback.suite_writer import SuiteFile, new_id
 from evalkit.records import Case
+from evalkit.spec.suite import load_suite
 
 ID_PREFIX = "reg"
+_LOCATION = re.compile(r"^(.+\.ya?ml):\d+(?::\d+)?$")  # where a YAML case was written
 REASONS = ("failing", "reviewed")
 # The order a person reads a case in.
 _ORDER = ("id", "description", "vars", "messages", "expected", "context", "tags", "cluster")
@@ -98,11 +103,13 @@ def plan_promotion(
         groups.setdefault((trial["case_hash"], kind), []).append(trial)
     known = _known(suite.cases)
     taken = suite.ids()
+    thresholds = _Thresholds(suite.root)
     for (_, kind), members in groups.items():
         case = _case(run_id, kind, members, verdicts, grades)
-        digest = content_hash(
-            case["vars"], case.get("messages"), case.get("expected"), case["graders"]
-        )
+        if kind != "human-pass":  # the source graders are kept, so is how they combine
+            case["threshold"] = thresholds.of(members[0])
+        checks = [case["graders"], case.get("threshold")]
+        digest = content_hash(case["vars"], case.get("messages"), case.get("expected"), checks)
         if digest in known:
             plan.duplicates += 1
             continue
@@ -148,6 +155,40 @@ def _merged(verdicts: list[expectations.Verdict]) -> expectations.Verdict:
     return expectations.Verdict(False, notes, reviewers)
 
 
+class _Thresholds:
+    """A source case's `threshold`, which the store does not keep, read from its suite.
+
+    Only when the case there is still the one that ran (same content hash); otherwise
+    the promoted case has none and passes only when every grader passes.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.loaded: dict[str, dict[str, Case]] = {}
+
+    def of(self, trial: dict[str, Any]) -> float | None:
+        """The threshold of the trial's source case, when its suite still has that case."""
+        found = _LOCATION.match(str(trial.get("location") or ""))
+        if found is None:
+            return None
+        cases = self.cases(found[1])
+        case = cases.get(trial["case_id"])
+        if case is None or case.content_hash != trial["case_hash"]:
+            return None
+        return case.threshold
+
+    def cases(self, relative: str) -> dict[str, Case]:
+        """The cases of one suite file by id ({} when it is gone or does not load)."""
+        if relative not in self.loaded:
+            path = self.root / relative
+            try:
+                cases = load_suite(path, self.root).cases if path.is_file() else []
+            except EvalkitError:
+                cases = []
+            self.loaded[relative] = {case.id: case for case in cases}
+        return self.loaded[relative]
+
+
 def _known(cases: list[Case]) -> set[str]:
     """Hashes of the suite's cases, computed as for a promoted case, and recorded ones."""
     found: set[str] = set()
@@ -166,7 +207,8 @@ def _known(cases: list[Case]) -> set[str]:
             )
             for g in case.graders
         ]
-        found.add(content_hash(case.vars, case.messages, case.expected, graders))
+        checks = [graders, case.threshold]
+        found.add(content_hash(case.vars, case.messages, case.expected, checks))
         recorded = case.metadata.get(HASH_KEY)
         if isinstance(recorded, str):
             found.add(recorded)
@@ -175,6 +217,8 @@ def _known(cases: list[Case]) -> set[str]:
 
 def _ordered(case: dict[str, Any]) -> dict[str, Any]:
     ordered = {key: case[key] for key in _ORDER if key in case}
+    if case.get("threshold") is not None:
+        ordered["threshold"] = case["threshold"]
     ordered["graders"] = case["graders"]
     ordered["metadata"] = case["metadata"]
     return ordered
