@@ -20,7 +20,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from evalkit.review.terminal import TerminalKeys
+from evalkit.review.queue import QueueFilter, load_queue
+from evalkit.review.save import LabelSaver
+from evalkit.review.state import ReviewState
+from evalkit.review.terminal import Ending, LineCommands, TerminalKeys, review_loop
+from evalkit.store.db import Store
 from tests.review.conftest import HOSTILE, Cli, JudgeWorkspace, in_force, labels
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -234,3 +238,42 @@ def test_keys_typed_faster_than_the_screen_are_all_read() -> None:
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_a_run_holding_the_database_delays_a_save_without_losing_the_review(
+    ws: JudgeWorkspace, recorded: str
+) -> None:
+    with Store.open(ws.db, read_only=True) as store:
+        queue = load_queue(store.con, recorded, QueueFilter())
+    state = ReviewState(queue, reviewer="ana", git_sha=None)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(ws.db)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        out = io.StringIO()
+        ending = review_loop(
+            state,
+            LineCommands(io.StringIO("f\nq\n")),
+            LabelSaver(ws.db, wait=0.2),
+            Console(file=out, width=200),
+        )
+        assert ending is Ending.QUIT
+        assert "not saved: the results database" in out.getvalue()
+        assert "in use by another evalkit process" in out.getvalue()
+        assert state.cursor == 0 and state.saved == 0  # still on the item, nothing lost
+    finally:
+        holder.kill()
+        holder.wait()
+    review_loop(
+        state, LineCommands(io.StringIO("f\n")), LabelSaver(ws.db), Console(file=io.StringIO())
+    )
+    assert state.saved == 1 and labels(ws.db)[0]["passed"] is False
+
+
+HOLD_LOCK = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+time.sleep(120)
+"""
