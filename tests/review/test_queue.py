@@ -87,6 +87,7 @@ def test_grader_makes_one_item_per_grade_by_grader_or_metric_name(
 
 def test_suite_and_target_filters(ws: JudgeWorkspace, recorded: str) -> None:
     assert len(cases(ws, recorded, targets=("sut",), suites=("support",))) == 7
+    assert len(cases(ws, recorded, targets=("nope", "s*"), suites=("sup*",))) == 7
     assert cases(ws, recorded, targets=("other",)) == []
     assert cases(ws, recorded, suites=("other",)) == []
 

@@ -49,8 +49,8 @@ def command(
         int | None, typer.Option(help="Review N items, chosen reproducibly (see --seed).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of --sample: same seed, same items.")] = 0,
-    suite: Annotated[list[str] | None, typer.Option(help="Only this suite (repeatable).")] = None,
-    target: Annotated[list[str] | None, typer.Option(help="Only this target (repeatable).")] = None,
+    suite: Annotated[list[str] | None, typer.Option(help="Only this suite (glob).")] = None,
+    target: Annotated[list[str] | None, typer.Option(help="Only this target (glob).")] = None,
     relabel: Annotated[
         bool,
         typer.Option("--all", "--relabel", help="Walk every item, labelled ones included."),

@@ -7,6 +7,7 @@ spreadsheet export matches the terminal queue item for item.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -157,9 +158,11 @@ class Queue:
 
 def load_queue(con: duckdb.DuckDBPyConnection, run_id: str, filters: QueueFilter) -> Queue:
     """The review queue of `run_id` under `filters`, with the labels in force."""
-    rows = review_rows.trial_rows(
-        con, run_id, failing=filters.failing, suites=filters.suites, targets=filters.targets
-    )
+    rows = [
+        row
+        for row in review_rows.trial_rows(con, run_id, failing=filters.failing)
+        if _any_glob(row["suite"], filters.suites) and _any_glob(row["target_id"], filters.targets)
+    ]
     grades: dict[str, list[GradeView]] = {}
     for g in review_rows.grade_rows(con, run_id):
         grades.setdefault(g["trial_id"], []).append(_grade_view(g))
@@ -207,6 +210,11 @@ def sample(items: list[Item], n: int, seed: int) -> list[Item]:
 
     chosen = {id(item) for item in sorted(items, key=rank)[:n]}
     return [item for item in items if id(item) in chosen]
+
+
+def _any_glob(name: str, patterns: tuple[str, ...]) -> bool:
+    """True when no pattern is given, or `name` matches one (like `evalkit run --target`)."""
+    return not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
 def _matches(grade: GradeView, name: str) -> bool:

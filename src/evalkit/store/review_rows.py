@@ -22,24 +22,13 @@ _JSON_COLUMNS = ("vars", "messages", "expected", "context", "output_data", "meta
 
 
 def trial_rows(
-    con: duckdb.DuckDBPyConnection,
-    run_id: str,
-    *,
-    failing: bool = False,
-    suites: Sequence[str] = (),
-    targets: Sequence[str] = (),
+    con: duckdb.DuckDBPyConnection, run_id: str, *, failing: bool = False
 ) -> list[dict[str, Any]]:
     """The run's trials that were not skipped (JSON columns decoded), in review order."""
     where = ["r.run_id = ?", "r.status <> 'skipped'"]
     params: list[Any] = [run_id]
     if failing:
         where.append("r.status IN ('fail', 'error')")
-    if suites:
-        where.append("list_contains(?, r.suite)")
-        params.append(list(suites))
-    if targets:
-        where.append("list_contains(?, r.target_id)")
-        params.append(list(targets))
     # The output comes from the `trials` view: it gives the whole text even where the
     # store keeps a large output out of line.
     cursor = con.execute(
