@@ -266,3 +266,35 @@ def test_half_a_surrogate_pair_becomes_a_replacement_character(
     assert code == 0, out
     cases = load_yaml(workspace.root / "suites" / "p.yaml").data["cases"]
     assert cases[0]["vars"] == {"q": "broken \ufffd pair"}
+
+
+def test_duplicates_of_cases_from_file_rows_and_messages_are_skipped(
+    workspace: Workspace, cli: Cli
+) -> None:
+    (workspace.root / "suites" / "faq.csv").write_text("question,expected\nIs it free?,yes\n")
+    (workspace.root / "suites" / "faq.yaml").write_text(
+        "name: faq\ndefaults:\n  vars: {tone: polite}\ncases_from: [faq.csv]\n"
+    )
+    records = [
+        {"q": "Is it free?", "a": "yes"},  # the CSV row, defaults merged: a duplicate
+        {"q": "Is it free?", "a": "no"},  # another expectation: a new case
+        {"chat": [{"role": "user", "content": "hi"}], "q": "x", "a": "hello"},
+    ]
+    write_jsonl(workspace.root / "faq.jsonl", records)
+    code, out = cli(
+        "import", "faq.jsonl", "--suite", "suites/faq.yaml",
+        "--map", "question=q,expected=a,messages=chat", "--skip-incomplete",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "added 1 cases" in out and "skipped 0 duplicates" in out
+    assert "skipped 2 incomplete records" in out  # the first two have no `chat`
+    code, out = cli(
+        "import", "faq.jsonl", "--suite", "suites/faq.yaml", "--map", "question=q,expected=a"
+    )
+    assert code == 0, out
+    assert "added 2 cases" in out and "skipped 1 duplicate (" in out
+    load_all(workspace.root)
+    cases = load_suite(workspace.root / "suites" / "faq.yaml", workspace.root).cases
+    chat = [c for c in cases if c.messages]
+    assert [(m.role, m.content) for m in chat[0].messages or []] == [("user", "hi")]
+    assert {c.vars["tone"] for c in cases} == {"polite"}

@@ -23,6 +23,12 @@ _RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan",
 _PRINTABLE = re.compile(
     "[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
+# The complement of _PRINTABLE, plus the quote and backslash: what a quoted string escapes.
+_NEEDS_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]')
+# What a literal block cannot hold: non-printables other than line feed and tab.
+_NOT_LITERAL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]"
+)
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
 
 
@@ -62,7 +68,7 @@ def _string(text: str) -> str:
 
 
 def _quoted(text: str) -> str:
-    return '"' + "".join(_escape(char) for char in text) + '"'
+    return '"' + _NEEDS_ESCAPE.sub(lambda found: _escape(found.group()), text) + '"'
 
 
 def _escape(char: str) -> str:
@@ -90,7 +96,7 @@ def _literal_ok(text: str) -> bool:
     """Whether `text` can be a literal block: several lines, nothing a reader would change."""
     if "\n" not in text or not text.strip():
         return False
-    return all(char == "\n" or char == "\t" or _PRINTABLE.fullmatch(char) for char in text)
+    return _NOT_LITERAL.search(text) is None
 
 
 def _literal(text: str, indent: int) -> tuple[str, list[str]]:
