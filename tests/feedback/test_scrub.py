@@ -127,3 +127,22 @@ def test_dates_and_prices_survive(day: object, units: int, cents: int) -> None:
 def test_scrubbing_is_idempotent(text: str) -> None:
     once = scrub_text(text)
     assert scrub_text(once) == once
+
+
+@given(st.text(alphabet="0123456789", min_size=15, max_size=15), st.sampled_from(["", " ", "-"]))
+def test_a_card_shaped_number_failing_luhn_survives(body: str, sep: str) -> None:
+    number = "4" + body
+    if luhn_valid(number):
+        number = number[:-1] + str((int(number[-1]) + 1) % 10)  # one digit off: not Luhn
+    shown = sep.join(number[i : i + 4] for i in range(0, 16, 4))
+    text = f"ref {shown}."
+    assert scrubbed(text) == (text, {})
+
+
+@given(st.lists(st.integers(1, 6), min_size=3, max_size=3))
+def test_isbn_layouts_survive(lengths: list[int]) -> None:
+    # ISBN-13 as printed: 978 (or 979), then group, publisher and title, then a check digit
+    digits = iter("3161484100123456789")
+    groups = ["".join(next(digits) for _ in range(n)) for n in lengths]
+    text = f"ISBN 978-{'-'.join(groups)}-7"
+    assert scrubbed(text) == (text, {})

@@ -49,7 +49,7 @@ _CARD = re.compile(
 # International: `+` and 8-15 digits in groups. National: 3-3-4 (North America, with a
 # separator or a bracketed area code) and trunk-prefix forms (`020 7946 0958`).
 _PHONE = re.compile(
-    r"(?<![\w+])(?:"
+    r"(?<![\w+])(?<!\d[ .-])(?:"  # not the tail of a longer run of digit groups
     r"\+\d{1,3}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,5}){2,5}"
     r"|\(\d{3}\)\s?\d{3}[ .-]\d{4}"
     r"|\d{3}([ .-])\d{3}\1\d{4}"

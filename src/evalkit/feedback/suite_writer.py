@@ -225,5 +225,5 @@ def _internal(suite: SuiteFile, why: str) -> EvalkitError:
     return EvalkitError(
         f"{suite.label}: the suite would not load after adding the cases, so it was left "
         f"unchanged: {why}",
-        hint="this is a bug in evalkit; please report it with the suite file",
+        hint="if the problem is in a case evalkit wrote, please report it with the suite file",
     )
