@@ -195,3 +195,16 @@ def test_generated_ids_grow_until_free() -> None:
     digest = "sha256:" + "ab" * 32
     assert new_id("imp", digest, set()) == "imp-" + "ab" * 5
     assert new_id("imp", digest, {"imp-" + "ab" * 5}) == "imp-" + "ab" * 6
+
+
+def test_cases_go_into_the_list_not_after_the_keys_that_follow_it(tmp_path: Path) -> None:
+    path = write_suite(
+        tmp_path,
+        "name: refunds\ncases:\n- id: a\n  vars: {q: x}\n# between\nversion: '2'\ntags: [t]\n",
+    )
+    append_cases(open_suite(path, tmp_path), NEW, header="")
+    text = path.read_text()
+    assert text.endswith("\nversion: '2'\ntags: [t]\n") and "\n# between\n" in text
+    loaded = load_suite(path, tmp_path)
+    assert (loaded.version, loaded.tags) == ("2", ["t"])
+    assert [c.id for c in loaded.cases] == ["a", "imp-1", "imp-2"]
