@@ -53,6 +53,14 @@ def test_model_text_is_shown_literally_never_as_markup() -> None:
     assert text.count("[bold red]pwned[/]") == 3 and "[link=http://x]y[/link]" in text
 
 
+def test_the_header_names_where_the_case_is_written_when_it_fits() -> None:
+    located = replace(item("a"), location="suites/refunds.yaml:12:3")
+    assert "s/a@t#0  machine: pass 1.00  suites/refunds.yaml:12:3" in draw(
+        state_of(located), 100, None
+    )
+    assert "suites/refunds.yaml" not in draw(state_of(located), 40, None)
+
+
 def test_clip_counts_wrapped_rows_and_says_what_is_hidden() -> None:
     assert clip("a\nb", 2, 10).plain == "a\nb"
     cut = clip("x" * 100, 3, 10).plain

@@ -27,7 +27,7 @@ _REASONING_LINES = 3
 def screen(state: ReviewState, width: int = 100, height: int | None = None) -> RenderableType:
     """The whole screen for where `state` is: the item, or the end of the queue."""
     item = state.item
-    parts: list[RenderableType] = [_header(state)]
+    parts: list[RenderableType] = [_header(state, width)]
     if item is None:
         parts.append(_end(state))
     else:
@@ -128,7 +128,7 @@ def _panels(
     return panels
 
 
-def _header(state: ReviewState) -> RenderableType:
+def _header(state: ReviewState, width: int) -> RenderableType:
     queue = state.queue
     total = len(queue.items)
     position = f"item {state.cursor + 1} of {total}" if state.item else f"end of {total} items"
@@ -148,6 +148,10 @@ def _header(state: ReviewState) -> RenderableType:
     where.append(status, style=_STATUS_STYLE.get(status, ""))
     if item.machine_score is not None:
         where.append(f" {item.machine_score:.2f}")
+    # where the case is written, so a reviewer who finds it wrong can fix it; only when
+    # it fits, since the screen's height was planned for a one-line header
+    if item.location and len(where.plain) + len(item.location) + 2 <= width:
+        where.append(f"  {item.location}", style="dim")
     return Group(head, where)
 
 
