@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from evalkit.cli.console import console, db_path, pct, present, text
 from evalkit.store import queries
@@ -34,16 +35,17 @@ def command(
         table.add_column(name)
     for row in rows:
         dirty = "*" if present(row["git_dirty"]) and row["git_dirty"] else ""
+        # Text cells: a plan, user or label named like `[bold]` is shown, not obeyed
         table.add_row(
             row["run_id"],
-            row["plan"],
+            Text(str(row["plan"])),
             row["status"],
             text(row["started_at"])[:19],
             text(row["git_sha"])[:8] + dirty,
-            text(row["created_by"]),
+            Text(text(row["created_by"])),
             str(row["trials"]),
             pct(row["pass_rate"]),
-            _labels(row["labels"]),
+            Text(_labels(row["labels"])),
             *([_reviewed(reviewed.get(str(row["run_id"])))] if reviewed else []),
         )
     console.print(table)
