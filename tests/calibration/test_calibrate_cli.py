@@ -144,6 +144,11 @@ def test_versions_over_time_say_what_changed(ws: JudgeWorkspace, cli: Cli) -> No
     assert [len(m["versions"]) for m in data["metrics"]] == [1]  # type: ignore[union-attr]
     code, out = cli("calibrate", "--grader", "icontains")
     assert code == 5 and "evalkit review --grader icontains" in out
+    # --since and --plan narrow which runs count
+    assert _calibrate(cli, "--since", "2000-01-01")[1]["metrics"][0]["overall"]["n"] == 48  # type: ignore[index]
+    assert _calibrate(cli, "--since", "2999-01-01") == (5, {"metrics": []})
+    assert _calibrate(cli, "--plan", "judged")[0] == 0
+    assert _calibrate(cli, "--plan", "other")[0] == 5
 
 
 def test_nothing_labelled_exits_5_and_says_how_to_label(ws: JudgeWorkspace, cli: Cli) -> None:
