@@ -208,3 +208,14 @@ def test_cases_go_into_the_list_not_after_the_keys_that_follow_it(tmp_path: Path
     loaded = load_suite(path, tmp_path)
     assert (loaded.version, loaded.tags) == ("2", ["t"])
     assert [c.id for c in loaded.cases] == ["a", "imp-1", "imp-2"]
+
+
+def test_edits_made_meanwhile_are_never_overwritten(tmp_path: Path) -> None:
+    path = write_suite(tmp_path, HAND_WRITTEN)
+    suite = open_suite(path, tmp_path)
+    edited = HAND_WRITTEN.replace("the classic", "edited in an editor meanwhile")
+    path.write_text(edited)
+    with pytest.raises(ConfigError, match="changed while the cases were being prepared"):
+        append_cases(suite, NEW, header="")
+    assert path.read_text() == edited
+    assert not list(path.parent.glob(".*.tmp"))

@@ -62,7 +62,6 @@ def command(
     if root.resolve() not in suite_path.resolve().parents:
         raise UsageError(f"--suite {suite} is outside the workspace {root}")
     load_all(root)
-    target_suite = open_suite(suite_path.resolve(), root)
     selection = Selection(
         reason="failing" if failing else "reviewed",
         suites=tuple(suite_filter or ()),
@@ -71,10 +70,13 @@ def command(
     database = db_path(db, root)
     if dry_run:
         with Store.open(database, read_only=True) as store:
+            target_suite = open_suite(suite_path.resolve(), root)
             run_id, plan, plan_name, plan_path = _plan(store, run, selection, target_suite)
     else:
         now = stamp(root)
         with open_when_free(database, wait=wait_seconds(), notify=_notify) as store:
+            # read under the database's lock, so two promotions never append to one text
+            target_suite = open_suite(suite_path.resolve(), root)
             run_id, plan, plan_name, plan_path = _plan(store, run, selection, target_suite)
             header = (
                 f"# Regression cases written by `evalkit promote` (first on {now.at:%Y-%m-%d}).\n"

@@ -209,10 +209,24 @@ def _replace(suite: SuiteFile, text: str) -> None:
         except SpecError as exc:
             shown = exc.message.replace(source_label(temp_path, suite.root), suite.label)
             raise _internal(suite, shown) from None
+        _unchanged_since_read(suite)
         os.replace(temp_path, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp_path.unlink()
+
+
+def _unchanged_since_read(suite: SuiteFile) -> None:
+    """Refuse to overwrite edits made (in an editor, say) while the cases were prepared."""
+    try:
+        now: str | None = suite.path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        now = None
+    if now != suite.text:
+        raise ConfigError(
+            f"{suite.label} changed while the cases were being prepared; nothing was written",
+            hint="run the command again",
+        )
 
 
 def _umask() -> int:
