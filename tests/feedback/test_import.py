@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import evalkit
 from evalkit.graders.discovery import load_all
 from evalkit.spec.suite import load_suite
 from evalkit.spec.yamlfile import load_yaml
@@ -298,3 +301,30 @@ def test_duplicates_of_cases_from_file_rows_and_messages_are_skipped(
     chat = [c for c in cases if c.messages]
     assert [(m.role, m.content) for m in chat[0].messages or []] == [("user", "hi")]
     assert {c.vars["tone"] for c in cases} == {"polite"}
+
+
+def test_two_imports_at_once_into_one_suite_keep_both(workspace: Workspace) -> None:
+    for name in ("a", "b"):
+        records = [{"q": f"{name} question {i}"} for i in range(200)]
+        write_jsonl(workspace.root / f"{name}.jsonl", records)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(evalkit.__file__).parents[1])])}
+
+    def start(name: str) -> subprocess.Popen[bytes]:
+        argv = ["import", f"{name}.jsonl", "--suite", "suites/both.yaml", "--map", "q=q"]
+        return subprocess.Popen(
+            [sys.executable, "-m", "evalkit", *argv],
+            cwd=workspace.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+
+    processes = [start("a"), start("b")]
+    outputs = [p.communicate(timeout=120)[0].decode() for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    load_all(workspace.root)
+    cases = load_suite(workspace.root / "suites" / "both.yaml", workspace.root).cases
+    assert sorted(c.vars["q"] for c in cases) == sorted(
+        f"{name} question {i}" for name in ("a", "b") for i in range(200)
+    )
+    assert workspace.sql("SELECT sum(cases_added) FROM imports") == [(400,)]
