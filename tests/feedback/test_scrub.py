@@ -42,6 +42,8 @@ def scrubbed(text: str) -> tuple[str, dict[str, int]]:
         ),
         ('api_key="9f86d081884c7d659a2feaa0c55ad015"', 'api_key="[KEY]"', "key"),
         ("password: hunter22", "password: [KEY]", "key"),
+        ('{"password": "hunter22"}', '{"password": "[KEY]"}', "key"),
+        ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "Authorization: Basic [KEY]", "key"),
         (
             "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY----- end",
             "[KEY] end",
@@ -70,6 +72,7 @@ def test_each_kind_is_replaced_and_counted(text: str, expected: str, kind: str) 
         "the token: abc",
         "a secret = correcthorse",
         "sk-short",
+        "Basic questionnaires and bearer instruments",
     ],
 )
 def test_look_alikes_are_left_alone(text: str) -> None:

@@ -32,7 +32,7 @@ _TOKENS = re.compile(
     r"|AIza[0-9A-Za-z_-]{35}"  # Google API keys
     r")(?![A-Za-z0-9_-])"
 )
-_BEARER = re.compile(r"(?i)\b(Bearer\s+)([A-Za-z0-9._~+/=-]{12,})")
+_BEARER = re.compile(r"(?i)\b((?:Bearer|Basic)\s+)([A-Za-z0-9._~+/=-]{12,})")
 # `api_key = "..."`, `"token": "..."`, `password: ...`: the value is replaced, the name kept.
 _ASSIGNED = re.compile(
     r"(?i)\b((?:[a-z0-9]+[_-])*(?:api[_-]?key|access[_-]?key|secret(?:[_-]?key)?|token"
@@ -103,6 +103,10 @@ def _assigned(match: re.Match[str]) -> str | None:
 
 
 def _bearer(match: re.Match[str]) -> str | None:
+    # "Basic questionnaires" is prose: a credential has digits or base64 padding in it.
+    token = match.group(2)
+    if re.search(r"[\d=+/]", token) is None or entropy(token) < 3.0:
+        return None
     return f"{match.group(1)}{PLACEHOLDERS['key']}"
 
 
