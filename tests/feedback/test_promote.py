@@ -227,3 +227,15 @@ def test_a_failing_case_keeps_its_threshold_read_from_its_suite(
     (case,) = regression_cases(workspace).values()
     assert case.threshold == 0.5
     assert [(g.value, g.weight) for g in case.graders] == [("days", 1.0), ("sure", 0.5)]
+
+
+def test_a_large_output_stored_out_of_line_is_promoted_whole(
+    workspace: Workspace, cli: Cli
+) -> None:
+    long_answer = "".join(f"line {i}: not about shipping\n" for i in range(3000))  # ~80 KB
+    (workspace.root / "system.py").write_text(f"def answer(case):\n    return {long_answer!r}\n")
+    assert cli("run", "--filter", "shipping")[0] == 1
+    code, out = cli("promote", "--failing")
+    assert code == 0, out
+    (case,) = regression_cases(workspace).values()
+    assert case.metadata["failed_output"] == long_answer

@@ -18,13 +18,14 @@ from evalkit.store.rows import dict_rows
 
 _JSON_COLUMNS = ("output_data", "vars", "messages", "expected", "context", "metadata", "graders")
 
+# Through the `trials` view: it gives outputs stored out of line (migration 0006) whole.
 _TRIALS = """
-SELECT r.trial_id, r.suite, r.case_id, r.case_hash, r.target_id, r.prompt_id, r.epoch,
-       r.status, r.output, r.output_data, c.vars, c.messages, c.expected, c.context, c.tags,
+SELECT t.trial_id, t.suite, t.case_id, t.case_hash, t.target_id, t.prompt_id, t.epoch,
+       t.status, t.output, t.output_data, c.vars, c.messages, c.expected, c.context, c.tags,
        c.metadata, c.graders, c.cluster, c.location
-FROM results r JOIN cases c USING (case_hash)
-WHERE r.run_id = ? {status}
-ORDER BY r.suite, r.case_id, r.target_id, r.prompt_id NULLS FIRST, r.epoch
+FROM trials t JOIN cases c USING (case_hash)
+WHERE t.run_id = ? {status}
+ORDER BY t.suite, t.case_id, t.target_id, t.prompt_id NULLS FIRST, t.epoch
 """
 
 
@@ -32,7 +33,7 @@ def trials(
     con: duckdb.DuckDBPyConnection, run_id: str, *, status: str | None
 ) -> list[dict[str, Any]]:
     """The run's trials (only those with `status`, when given) with their cases' content."""
-    where = "AND r.status = ?" if status else ""
+    where = "AND t.status = ?" if status else ""
     cursor = con.execute(_TRIALS.format(status=where), [run_id, *([status] if status else [])])
     rows = dict_rows(cursor)
     for row in rows:
