@@ -180,6 +180,7 @@ def test_nothing_to_promote_and_bad_flags(workspace: Workspace, cli: Cli) -> Non
     assert code == 4
     code, out = cli("promote", "--reviewed")
     assert code == 0 and "0 reviewed trials; added 0 cases" in out
+    assert "run them" not in out  # no suite was written: nothing to run
     assert not (workspace.root / REGRESSIONS).exists()
     code, out = cli("promote", "--failing", "--target", "nope*")
     assert code == 0 and "0 failing trials" in out

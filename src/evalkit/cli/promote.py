@@ -103,7 +103,7 @@ def command(
                 ],
             )
     _report(plan, run_id, target_suite, selection.reason, dry_run=dry_run)
-    _next_step(root, target_suite, plan_name, plan_path, bool(plan.promoted) or not dry_run)
+    _next_step(root, target_suite, plan_name, plan_path, bool(plan.promoted) or target_suite.exists)
     return 0
 
 
