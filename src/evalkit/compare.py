@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from statistics import fmean
 
+from evalkit.human_verdict import HumanVerdict
 from evalkit.stats import PairedDifference, mcnemar_exact, paired_difference
 
 PASS_METRIC = "pass"  # the pass rate, as a metric (1 for a passing trial, else 0)
@@ -109,39 +110,6 @@ class GroupComparison:
     def metric(self, name: str) -> MetricComparison | None:
         """The comparison of one metric, if both runs have it."""
         return next((m for m in self.metrics if m.metric == name), None)
-
-
-@dataclass(frozen=True, slots=True)
-class HumanVerdict:
-    """What reviewers said about one case's trials in one run (labels on whole trials)."""
-
-    passed: bool | None  # None: the labels on its epochs disagree
-    labels: int
-    reviewers: tuple[str, ...]
-    notes: tuple[str, ...]
-
-    @property
-    def said(self) -> str:
-        """pass | fail | mixed."""
-        return "mixed" if self.passed is None else "pass" if self.passed else "fail"
-
-
-def human_verdicts(
-    labels: Iterable[tuple[CaseKey, bool, str, str | None]],
-) -> dict[str, HumanVerdict]:
-    """Per case name, the human verdict from its trials' labels (key, passed, who, note)."""
-    found: dict[str, list[tuple[bool, str, str | None]]] = defaultdict(list)
-    for key, passed, who, note in labels:
-        found[_name(*key)].append((passed, who, note))
-    return {
-        name: HumanVerdict(
-            passed=said.pop() if len(said := {p for p, _, _ in rows}) == 1 else None,
-            labels=len(rows),
-            reviewers=tuple(sorted({w for _, w, _ in rows})),
-            notes=tuple(n for _, _, n in rows if n),
-        )
-        for name, rows in found.items()
-    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,8 @@ import dataclasses
 
 import duckdb
 
-from evalkit.compare import Comparison, TrialRow, human_verdicts
+from evalkit.compare import Comparison, TrialRow
+from evalkit.human_verdict import human_verdicts
 
 
 def trial_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[TrialRow]:
@@ -86,11 +87,10 @@ def with_human(con: duckdb.DuckDBPyConnection, comparison: Comparison) -> Compar
 
 def _trial_labels(
     con: duckdb.DuckDBPyConnection, run_id: str
-) -> list[tuple[tuple[str, str, str, str | None], bool, str, str | None]]:
+) -> list[tuple[str, bool, str, str | None]]:
     rows = con.execute(
-        "SELECT r.suite, r.case_id, r.target_id, r.prompt_id, h.passed, h.reviewer, h.note "
-        "FROM human_labels h JOIN results r USING (run_id, trial_id) "
-        "WHERE h.run_id = ? AND h.grade_idx IS NULL ORDER BY r.trial_id",
+        "SELECT trial_id, passed, reviewer, note FROM human_labels "
+        "WHERE run_id = ? AND grade_idx IS NULL ORDER BY trial_id",
         [run_id],
     ).fetchall()
-    return [((r[0], r[1], r[2], r[3]), bool(r[4]), str(r[5]), r[6]) for r in rows]
+    return [(str(r[0]), bool(r[1]), str(r[2]), r[3]) for r in rows]
