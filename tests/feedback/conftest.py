@@ -11,39 +11,7 @@ import duckdb
 import pytest
 
 from evalkit.cli import invoke
-
-SUITE = """\
-name: support
-cases:
-  - id: refund
-    vars: {question: "What is the refund window?"}
-    expected: "30 days"
-    tags: [policy]
-    graders:
-      - type: icontains
-  - id: greeting
-    vars: {question: "Say hello"}
-    tags: [smoke]
-    graders:
-      - type: icontains
-        value: hello
-  - id: shipping
-    vars: {question: "How long does shipping take?"}
-    expected: "3 days"
-    tags: [policy]
-    graders:
-      - type: icontains
-"""
-
-SYSTEM = """\
-def answer(case):
-    q = case.vars["question"]
-    if "refund" in q:
-        return "Refunds are accepted within 30 days."
-    if "hello" in q:
-        return "Hello there!"
-    return "I am not sure."
-"""
+from tests.cli.conftest import SUITE, SYSTEM
 
 PLAN = """\
 name: support
