@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +13,7 @@ import duckdb
 
 from evalkit.errors import StoreError
 from evalkit.store.cache import dumps
-from evalkit.store.rows import dict_rows
+from evalkit.store.rows import dict_rows, new_row_id
 
 _JSON_COLUMNS = ("output_data", "vars", "messages", "expected", "context", "metadata", "graders")
 
@@ -63,11 +62,6 @@ def run_plan(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[str, str | No
     return str(row[0]), row[1]
 
 
-def new_id() -> str:
-    """A random row id: two people recording at the same instant never collide."""
-    return secrets.token_hex(8)
-
-
 @dataclass(frozen=True, slots=True)
 class ImportRow:
     """One `evalkit import`, as the `imports` table records it."""
@@ -86,7 +80,7 @@ class ImportRow:
 
 def record_import(con: duckdb.DuckDBPyConnection, row: ImportRow) -> str:
     """Insert one import; returns its id."""
-    import_id = new_id()
+    import_id = new_row_id()
     try:
         con.execute(
             "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?::JSON, ?, ?, ?)",
@@ -136,7 +130,7 @@ def record_promotions(con: duckdb.DuckDBPyConnection, rows: Sequence[PromotionRo
                 "INSERT INTO promotions VALUES (?, ?, ?, ?, ?, ?, ?, ?::JSON, ?, ?, ?)",
                 [
                     [
-                        new_id(),
+                        new_row_id(),
                         r.run_id,
                         r.trial_id,
                         r.case_hash,

@@ -7,7 +7,6 @@ and a `retract` row withdraws it (the `human_labels` view applies both rules).
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -15,15 +14,11 @@ from datetime import datetime
 import duckdb
 
 from evalkit.errors import StoreError, UsageError
+from evalkit.store.rows import new_row_id
 from evalkit.store.unnest import unnest_select
 
 ACTIONS = ("accept", "override", "retract")
 SOURCES = ("terminal", "csv", "xlsx")
-
-
-def new_label_id() -> str:
-    """A random id: labels from two reviewers at the same instant never collide."""
-    return secrets.token_hex(8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +40,7 @@ class Label:
     labelled_at: datetime
     git_sha: str | None
     source: str
-    label_id: str = field(default_factory=new_label_id)
+    label_id: str = field(default_factory=new_row_id)
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:

@@ -1,7 +1,8 @@
-"""Small helpers every read query shares: rows as dicts, pass rates with intervals."""
+"""Small helpers the store's queries share: rows as dicts, pass rates with intervals, row ids."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import duckdb
@@ -21,3 +22,9 @@ def pass_rate(passed: int, graded: int) -> tuple[float | None, float | None, flo
         return None, None, None
     low, high = wilson_interval(passed, graded)
     return passed / graded, low, high
+
+
+def new_row_id() -> str:
+    """A random id for an appended row (label, import, promotion): two people recording
+    at the same instant never collide."""
+    return secrets.token_hex(8)
