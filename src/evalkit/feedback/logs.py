@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import Location, SpecError, UsageError
+from evalkit.spec.casefiles import no_constants, no_duplicate_keys
 
 STDIN = "-"
 FORMATS = ("jsonl", "csv")
@@ -58,7 +59,9 @@ class LogFile:
             if not line.strip():
                 continue
             try:
-                value = json.loads(line, object_pairs_hook=_unique_keys, parse_constant=_finite)
+                value = json.loads(
+                    line, object_pairs_hook=no_duplicate_keys, parse_constant=no_constants
+                )
             except json.JSONDecodeError as exc:
                 raise SpecError.single(
                     Location(self.source, number, exc.colno), "", f"invalid JSON: {exc.msg}"
@@ -158,16 +161,3 @@ def _decode(raw: bytes, source: str) -> str:
         raise SpecError.single(
             Location(source, line), "", "not valid UTF-8; save the log as UTF-8"
         ) from None
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key '{key}' in a JSON object")
-        result[key] = value
-    return result
-
-
-def _finite(name: str) -> Any:
-    raise ValueError(f"'{name}' is not a number JSON allows")

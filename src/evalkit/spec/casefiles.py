@@ -119,7 +119,7 @@ def _read_jsonl(text: str, source: str, renames: dict[str, str]) -> list[CaseRow
             continue
         try:
             value = json.loads(
-                line, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants
+                line, object_pairs_hook=no_duplicate_keys, parse_constant=no_constants
             )
         except json.JSONDecodeError as exc:
             raise SpecError.single(
@@ -136,7 +136,8 @@ def _read_jsonl(text: str, source: str, renames: dict[str, str]) -> list[CaseRow
     return rows
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json.loads object_pairs_hook: a repeated key is an error, not a silent overwrite."""
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
@@ -145,7 +146,8 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _no_constants(name: str) -> Any:
+def no_constants(name: str) -> Any:
+    """json.loads parse_constant: NaN and Infinity are not JSON, whatever Python allows."""
     raise ValueError(f"'{name}' is not a number JSON allows; write a finite number or a string")
 
 
