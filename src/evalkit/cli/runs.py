@@ -32,7 +32,8 @@ def command(
     table = Table(header_style="bold")
     columns = ["run", "plan", "status", "started", "git", "by", "trials", "pass rate", "labels"]
     for name in columns + (["reviewed"] if reviewed else []):
-        table.add_column(name)
+        # ids and commits are copied into other commands: never cut or wrapped
+        table.add_column(name, no_wrap=name in ("run", "git", "started"))
     for row in rows:
         dirty = "*" if present(row["git_dirty"]) and row["git_dirty"] else ""
         # Text cells: a plan, user or label named like `[bold]` is shown, not obeyed
