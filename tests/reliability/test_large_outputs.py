@@ -110,3 +110,29 @@ def test_cases_with_large_fields_get_room_under_the_cap(
     assert workspace.sql(
         "SELECT count(*), min(length(context->>0)) FROM cases WHERE suite = 'rag'"
     ) == [(800, len(passage) + 2)]
+
+
+def test_large_structured_outputs_stored_inline_get_room_under_the_cap(
+    workspace: Workspace, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 800 structured outputs of ~100 KB: the text goes out of line, the JSON data stays
+    # inline (80 MB that a checkpoint pins at once, over the 64 MB cap), so the writer
+    # raises the cap for it rather than lose the run.
+    root = workspace.root
+    (root / "system.py").write_text(
+        "import hashlib\n\ndef answer(case):\n"
+        "    seed = hashlib.sha256(case.id.encode()).hexdigest()\n"
+        "    return {'output': {'answer': 'answer ' + seed * 1600}}\n"
+    )
+    (root / "suites" / "support.yaml").write_text(
+        "name: data\ncases_from: [data.jsonl]\ndefaults:\n  graders:\n    - type: is-json\n"
+    )
+    rows = (json.dumps({"id": f"c{i}", "question": f"q{i}"}) for i in range(800))
+    (root / "suites" / "data.jsonl").write_text("\n".join(rows) + "\n")
+    workspace.plan("  - id: local\n    provider: python\n    function: system.py:answer\n")
+    monkeypatch.setenv("EVALKIT_DB_MEMORY_LIMIT", "64MB")
+    code, out = cli("run")
+    assert code == 0, out
+    assert workspace.sql("SELECT count(*), min(length(output_data->>'answer')) FROM results") == [
+        (800, 7 + 64 * 1600)
+    ]

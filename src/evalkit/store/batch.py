@@ -16,7 +16,7 @@ import duckdb
 
 from evalkit.records import Status, TargetOutput, TrialResult, Usage
 from evalkit.store.cache import dumps
-from evalkit.store.large_texts import LargeTexts
+from evalkit.store.large_texts import LargeTexts, is_large
 from evalkit.store.runs import case_hash
 from evalkit.store.unnest import unnest_select
 
@@ -161,6 +161,21 @@ class Batch:
             grades["threshold"].append(grade.threshold)
             _add_grade_metadata(grades, grade.metadata)
         self.size += 1
+
+    def inline_large_bytes(self) -> int:
+        """Bytes of strings over LARGE_TEXT_BYTES this batch stores inline (structured
+        outputs, metadata, errors, reasons): rare, but DuckDB must pin them at once to
+        checkpoint, so the writer makes room for them (store/memory.py)."""
+        columns = (
+            self.results["output_data"], self.results["metadata"], self.results["error"],
+            self.grades["reason"], self.grades["reasoning"], self.grades["metadata"],
+        )  # fmt: skip
+        return sum(
+            len(value.encode("utf-8"))
+            for column in columns
+            for value in column
+            if isinstance(value, str) and is_large(value)
+        )
 
     def insert(self, cur: duckdb.DuckDBPyConnection) -> None:
         """Insert everything in one transaction; the caller commits or rolls back."""

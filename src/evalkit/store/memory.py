@@ -7,8 +7,9 @@ DEFAULT_LIMIT (or $EVALKIT_DB_MEMORY_LIMIT; `none` keeps DuckDB's default).
 
 A cap is safe only if every checkpoint fits under it, and DuckDB checkpoints a row group
 by pinning every string in it over ~64 KB at once. Outputs that large are stored in
-parts (store/large_texts.py); a suite's cases are not, so before storing new cases with
-such strings the writer makes room for them (`make_room`).
+parts (store/large_texts.py). Other strings that large are rare (a case's passages, a
+structured output's JSON, metadata, a judge's reasoning) and stay inline, so before
+storing them the writer makes room for them (`make_room`).
 """
 
 from __future__ import annotations

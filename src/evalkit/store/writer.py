@@ -20,6 +20,7 @@ import duckdb
 from evalkit.errors import StoreError
 from evalkit.records import TargetOutput, TrialResult
 from evalkit.store.batch import Batch, CacheEntry
+from evalkit.store.memory import make_room
 
 _Item = tuple[TrialResult, str | None, str | None] | CacheEntry
 
@@ -56,6 +57,7 @@ class ResultWriter:
         self._cursor = con.cursor()  # DuckDB connections are not shared across threads
         self._failure: BaseException | None = None
         self._lost = 0
+        self._inline_large = 0  # bytes of large strings stored inline so far, see _commit
         self._closed = False
         self._thread = threading.Thread(
             target=self._run, name=f"evalkit-writer-{run_id}", daemon=True
@@ -181,6 +183,9 @@ class ResultWriter:
             return Batch() if not batch.empty else batch
         cur = self._cursor
         try:
+            if large := batch.inline_large_bytes():
+                self._inline_large += large
+                make_room(cur, self._inline_large)
             cur.begin()
             batch.insert(cur)
             cur.commit()
