@@ -92,27 +92,36 @@ def _grader_code_changes(recorded: Any, plan: LoadedPlan) -> list[str]:
     """Workspace grader files edited, added or removed since the run started."""
     if not isinstance(recorded, dict):  # recorded by an evalkit that did not keep them
         return []
-    current = grader_code_hashes(plan.root)
-    found = []
-    for path in sorted(recorded.keys() | current.keys()):
-        if path not in current:
-            found.append(f"grader file '{path}' was removed")
-        elif path not in recorded:
-            found.append(f"grader file '{path}' was added")
-        elif recorded[path] != current[path]:
-            found.append(f"grader file '{path}' changed")
-    return found
+    return _hash_changes(
+        "grader file",
+        recorded,
+        grader_code_hashes(plan.root),
+        ("was removed", "was added", "changed"),
+    )
 
 
 def _suite_changes(recorded: dict[str, str], current: dict[str, str]) -> list[str]:
+    return _hash_changes(
+        "suite",
+        recorded,
+        current,
+        ("is no longer in the plan", "was added to the plan", "content changed"),
+    )
+
+
+def _hash_changes(
+    noun: str, recorded: dict[str, str], current: dict[str, str], words: tuple[str, str, str]
+) -> list[str]:
+    """'<noun> '<name>' <removed | added | changed>' for each name whose hash differs."""
+    removed, added, changed = words
     found = []
     for name in sorted(recorded.keys() | current.keys()):
         if name not in current:
-            found.append(f"suite '{name}' is no longer in the plan")
+            found.append(f"{noun} '{name}' {removed}")
         elif name not in recorded:
-            found.append(f"suite '{name}' was added to the plan")
+            found.append(f"{noun} '{name}' {added}")
         elif recorded[name] != current[name]:
-            found.append(f"suite '{name}' content changed")
+            found.append(f"{noun} '{name}' {changed}")
     return found
 
 
