@@ -71,6 +71,23 @@ class GraderConfig:
             return self.metric
         return f"not-{self.name}" if self.negate else self.name
 
+    def as_json(self, *, location: bool = True) -> dict[str, Any]:
+        """The grader as a JSON-ready dict; without `location` it is what the grader checks
+        (where it is written changes no result). Written out rather than
+        dataclasses.asdict: its deep copies dominated suite load time."""
+        found = {
+            "name": self.name,
+            "args": self.args,
+            "value": self.value,
+            "negate": self.negate,
+            "weight": self.weight,
+            "threshold": self.threshold,
+            "metric": self.metric,
+        }
+        if location:
+            found["location"] = self.location
+        return found
+
 
 @dataclass(slots=True)
 class Case:

@@ -94,7 +94,7 @@ def case_hash(case: Case) -> str:
             "has_messages": case.messages is not None,
             "expected": case.expected,
             "context": case.context,
-            "graders": [_grader_json(g) for g in case.graders],
+            "graders": [g.as_json(location=False) for g in case.graders],
             "threshold": case.threshold,
         }
     )
@@ -103,20 +103,6 @@ def case_hash(case: Case) -> str:
 def suite_hash(name: str, version: str | None, cases: list[Case]) -> str:
     """`sha256:` over the suite's name, version and its case hashes in order."""
     return sha256_of({"name": name, "version": version, "cases": [c.content_hash for c in cases]})
-
-
-def _grader_json(config: GraderConfig) -> dict[str, Any]:
-    # Written out rather than dataclasses.asdict: its deep copies dominated load time.
-    # `location` is left out: where a grader is written does not change what it checks.
-    return {
-        "name": config.name,
-        "args": config.args,
-        "value": config.value,
-        "negate": config.negate,
-        "weight": config.weight,
-        "threshold": config.threshold,
-        "metric": config.metric,
-    }
 
 
 def _messages_json(spec: CaseSpec) -> list[list[str]] | None:

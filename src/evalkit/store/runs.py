@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 
 from evalkit.errors import StoreError
-from evalkit.records import Case, GraderConfig
+from evalkit.records import Case
 from evalkit.store.cache import dumps
 from evalkit.store.large_texts import is_large
 from evalkit.store.memory import make_room
@@ -221,7 +221,7 @@ def _insert_cases(cur: duckdb.DuckDBPyConnection, cases: list[Case], large: int)
         [dumps(c.context) for c in cases],
         [list(c.tags) for c in cases],
         [dumps(c.metadata) for c in cases],
-        [dumps([_grader_dict(g) for g in c.graders]) for c in cases],
+        [dumps([g.as_json() for g in c.graders]) for c in cases],
         [c.cluster for c in cases],
         [c.location for c in cases],
     ]
@@ -234,20 +234,6 @@ def _insert_cases(cur: duckdb.DuckDBPyConnection, cases: list[Case], large: int)
     make_room(cur, large)
     cur.execute(_INSERT_CASES, columns)
     return large
-
-
-def _grader_dict(config: GraderConfig) -> dict[str, Any]:
-    """A grader as configured (dataclasses.asdict is several times slower)."""
-    return {
-        "name": config.name,
-        "args": config.args,
-        "value": config.value,
-        "negate": config.negate,
-        "weight": config.weight,
-        "threshold": config.threshold,
-        "metric": config.metric,
-        "location": config.location,
-    }
 
 
 def finish_run(
