@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from evalkit.analysis.summary import summary_frame
+from evalkit.engine.plan import Selection
+from evalkit.engine.session import RunOutcome, RunSettings, execute
 from evalkit.graders.discovery import load_all
-from evalkit.plan import Selection
-from evalkit.session import RunOutcome, RunSettings, execute
-from evalkit.spec import load_plans
 from evalkit.store.db import Store
-from evalkit.store.queries import grades_frame, resolve_run, results_frame, summary_frame
-from evalkit.workspace import default_db_path, find_root
+from evalkit.store.queries import grades_frame, resolve_run, results_frame
+from evalkit.workspace import load_plans
+from evalkit.workspace.root import default_db_path, find_root
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -191,3 +191,30 @@ class TrialResult:
     request_hash: str | None = None  # the cache key, "sha256:..."
     started_at: float = 0.0  # unix seconds
     finished_at: float = 0.0  # unix seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Trial:
+    """One case x target (x prompt variant) x epoch."""
+
+    trial_id: str
+    case: Case
+    target_id: str
+    prompt_id: str | None
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrialRow:
+    """One trial as the comparison needs it (read from the store)."""
+
+    suite: str
+    case_id: str
+    case_hash: str
+    target_id: str
+    prompt_id: str | None
+    epoch: int
+    status: str  # pass | fail | error | skipped
+    score: float | None
+    cluster: str | None = None
+    grades: dict[str, tuple[float | None, bool | None]] = field(default_factory=dict)

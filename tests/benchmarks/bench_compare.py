@@ -3,7 +3,7 @@
     python tests/benchmarks/bench_compare.py [--cases 20000] [--epochs 1] [--targets 2]
 
 Builds two synthetic runs in memory (every case graded by two metrics, 5% of cases
-flipped between the runs, clusters of 10 cases) and times `evalkit.compare.compare`
+flipped between the runs, clusters of 10 cases) and times `evalkit.analysis.compare.compare`
 (pairing, per-case changes, paired intervals, clustered SE, McNemar) over them, median
 of --repeat runs. The store read is not included: see bench_report.py for DuckDB reads.
 """
@@ -15,7 +15,8 @@ import random
 import statistics
 import time
 
-from evalkit.compare import TrialRow, compare
+from evalkit.analysis.compare import compare
+from evalkit.records import TrialRow
 
 
 def _runs(cases: int, epochs: int, targets: int) -> tuple[list[TrialRow], list[TrialRow]]:

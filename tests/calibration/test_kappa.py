@@ -1,4 +1,4 @@
-"""evalkit.calibration's statistics against statsmodels and scikit-learn, on many
+"""evalkit.analysis.calibration's statistics against statsmodels and scikit-learn, on many
 random 2x2 tables and on the degenerate ones a small label set produces."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import cohens_kappa
 
-from evalkit.calibration import Confusion, agreement, check, cohen_kappa, confusion
-from evalkit.stats import wilson_interval
+from evalkit.analysis.calibration import Confusion, agreement, check, cohen_kappa, confusion
+from evalkit.analysis.stats import wilson_interval
 
 # statsmodels takes the square root of a variance rounding left at -1e-17 (and warns)
 pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")

@@ -178,8 +178,8 @@ def test_power_reports_cases_needed_and_the_run_summary_shows_the_detectable_dro
     assert "smallest detectable drop in pass rate" in out
     code, out = cli("stats", "power", "--drop", "0.1")
     assert code == 0, out
-    from evalkit.power import difference_sd_from_run
-    from evalkit.stats import cases_needed, detectable_effect
+    from evalkit.analysis.power import difference_sd_from_run
+    from evalkit.analysis.stats import cases_needed, detectable_effect
 
     values = [0.0] * 6 + [1.0] * 24
     sd = difference_sd_from_run(values)
@@ -214,7 +214,7 @@ def test_power_against_a_second_run_uses_the_observed_pairs(workspace: Workspace
     code, out = cli("stats", "power", "latest", "--against", "latest~1", "--drop", "0.1")
     assert code == 0, out
     assert "from the paired differences between runs" in out
-    from evalkit.stats import detectable_effect, paired_difference
+    from evalkit.analysis.stats import detectable_effect, paired_difference
 
     base = [0.0 if i in {0, 1} else 1.0 for i in range(CASES)]
     cand = [0.0 if i in {1, 2, 3} else 1.0 for i in range(CASES)]

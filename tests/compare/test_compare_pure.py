@@ -6,10 +6,11 @@ import math
 
 import pytest
 
-from evalkit.compare import TrialRow, compare
-from evalkit.gate import evaluate
-from evalkit.spec.models import GateSpec
-from evalkit.stats import paired_difference
+from evalkit.analysis.compare import compare
+from evalkit.analysis.gate import evaluate
+from evalkit.analysis.stats import paired_difference
+from evalkit.records import TrialRow
+from evalkit.workspace.models import GateSpec
 
 
 def _rows(

@@ -10,7 +10,7 @@ import jinja2
 import pytest
 import yaml
 
-from evalkit.spec.models import CaseSpec, PlanSpec, SuiteSpec
+from evalkit.workspace.models import CaseSpec, PlanSpec, SuiteSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE_FILES = sorted((ROOT / "suites").glob("*.yaml"))

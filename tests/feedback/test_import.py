@@ -14,8 +14,8 @@ import pytest
 
 import evalkit
 from evalkit.graders.discovery import load_all
-from evalkit.spec.suite import load_suite
-from evalkit.spec.yamlfile import load_yaml
+from evalkit.workspace.suite import load_suite
+from evalkit.workspace.yamlfile import load_yaml
 from tests.feedback.conftest import Cli, Workspace, make_repo
 
 RECORDS: list[dict[str, Any]] = [

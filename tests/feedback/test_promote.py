@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from evalkit.graders.discovery import load_all
-from evalkit.spec.suite import load_suite
 from evalkit.store.db import Store
 from evalkit.store.labels import Label, record_labels
+from evalkit.workspace.suite import load_suite
 from tests.feedback.conftest import Cli, Workspace, make_repo
 
 REGRESSIONS = "suites/regressions.yaml"

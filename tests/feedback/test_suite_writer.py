@@ -13,8 +13,8 @@ from evalkit.errors import ConfigError
 from evalkit.feedback import yamlemit
 from evalkit.feedback.suite_writer import append_cases, new_id, open_suite
 from evalkit.graders.discovery import load_all
-from evalkit.spec.suite import load_suite
-from evalkit.spec.yamlfile import parse_yaml
+from evalkit.workspace.suite import load_suite
+from evalkit.workspace.yamlfile import parse_yaml
 
 TRICKY = [
     "  leading spaces",

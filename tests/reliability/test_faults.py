@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.concurrency import AdaptiveLimiter
-from evalkit.plan import Trial, trial_id
-from evalkit.records import ErrorKind, Status, TrialResult
-from evalkit.retry import RetryPolicy
-from evalkit.runner import Engine, TargetLimits
+from evalkit.engine.concurrency import AdaptiveLimiter
+from evalkit.engine.plan import trial_id
+from evalkit.engine.runner import Engine
+from evalkit.records import ErrorKind, Status, Trial, TrialResult
+from evalkit.targets.limits import TargetLimits
+from evalkit.targets.retry import RetryPolicy
 from tests.fakeserver import FakeModelServer
 from tests.targets.helpers import build_one, case, workspace
 

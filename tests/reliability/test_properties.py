@@ -21,7 +21,7 @@ import evalkit.graders.rules  # noqa: F401  (registers the built-in graders)
 from evalkit.errors import EvalkitError
 from evalkit.graders.aggregate import bind_case
 from evalkit.records import Grade, GraderConfig, Status, TargetOutput, Usage
-from evalkit.spec import load_suite, parse_yaml
+from evalkit.workspace import load_suite, parse_yaml
 from tests.graders.grading import make_case
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from evalkit.trend import TrendRule, build_series, flag_degradations
+from evalkit.analysis.trend import TrendRule, build_series, flag_degradations
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 

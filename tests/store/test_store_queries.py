@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from evalkit.analysis import summary
 from evalkit.errors import UsageError
 from evalkit.records import Status
 from evalkit.store import queries
@@ -96,7 +97,7 @@ def test_resolving_in_an_empty_database_says_so(tmp_path: Path) -> None:
 
 
 def test_summary_numbers_match_a_hand_count(store: Store) -> None:
-    frame = queries.summary_frame(store.con, MID)
+    frame = summary.summary_frame(store.con, MID)
     assert list(frame.columns) == [
         "suite", "target_id", "prompt_id", "trials", "passed", "failed", "errors", "skipped",
         "pass_rate", "ci_low", "ci_high", "mean_score", "p50_latency_ms", "p95_latency_ms",

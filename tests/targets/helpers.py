@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.records import Case
-from evalkit.spec.models import TargetSpec
 from evalkit.targets import build_targets
 from evalkit.targets.base import Target, TargetContext
+from evalkit.workspace.models import TargetSpec
 
 
 def workspace(root: Path, timeout: float = 10.0) -> TargetContext:

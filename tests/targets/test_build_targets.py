@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from evalkit.errors import TargetError
-from evalkit.spec.models import PromptSpec
 from evalkit.targets import build_targets, providers
 from evalkit.targets.base import Target, TargetUnavailable
+from evalkit.workspace.models import PromptSpec
 from tests.targets.helpers import target_spec, workspace
 
 

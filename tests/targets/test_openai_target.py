@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from evalkit.records import ErrorKind
-from evalkit.spec.models import PromptSpec
 from evalkit.targets import build_targets
 from evalkit.targets.base import Target, TargetCallError, TargetUnavailable
+from evalkit.workspace.models import PromptSpec
 from tests.fakeserver import FakeModelServer
 from tests.targets.helpers import build_one, case, closed_port, target_spec, workspace
 

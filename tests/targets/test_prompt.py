@@ -9,9 +9,9 @@ import pytest
 
 from evalkit.errors import TargetError, WorkspaceError
 from evalkit.records import Case, ErrorKind, Message
-from evalkit.spec.models import MessageSpec, PromptSpec
 from evalkit.targets.base import TargetCallError
 from evalkit.targets.prompt import PromptRenderer
+from evalkit.workspace.models import MessageSpec, PromptSpec
 from tests.targets.helpers import case, workspace
 
 

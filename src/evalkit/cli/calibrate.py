@@ -12,8 +12,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from evalkit.calibration import Kappa, Rate
-from evalkit.calibration_history import MetricCalibration, PairSet, Version, by_version
+from evalkit.analysis.calibration import Kappa, Rate
+from evalkit.analysis.calibration_history import MetricCalibration, PairSet, Version, by_version
 from evalkit.cli.console import console, db_path
 from evalkit.errors import UsageError
 from evalkit.store import queries

@@ -8,15 +8,15 @@ from pathlib import Path
 
 from rich.text import Text
 
+from evalkit.analysis.gate import is_configured
+from evalkit.analysis.verdict import judge, resolve_base
 from evalkit.cli.console import console
+from evalkit.engine.session import RunOutcome
 from evalkit.errors import UsageError
-from evalkit.gate import is_configured
 from evalkit.reports import ci
 from evalkit.reports.data import load as load_report
-from evalkit.session import RunOutcome
-from evalkit.spec.loaded import LoadedPlan
 from evalkit.store.db import Store
-from evalkit.verdict import judge, resolve_base
+from evalkit.workspace.loaded import LoadedPlan
 
 
 @dataclass(frozen=True, slots=True)

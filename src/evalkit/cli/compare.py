@@ -10,20 +10,19 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from evalkit.analysis.compare import Comparison
+from evalkit.analysis.gate import GateResult
+from evalkit.analysis.verdict import judge, resolve_base, with_human
 from evalkit.cli.console import console, db_path
-from evalkit.compare import Comparison
-from evalkit.gate import GateResult
 from evalkit.graders.discovery import load_all
 from evalkit.reports import ci
 from evalkit.reports.data import load as load_report
-from evalkit.spec import load_plans
-from evalkit.spec.models import GateSpec
 from evalkit.store.baselines import run_plan
-from evalkit.store.comparison_rows import with_human
 from evalkit.store.db import Store
 from evalkit.store.queries import resolve_run
-from evalkit.verdict import judge, resolve_base
-from evalkit.workspace import find_root
+from evalkit.workspace import load_plans
+from evalkit.workspace.models import GateSpec
+from evalkit.workspace.root import find_root
 
 VERDICT_STYLE = {"significant regression": "red", "significant improvement": "green"}
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
-from evalkit.workspace import default_db_path, find_root
+from evalkit.workspace.root import default_db_path, find_root
 
 LOG_WIDTH = 160  # CI logs have no terminal width; 80 columns would squash the tables
 

@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from evalkit.audit import stamp
 from evalkit.cli.console import console, db_path, err_console
 from evalkit.errors import UsageError
 from evalkit.feedback.importer import ImportOptions, ImportPlan, plan_import
@@ -19,10 +18,11 @@ from evalkit.feedback.logs import STDIN, read_log
 from evalkit.feedback.mapping import ACCEPTED, parse_map
 from evalkit.feedback.suite_writer import append_cases, open_suite
 from evalkit.graders.discovery import load_all
-from evalkit.spec.yamlfile import source_label
+from evalkit.store.audit import stamp
 from evalkit.store.feedback_rows import ImportRow, record_import
 from evalkit.store.lock import open_when_free, wait_seconds
-from evalkit.workspace import find_root
+from evalkit.workspace.root import find_root
+from evalkit.workspace.yamlfile import source_label
 
 SHOWN = 20  # new case ids listed; the rest are counted
 

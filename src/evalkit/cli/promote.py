@@ -10,19 +10,19 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from evalkit.audit import stamp
 from evalkit.cli.console import console, db_path, err_console
 from evalkit.errors import EvalkitError, UsageError
 from evalkit.feedback.promoter import PromotionPlan, Selection, plan_promotion
 from evalkit.feedback.suite_writer import SuiteFile, append_cases, open_suite
 from evalkit.graders.discovery import load_all
-from evalkit.spec.yamlfile import load_yaml
 from evalkit.store import feedback_rows
+from evalkit.store.audit import stamp
 from evalkit.store.db import Store
 from evalkit.store.labels import human_labels
 from evalkit.store.lock import open_when_free, wait_seconds
 from evalkit.store.queries import resolve_run
-from evalkit.workspace import find_root
+from evalkit.workspace.root import find_root
+from evalkit.workspace.yamlfile import load_yaml
 
 DEFAULT_SUITE = Path("suites/regressions.yaml")
 SHOWN = 20

@@ -11,7 +11,7 @@ from evalkit.cli.console import console, db_path
 from evalkit.errors import UsageError, WorkspaceError
 from evalkit.store import queries
 from evalkit.store.db import Store
-from evalkit.workspace import REPORT_DIR, find_root
+from evalkit.workspace.root import REPORT_DIR, find_root
 
 
 def workspace_or_none() -> Path | None:

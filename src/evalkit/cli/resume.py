@@ -14,13 +14,13 @@ from rich.markup import escape
 from evalkit.cli.console import console, db_path, err_console
 from evalkit.cli.progress import make_progress
 from evalkit.cli.run import _report
+from evalkit.engine.plan import Selection
+from evalkit.engine.session import RunSettings, execute
 from evalkit.graders.discovery import load_all
-from evalkit.plan import Selection
-from evalkit.session import RunSettings, execute
-from evalkit.spec import load_plans
 from evalkit.store.lock import open_when_free, wait_seconds
 from evalkit.store.resumable import recorded_run, unfinished_run
-from evalkit.workspace import find_root
+from evalkit.workspace import load_plans
+from evalkit.workspace.root import find_root
 
 
 def command(

@@ -10,7 +10,6 @@ from typing import Annotated
 
 import typer
 
-from evalkit.audit import stamp
 from evalkit.cli.console import console, db_path, err_console
 from evalkit.errors import UsageError, WorkspaceError
 from evalkit.review.importer import Stamp, plan_import
@@ -20,9 +19,10 @@ from evalkit.review.spreadsheet import export_sheet, sheet_format
 from evalkit.review.state import ReviewState
 from evalkit.review.terminal import Ending, LineCommands, TerminalKeys, review_loop
 from evalkit.store import queries
+from evalkit.store.audit import stamp
 from evalkit.store.db import Store
 from evalkit.store.lock import wait_seconds
-from evalkit.workspace import find_root
+from evalkit.workspace.root import find_root
 
 
 def command(

@@ -11,22 +11,23 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from evalkit.analysis import summary
 from evalkit.cli.ci_gate import CiOptions, after_run, check_gates
 from evalkit.cli.console import console, db_path, err_console, money
 from evalkit.cli.progress import make_progress
 from evalkit.cli.stats import detectable_drop_line
 from evalkit.cli.summary import judge_line, print_failures, summary_table
 from evalkit.cli.watch import watch_loop
+from evalkit.engine.plan import Selection
+from evalkit.engine.session import RunOutcome, RunSettings, execute
 from evalkit.errors import UsageError
 from evalkit.graders.discovery import load_all
-from evalkit.plan import Selection
-from evalkit.session import RunOutcome, RunSettings, execute
-from evalkit.spec import load_plans
 from evalkit.store import queries
 from evalkit.store.db import Store
 from evalkit.store.judging import judge_summary
 from evalkit.store.lock import open_when_free, wait_seconds
-from evalkit.workspace import find_root
+from evalkit.workspace import load_plans
+from evalkit.workspace.root import find_root
 
 
 def command(
@@ -124,7 +125,7 @@ def command(
 
 
 def _report(store: Store, outcome: RunOutcome, failures: int) -> None:
-    rows = queries.summary_rows(store.con, outcome.run_id)
+    rows = summary.summary_rows(store.con, outcome.run_id)
     totals = outcome.totals
     if not rows:
         console.print(f"[bold]{outcome.plan}[/]: nothing ran (run {outcome.run_id})")

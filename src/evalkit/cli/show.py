@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from evalkit.calibration_history import kappa_line, reviewed_line
+from evalkit.analysis import summary
+from evalkit.analysis.calibration_history import kappa_line, reviewed_line
 from evalkit.cli.console import console, db_path
 from evalkit.cli.stats import detectable_drop_line
 from evalkit.cli.summary import judge_line, print_failures, print_reasoning, summary_table
-from evalkit.store import queries
+from evalkit.store import queries, reporting
 from evalkit.store.calibration_rows import label_counts, run_calibration
 from evalkit.store.db import Store
 from evalkit.store.judging import judge_summary, judged_grades
+
+_WHEN = ("plan", "status", "started_at", "finished_at")
+_WHO = ("git_sha", "git_branch", "git_dirty", "created_by", "evalkit_version")
 
 
 def command(
@@ -33,13 +38,10 @@ def command(
     """Show a run: where it came from, its table per suite x target, and why trials failed."""
     with Store.open(db_path(db), read_only=True) as store:
         run_id = queries.resolve_run(store.con, run)
-        info = store.con.execute(
-            "SELECT plan, status, started_at, finished_at, git_sha, git_branch, git_dirty, "
-            "created_by, labels, evalkit_version FROM runs WHERE run_id = ?",
-            [run_id],
-        ).fetchone()
-        assert info is not None  # resolve_run only returns recorded ids
-        plan, status, started, finished, sha, branch, dirty, who, labels, version = info
+        header = reporting.run_header(store.con, run_id)
+        plan, status, started, finished = (header[k] for k in _WHEN)
+        sha, branch, dirty, who, version = (header[k] for k in _WHO)
+        labels = json.dumps(header["labels"])
         commit = f"{(sha or '?')[:10]}{' (dirty)' if dirty else ''} on {branch or '?'}"
         console.print(f"[bold]run {run_id}[/] · plan {escape(plan)} · {status}")
         console.print(
@@ -48,7 +50,7 @@ def command(
         console.print(f"git {commit} · evalkit {version} · labels {labels}", markup=False)
         if reviewers := label_counts(store.con, run_id):
             console.print(reviewed_line(reviewers), markup=False)
-        console.print(summary_table(queries.summary_rows(store.con, run_id), ""))
+        console.print(summary_table(summary.summary_rows(store.con, run_id), ""))
         if drops := detectable_drop_line(store.con, run_id):
             console.print(drops, style="dim", markup=False)
         failing, total = queries.failure_rows(store.con, run_id, failures)

@@ -10,9 +10,9 @@ import duckdb
 import typer
 from rich.table import Table
 
+from evalkit.analysis.compare import compare
+from evalkit.analysis.power import PowerRow, power_row, run_power
 from evalkit.cli.console import console, db_path
-from evalkit.compare import compare
-from evalkit.power import PowerRow, power_row, run_power
 from evalkit.store import ci_rows
 from evalkit.store.comparison_rows import trial_rows
 from evalkit.store.db import Store

@@ -9,11 +9,11 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from evalkit.analysis.trend import TrendRule, TrendSeries, build_series, flag_degradations
 from evalkit.cli.console import console, db_path, num, pct
 from evalkit.cli.report import default_out, workspace_or_none
 from evalkit.store import reporting
 from evalkit.store.db import Store
-from evalkit.trend import TrendRule, TrendSeries, build_series, flag_degradations
 
 NOTHING_RAN = 5
 

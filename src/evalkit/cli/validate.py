@@ -10,8 +10,8 @@ import typer
 from evalkit.cli.console import console, err_console
 from evalkit.errors import EvalkitError
 from evalkit.graders.discovery import load_all
-from evalkit.spec import find_plans, load_plans, validate_workspace
-from evalkit.workspace import SUITE_DIR, find_root
+from evalkit.workspace import find_plans, load_plans, validate_workspace
+from evalkit.workspace.root import SUITE_DIR, find_root
 
 
 def command(

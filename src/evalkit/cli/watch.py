@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 
 from evalkit.errors import EvalkitError
-from evalkit.workspace import GRADER_DIR, PLAN_DIR, SUITE_DIR
+from evalkit.workspace.root import GRADER_DIR, PLAN_DIR, SUITE_DIR
 
 WATCHED_SUFFIXES = {
     ".yaml",

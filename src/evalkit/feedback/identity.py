@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from evalkit.records import Case
-from evalkit.spec.identity import sha256_of
+from evalkit.workspace.identity import sha256_of
 
 HASH_KEY = "source_hash"  # where a written case keeps its hash, in its metadata
 

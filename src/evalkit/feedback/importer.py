@@ -20,9 +20,9 @@ from evalkit.feedback.logs import LogFile, LogRecord
 from evalkit.feedback.mapping import FieldMap, Missing, build_case
 from evalkit.feedback.scrub import KINDS, scrub_value
 from evalkit.feedback.suite_writer import SuiteFile, new_id
-from evalkit.spec.identity import id_problem
-from evalkit.spec.models import CaseSpec
-from evalkit.spec.validation import validation_problems
+from evalkit.workspace.identity import id_problem
+from evalkit.workspace.models import CaseSpec
+from evalkit.workspace.validation import validation_problems
 
 ID_PREFIX = "imp"
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import Location, SpecError, UsageError
-from evalkit.spec.casefiles import no_constants, no_duplicate_keys
+from evalkit.workspace.casefiles import no_constants, no_duplicate_keys
 
 STDIN = "-"
 FORMATS = ("jsonl", "csv")

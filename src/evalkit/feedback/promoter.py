@@ -20,7 +20,7 @@ from evalkit.feedback import expectations
 from evalkit.feedback.identity import HASH_KEY, content_hash
 from evalkit.feedback.suite_writer import SuiteFile, new_id
 from evalkit.records import Case
-from evalkit.spec.suite import load_suite
+from evalkit.workspace.suite import load_suite
 
 ID_PREFIX = "reg"
 _LOCATION = re.compile(r"^(.+\.ya?ml):\d+(?::\d+)?$")  # where a YAML case was written

@@ -21,9 +21,9 @@ import yaml
 from evalkit.errors import ConfigError, EvalkitError, SpecError, UsageError
 from evalkit.feedback import yamlemit
 from evalkit.records import Case
-from evalkit.spec.identity import SAFE_ID_RULE, id_problem
-from evalkit.spec.suite import load_suite
-from evalkit.spec.yamlfile import parse_yaml, source_label
+from evalkit.workspace.identity import SAFE_ID_RULE, id_problem
+from evalkit.workspace.suite import load_suite
+from evalkit.workspace.yamlfile import parse_yaml, source_label
 
 _COMMENT = re.compile(r"^\s*#")
 

@@ -15,7 +15,7 @@ from typing import Any
 from evalkit.errors import GraderError
 from evalkit.graders.base import GraderDef, registry, unregister
 from evalkit.graders.modules import display, import_file, is_current, set_workspace_root
-from evalkit.workspace import GRADER_DIR
+from evalkit.workspace.root import GRADER_DIR
 
 ENTRY_POINT_GROUP = "evalkit.graders"
 BUILTIN_MODULES = ("evalkit.graders.rules", "evalkit.graders.judge")

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 from evalkit.errors import GraderError
-from evalkit.workspace import find_root
+from evalkit.workspace.root import find_root
 
 WORKSPACE_PACKAGE = "evalkit_workspace_graders"
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from markupsafe import Markup, escape
 
-from evalkit.trend import TrendSeries
+from evalkit.analysis.trend import TrendSeries
 
 PASS_COLOR = "#2563eb"
 BAND_COLOR = "#bfdbfe"

@@ -8,10 +8,11 @@ from typing import Any
 
 import duckdb
 
-from evalkit.compare import Comparison
-from evalkit.gate import GateResult
-from evalkit.power import PowerRow, run_power
-from evalkit.store import ci_rows, queries
+from evalkit.analysis import summary
+from evalkit.analysis.compare import Comparison
+from evalkit.analysis.gate import GateResult
+from evalkit.analysis.power import PowerRow, run_power
+from evalkit.store import ci_rows
 
 
 @dataclass(slots=True)
@@ -38,7 +39,7 @@ def load(
     """Everything the CI reporters need about `run_id`, read from the store."""
     return ReportData(
         run=ci_rows.run_header(con, run_id),
-        summary=queries.summary_rows(con, run_id),
+        summary=summary.summary_rows(con, run_id),
         trials=ci_rows.trial_report_rows(con, run_id),
         power=run_power(ci_rows.case_means(con, run_id)),
         comparison=comparison,

@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from evalkit.stats import wilson_interval
+from evalkit.analysis.stats import wilson_interval
 from evalkit.store.labels import Label, human_labels
 
 

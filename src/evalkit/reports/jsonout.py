@@ -12,7 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from evalkit.compare import Comparison
+from evalkit.analysis.compare import Comparison
 from evalkit.reports.data import ReportData
 
 SCHEMA_VERSION = 1

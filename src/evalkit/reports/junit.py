@@ -103,7 +103,9 @@ def _testcase(
 def _gate_suite(root: ET.Element, data: ReportData, totals: dict[str, int]) -> None:
     assert data.gate is not None
     suite = ET.SubElement(root, "testsuite", name="evalkit gate")
-    case = ET.SubElement(suite, "testcase", name="gate", classname="evalkit.gate", time="0")
+    case = ET.SubElement(
+        suite, "testcase", name="gate", classname="evalkit.analysis.gate", time="0"
+    )
     counts = {"tests": 1, "failures": 0, "errors": 0, "skipped": 0}
     if not data.gate.passed:
         counts["failures"] = 1

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from evalkit.compare import PASS_METRIC, SCORE_METRIC, Comparison
+from evalkit.analysis.compare import PASS_METRIC, SCORE_METRIC, Comparison
 from evalkit.reports.data import ReportData
 
 HEADLINE_METRICS = (PASS_METRIC, SCORE_METRIC)  # in the comment's main table

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from evalkit.analysis.trend import TrendSeries
 from evalkit.errors import EvalkitError, UsageError
-from evalkit.trend import TrendSeries
 
 TIMEOUT_SECONDS = 10.0
 

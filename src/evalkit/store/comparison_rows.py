@@ -1,13 +1,10 @@
-"""Reading a run's trials, with their grades and clusters, for `evalkit.compare`."""
+"""Reading a run's trials, with their grades and clusters, for `evalkit.analysis.compare`."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import duckdb
 
-from evalkit.compare import Comparison, TrialRow
-from evalkit.human_verdict import human_verdicts
+from evalkit.records import TrialRow
 
 
 def trial_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[TrialRow]:
@@ -76,18 +73,10 @@ def _merge(found: list[tuple[float | None, bool | None]]) -> tuple[float | None,
     )
 
 
-def with_human(con: duckdb.DuckDBPyConnection, comparison: Comparison) -> Comparison:
-    """`comparison` with each side's human verdicts (labels in force on whole trials)."""
-    human = {
-        side: human_verdicts(_trial_labels(con, run_id))
-        for side, run_id in (("base", comparison.base_run), ("candidate", comparison.candidate_run))
-    }
-    return dataclasses.replace(comparison, human={k: v for k, v in human.items() if v})
-
-
-def _trial_labels(
+def trial_labels(
     con: duckdb.DuckDBPyConnection, run_id: str
 ) -> list[tuple[str, bool, str, str | None]]:
+    """The human labels in force on whole trials of `run_id`: (trial, passed, reviewer, note)."""
     rows = con.execute(
         "SELECT trial_id, passed, reviewer, note FROM human_labels "
         "WHERE run_id = ? AND grade_idx IS NULL ORDER BY trial_id",

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 from evalkit.errors import UsageError
 from evalkit.store.export import ExportFormat, export_run
-from evalkit.store.rows import dict_rows, pass_rate
+from evalkit.store.rows import dict_rows
 
 __all__ = [
     "ExportFormat",
@@ -29,8 +29,7 @@ __all__ = [
     "resolve_run",
     "results_frame",
     "run_rows",
-    "summary_frame",
-    "summary_rows",
+    "summary_counts",
 ]
 
 
@@ -154,23 +153,10 @@ def grades_frame(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
     ).df()
 
 
-SUMMARY_COLUMNS = [
-    "suite", "target_id", "prompt_id", "trials", "passed", "failed", "errors", "skipped",
-    "pass_rate", "ci_low", "ci_high", "mean_score", "p50_latency_ms", "p95_latency_ms",
-    "input_tokens", "output_tokens", "cost_usd", "cached",
-]  # fmt: skip
+def summary_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
+    """One row per suite x target x prompt: counts by status, mean score, latency, costs.
 
-
-def summary_frame(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
-    """`summary_rows` as a DataFrame."""
-    return _frame(summary_rows(con, run_id), SUMMARY_COLUMNS)
-
-
-def summary_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
-    """One row per suite x target x prompt: counts, pass rate with Wilson 95% CI, costs.
-
-    The pass rate is over every trial that was meant to be graded: an error is a trial
-    that did not pass (the system under test gave no answer), a skip is left out.
+    Rates and intervals are analysis's job (`evalkit.analysis.summary`).
     """
     rows = dict_rows(
         con.execute(
@@ -195,10 +181,7 @@ def summary_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, 
             [run_id],
         )
     )
-    for row in rows:
-        rate, low, high = pass_rate(row["passed"], row["passed"] + row["failed"] + row["errors"])
-        row.update(pass_rate=rate, ci_low=low, ci_high=high)
-    return [{name: row[name] for name in SUMMARY_COLUMNS} for row in rows]
+    return rows
 
 
 def failures_frame(

@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 
-from evalkit.store.rows import dict_rows, pass_rate
+from evalkit.store.rows import dict_rows
 
 # Grade metadata keys under which a model-graded grader leaves its reasoning.
 REASONING_KEYS = ("reasoning", "judge_reasoning", "rationale", "explanation")
@@ -56,14 +56,8 @@ def run_targets(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, A
     return rows
 
 
-def with_rate(row: dict[str, Any], passed: str = "passed", graded: str = "graded") -> None:
-    """Add pass_rate, ci_low and ci_high (Wilson 95%) from the row's counts."""
-    rate, low, high = pass_rate(int(row[passed] or 0), int(row[graded] or 0))
-    row.update(pass_rate=rate, ci_low=low, ci_high=high)
-
-
-def metric_breakdown(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
-    """Per grader metric x target: counts, pass rate with its interval, mean score."""
+def metric_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
+    """Per grader metric x target: counts and mean score."""
     rows = dict_rows(
         con.execute(
             """
@@ -81,13 +75,11 @@ def metric_breakdown(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[s
             [run_id],
         )
     )
-    for row in rows:
-        with_rate(row)
     return rows
 
 
-def tag_breakdown(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
-    """Per case tag x target: trials, pass rate with its interval (errors count as not passed)."""
+def tag_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
+    """Per case tag x target: trials, passes, graded (an error is graded, not passed)."""
     rows = dict_rows(
         con.execute(
             """
@@ -103,8 +95,6 @@ def tag_breakdown(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str,
             [run_id],
         )
     )
-    for row in rows:
-        with_rate(row)
     return rows
 
 

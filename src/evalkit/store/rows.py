@@ -1,4 +1,4 @@
-"""Small helpers the store's queries share: rows as dicts, pass rates with intervals, row ids."""
+"""Small helpers the store's queries share: rows as dicts, row ids."""
 
 from __future__ import annotations
 
@@ -7,21 +7,11 @@ from typing import Any
 
 import duckdb
 
-from evalkit.stats import wilson_interval
-
 
 def dict_rows(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """The executed query's rows as dicts keyed by column name."""
     names = [column[0] for column in cursor.description or []]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def pass_rate(passed: int, graded: int) -> tuple[float | None, float | None, float | None]:
-    """(rate, Wilson 95% low, high); Nones when nothing was graded."""
-    if graded == 0:
-        return None, None, None
-    low, high = wilson_interval(passed, graded)
-    return passed / graded, low, high
 
 
 def new_row_id() -> str:

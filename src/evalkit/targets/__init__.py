@@ -12,7 +12,6 @@ import os
 from pydantic import BaseModel, ValidationError
 
 from evalkit.errors import TargetError
-from evalkit.spec.models import PromptSpec, TargetSpec
 from evalkit.targets.base import (
     Target,
     TargetCallError,
@@ -21,6 +20,7 @@ from evalkit.targets.base import (
     providers,
     register,
 )
+from evalkit.workspace.models import PromptSpec, TargetSpec
 
 __all__ = [
     "Target",

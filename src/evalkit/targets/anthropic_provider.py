@@ -12,11 +12,11 @@ from anthropic.types import MessageParam
 from pydantic import StrictInt
 
 from evalkit.records import Message, TargetOutput, TargetRequest, Usage
-from evalkit.spec.models import PromptSpec, TargetSpec
 from evalkit.targets.base import TargetContext, register
 from evalkit.targets.chat import ChatOptions, ChatTarget, read_api_key, sdk_timeout
 from evalkit.targets.failures import sdk_error
 from evalkit.targets.pricing import cost
+from evalkit.workspace.models import PromptSpec, TargetSpec
 
 
 class AnthropicOptions(ChatOptions):

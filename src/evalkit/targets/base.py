@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 from pydantic import BaseModel
 
 from evalkit.records import Case, ErrorKind, TargetOutput, TargetRequest
-from evalkit.spec.models import PromptSpec, TargetSpec
+from evalkit.workspace.models import PromptSpec, TargetSpec
 
 
 class TargetCallError(Exception):

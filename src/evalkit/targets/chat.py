@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt
 
 from evalkit.records import Case, TargetRequest
-from evalkit.spec.models import PromptSpec, TargetSpec
 from evalkit.targets.base import TargetContext, TargetUnavailable
 from evalkit.targets.prompt import PromptRenderer
+from evalkit.workspace.models import PromptSpec, TargetSpec
 
 # The engine enforces the per-attempt timeout; the SDK's own timeout sits just above it
 # so that a hung connection is still closed if the engine's cancellation is missed.

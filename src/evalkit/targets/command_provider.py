@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from evalkit.records import ErrorKind, TargetOutput, TargetRequest
-from evalkit.spec.models import PromptSpec, TargetSpec
 from evalkit.targets.base import TargetCallError, TargetContext, register
 from evalkit.targets.local import LocalTarget
+from evalkit.workspace.models import PromptSpec, TargetSpec
 
 STDERR_TAIL_CHARS = 500
 

@@ -15,11 +15,11 @@ from pydantic import BaseModel, ConfigDict
 
 from evalkit.errors import TargetError
 from evalkit.records import Case, ErrorKind, TargetOutput, TargetRequest
-from evalkit.spec.models import PromptSpec, TargetSpec
 from evalkit.targets.base import TargetCallError, TargetContext, TargetUnavailable, register
 from evalkit.targets.chat import sdk_timeout
 from evalkit.targets.failures import shorten, status_error
 from evalkit.targets.prompt import PromptRenderer, compile_template, render_template, template_vars
+from evalkit.workspace.models import PromptSpec, TargetSpec
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

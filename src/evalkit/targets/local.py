@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from evalkit.records import Case, TargetRequest
-from evalkit.spec.models import PromptSpec, TargetSpec
 from evalkit.targets.base import TargetContext
 from evalkit.targets.prompt import PromptRenderer
+from evalkit.workspace.models import PromptSpec, TargetSpec
 
 
 class LocalTarget:

@@ -12,11 +12,11 @@ from openai.types.chat import ChatCompletionMessageParam
 from pydantic import StrictInt
 
 from evalkit.records import ErrorKind, Message, TargetOutput, TargetRequest, Usage
-from evalkit.spec.models import PromptSpec, TargetSpec
 from evalkit.targets.base import TargetCallError, TargetContext, register
 from evalkit.targets.chat import ChatOptions, ChatTarget, read_api_key, sdk_timeout
 from evalkit.targets.failures import sdk_error
 from evalkit.targets.pricing import cost
+from evalkit.workspace.models import PromptSpec, TargetSpec
 
 # Local servers ignore the key, but the SDK insists on having one.
 PLACEHOLDER_KEY = "evalkit-no-key"

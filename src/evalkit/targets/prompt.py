@@ -16,9 +16,9 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from evalkit.errors import TargetError
 from evalkit.records import Case, ErrorKind, Message, TargetRequest
-from evalkit.spec.models import PromptSpec
 from evalkit.targets.base import TargetCallError, TargetContext
-from evalkit.workspace import inside
+from evalkit.workspace.models import PromptSpec
+from evalkit.workspace.root import inside
 
 # The vars a case is asked with when no prompt is given, in order of preference.
 DEFAULT_PROMPT_VARS = ("input", "question", "prompt")

@@ -32,10 +32,10 @@ from pydantic import BaseModel, ConfigDict, StrictBool
 
 from evalkit.errors import TargetError
 from evalkit.records import ErrorKind, TargetOutput, TargetRequest
-from evalkit.spec.models import PromptSpec, TargetSpec
 from evalkit.targets.base import TargetCallError, TargetContext, register
 from evalkit.targets.local import LocalTarget
-from evalkit.workspace import inside
+from evalkit.workspace.models import PromptSpec, TargetSpec
+from evalkit.workspace.root import inside
 
 
 class PythonOptions(BaseModel):

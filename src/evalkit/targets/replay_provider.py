@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict
 
 from evalkit.errors import Location, SpecError, TargetError
 from evalkit.records import ErrorKind, TargetOutput, TargetRequest, Usage
-from evalkit.spec.models import PromptSpec, TargetSpec
 from evalkit.targets.base import TargetCallError, TargetContext, register
 from evalkit.targets.local import LocalTarget
-from evalkit.workspace import inside
+from evalkit.workspace.models import PromptSpec, TargetSpec
+from evalkit.workspace.root import inside
 
 _USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 

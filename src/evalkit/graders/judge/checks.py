@@ -9,8 +9,8 @@ from pathlib import Path
 from evalkit.errors import EvalkitError
 from evalkit.graders.judge.setup import plan_judge
 from evalkit.graders.judge.templates import TEMPLATE_DIR, load_template
-from evalkit.spec.loaded import LoadedPlan
-from evalkit.workspace import GRADER_DIR
+from evalkit.workspace.loaded import LoadedPlan
+from evalkit.workspace.root import GRADER_DIR
 
 
 def judge_problems(root: Path, plans: Iterable[LoadedPlan]) -> list[str]:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evalkit.records import Case, Message, TargetOutput, TargetRequest
-from evalkit.runner import TargetLimits, request_hash
 from evalkit.targets.base import Target
+from evalkit.targets.limits import TargetLimits, request_hash
 
 CallFn = Callable[[Target, TargetRequest, TargetLimits], Awaitable[TargetOutput]]
 LookupFn = Callable[[Iterable[str]], dict[str, TargetOutput]]

@@ -21,7 +21,7 @@ from evalkit.graders.judge.common import (
     judge_samples,
     question_of,
 )
-from evalkit.peers import current_peers, current_trial, parse_peer
+from evalkit.graders.peers import current_peers, current_trial, parse_peer
 from evalkit.records import Case, TargetOutput
 
 OUTCOME_SCORE = {"win": 1.0, "tie": 0.5, "loss": 0.0}

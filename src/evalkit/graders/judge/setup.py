@@ -17,14 +17,13 @@ from pydantic import ValidationError
 from evalkit.errors import ConfigError, TargetError
 from evalkit.graders.base import registry
 from evalkit.graders.judge.client import CallFn, JudgeClient, reset_judge, set_judge
-from evalkit.plan import Trial
-from evalkit.records import TargetOutput
-from evalkit.retry import RetryPolicy
-from evalkit.runner import TargetLimits
-from evalkit.spec.loaded import LoadedPlan
-from evalkit.spec.models import TargetSpec
+from evalkit.records import TargetOutput, Trial
 from evalkit.targets import build_targets
 from evalkit.targets.base import TargetContext, TargetUnavailable
+from evalkit.targets.limits import TargetLimits
+from evalkit.targets.retry import RetryPolicy
+from evalkit.workspace.loaded import LoadedPlan
+from evalkit.workspace.models import TargetSpec
 
 JUDGE_ENV = "EVALKIT_JUDGE"
 DEFAULT_JUDGE = "anthropic:claude-sonnet-4-6"

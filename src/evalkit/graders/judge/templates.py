@@ -23,7 +23,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from evalkit.errors import GraderError
 from evalkit.graders.modules import workspace_root
-from evalkit.workspace import GRADER_DIR
+from evalkit.workspace.root import GRADER_DIR
 
 TEMPLATE_DIR = "templates"  # inside the workspace's graders/ and inside this package
 

@@ -13,7 +13,7 @@ from evalkit.graders.base import grader
 from evalkit.graders.modules import import_file, workspace_root
 from evalkit.graders.rules._common import Params
 from evalkit.records import Case, TargetOutput
-from evalkit.workspace import inside
+from evalkit.workspace.root import inside
 
 CheckFn = Callable[[TargetOutput, Case, dict[str, Any]], Any]
 

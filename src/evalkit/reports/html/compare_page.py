@@ -10,7 +10,8 @@ from typing import Any
 
 import duckdb
 
-from evalkit.compare import CaseChange, Comparison, compare
+from evalkit.analysis.compare import CaseChange, Comparison, compare
+from evalkit.analysis.verdict import with_human
 from evalkit.reports.html.page import asset, render_page, write_page
 from evalkit.reports.html.run_page import MAX_TEXT
 from evalkit.reports.html.textdiff import word_diff
@@ -155,7 +156,7 @@ def render_compare_report(
     workspace: Path | None,
 ) -> Path:  # fmt: skip
     """Write the comparison page of `cand_run` against `base_run` to `out`."""
-    comparison = comparison_rows.with_human(
+    comparison = with_human(
         con,
         compare(
             base_run,

@@ -8,9 +8,10 @@ from typing import Any
 
 import duckdb
 
+from evalkit.analysis import summary
 from evalkit.reports import human
 from evalkit.reports.html.page import asset, render_page, write_page
-from evalkit.store import queries, reporting
+from evalkit.store import reporting
 from evalkit.store.calibration_rows import run_calibration
 
 # Long texts are cut in the embedded data: a report is for reading, the store keeps all.
@@ -61,11 +62,11 @@ def trial_data(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, An
 
 def run_context(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
     """Everything the run page's template shows, apart from the trials."""
-    overview = queries.summary_rows(con, run_id)
+    overview = summary.summary_rows(con, run_id)
     for row in overview:
         row["target"] = _label(row["target_id"], row["prompt_id"])
-    metrics = reporting.metric_breakdown(con, run_id)
-    tags = reporting.tag_breakdown(con, run_id)
+    metrics = summary.metric_breakdown(con, run_id)
+    tags = summary.tag_breakdown(con, run_id)
     for row in (*metrics, *tags):
         row["target"] = _label(row["target_id"], row["prompt_id"])
     totals = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from evalkit.analysis.trend import TrendRule, TrendSeries
 from evalkit.reports.charts import trend_chart
 from evalkit.reports.html.page import asset, render_page, write_page
-from evalkit.trend import TrendRule, TrendSeries
 
 
 def trend_context(

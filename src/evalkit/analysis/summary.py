@@ -1,0 +1,70 @@
+"""A run's summary tables with their pass rates: the store counts, this module rates.
+
+One definition of the run table's numbers: the pass rate is over every trial that was
+meant to be graded (an error is a trial that did not pass: the system under test gave
+no answer); a skip is left out. The interval is Wilson's 95%.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from evalkit.analysis.stats import wilson_interval
+from evalkit.store import queries, reporting
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SUMMARY_COLUMNS = [
+    "suite", "target_id", "prompt_id", "trials", "passed", "failed", "errors", "skipped",
+    "pass_rate", "ci_low", "ci_high", "mean_score", "p50_latency_ms", "p95_latency_ms",
+    "input_tokens", "output_tokens", "cost_usd", "cached",
+]  # fmt: skip
+
+
+def pass_rate(passed: int, graded: int) -> tuple[float | None, float | None, float | None]:
+    """(rate, Wilson 95% low, high); Nones when nothing was graded."""
+    if graded == 0:
+        return None, None, None
+    low, high = wilson_interval(passed, graded)
+    return passed / graded, low, high
+
+
+def with_rate(row: dict[str, Any], passed: str = "passed", graded: str = "graded") -> None:
+    """Add pass_rate, ci_low and ci_high (Wilson 95%) from the row's counts."""
+    rate, low, high = pass_rate(int(row[passed] or 0), int(row[graded] or 0))
+    row.update(pass_rate=rate, ci_low=low, ci_high=high)
+
+
+def summary_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
+    """One row per suite x target x prompt: counts, pass rate with its interval, costs."""
+    rows = queries.summary_counts(con, run_id)
+    for row in rows:
+        row["graded"] = row["passed"] + row["failed"] + row["errors"]
+        with_rate(row)
+    return [{name: row[name] for name in SUMMARY_COLUMNS} for row in rows]
+
+
+def summary_frame(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
+    """`summary_rows` as a DataFrame."""
+    import pandas as pd  # only callers who want DataFrames pay for pandas
+
+    return pd.DataFrame(summary_rows(con, run_id), columns=SUMMARY_COLUMNS)
+
+
+def metric_breakdown(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
+    """Per grader metric x target: counts, pass rate with its interval, mean score."""
+    rows = reporting.metric_counts(con, run_id)
+    for row in rows:
+        with_rate(row)
+    return rows
+
+
+def tag_breakdown(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
+    """Per case tag x target: trials, pass rate with its interval (errors count as not passed)."""
+    rows = reporting.tag_counts(con, run_id)
+    for row in rows:
+        with_rate(row)
+    return rows

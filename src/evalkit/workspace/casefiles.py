@@ -1,0 +1,177 @@
+"""Cases from CSV or JSONL files beside a suite (`cases_from:`), one case per row.
+
+Columns named like case fields (`id`, `expected`, `context`, `tags`, `cluster`,
+`description`, `metadata.*`) fill those fields; every other column is a var. A JSONL
+row may also carry `vars` and `metadata` objects and `messages`, as a YAML case would.
+Rows come back shaped like a YAML case, so `CaseSpec` validates both the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evalkit.errors import Location, SpecError
+from evalkit.workspace.yamlfile import MAX_BYTES, decode_utf8
+
+CASE_COLUMNS = ("id", "expected", "context", "tags", "cluster", "description")
+METADATA_PREFIX = "metadata."
+_TAG_SEPARATORS = re.compile(r"[,;]")
+
+
+@dataclass(slots=True)
+class CaseRow:
+    """One row, shaped like a YAML case, and the line it starts on."""
+
+    data: dict[str, Any]
+    line: int
+
+
+def read_case_file(
+    path: Path, source: str, renames: dict[str, str], map_at: tuple[Location, str]
+) -> list[CaseRow]:
+    """Read a `.csv` or `.jsonl` case file; `renames` maps a file column to the name used.
+
+    `map_at` is where the renames are written (location, field path), for their errors.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".jsonl", ".ndjson"):
+        raise SpecError.single(
+            Location(source), "", f"unsupported case file type '{suffix}'; use .csv or .jsonl"
+        )
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise SpecError.single(
+                Location(source), "", f"file is {size:,} bytes; the limit is {MAX_BYTES:,}"
+            )
+        text = decode_utf8(path.read_bytes(), source)
+    except OSError as exc:
+        raise SpecError.single(Location(source), "", f"cannot read file: {exc.strerror}") from None
+    if suffix == ".csv":
+        return _read_csv(text, source, renames, map_at)
+    return _read_jsonl(text, source, renames)
+
+
+def _read_csv(
+    text: str, source: str, renames: dict[str, str], map_at: tuple[Location, str]
+) -> list[CaseRow]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    rows: list[CaseRow] = []
+    last_line = 0
+    try:
+        for record in reader:
+            start, last_line = last_line + 1, reader.line_num
+            if not any(cell.strip() for cell in record):
+                continue  # blank lines are layout, not cases
+            if header is None:
+                header = _check_header(record, source, start, renames, map_at)
+                continue
+            if len(record) > len(header):
+                raise SpecError.single(
+                    Location(source, start),
+                    "",
+                    f"row has {len(record)} fields but the header has {len(header)}; "
+                    "quote fields that contain commas",
+                )
+            cells = dict(zip(header, record, strict=False))
+            rows.append(CaseRow(_shape(cells, from_csv=True), start))
+    except csv.Error as exc:
+        raise SpecError.single(
+            Location(source, reader.line_num), "", f"invalid CSV: {exc}"
+        ) from None
+    if header is None:
+        raise SpecError.single(Location(source), "", "file is empty; expected a header row")
+    return rows
+
+
+def _check_header(
+    record: list[str], source: str, line: int, renames: dict[str, str], map_at: tuple[Location, str]
+) -> list[str]:
+    names = [cell.strip() for cell in record]
+    problems: list[tuple[Location, str, str]] = []
+    seen: set[str] = set()
+    for column, name in enumerate(names, start=1):
+        if not name:
+            problems.append((Location(source, line), "", f"column {column} has no name"))
+        elif name in seen:
+            problems.append((Location(source, line), "", f"column '{name}' appears twice"))
+        seen.add(name)
+    for old in renames:
+        if old not in seen:
+            message = f"column '{old}' is not in {source} ({', '.join(names)})"
+            problems.append((map_at[0], map_at[1], message))
+    if problems:
+        raise SpecError(problems)
+    return [renames.get(name, name) for name in names]
+
+
+def _read_jsonl(text: str, source: str, renames: dict[str, str]) -> list[CaseRow]:
+    rows: list[CaseRow] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(
+                line, object_pairs_hook=no_duplicate_keys, parse_constant=no_constants
+            )
+        except json.JSONDecodeError as exc:
+            raise SpecError.single(
+                Location(source, number, exc.colno), "", f"invalid JSON: {exc.msg}"
+            ) from None
+        except ValueError as exc:
+            raise SpecError.single(Location(source, number), "", str(exc)) from None
+        if not isinstance(value, dict):
+            raise SpecError.single(
+                Location(source, number), "", "each line must be one JSON object ({...})"
+            )
+        fields = {str(renames.get(k, k)): item for k, item in value.items()}
+        rows.append(CaseRow(_shape(fields, from_csv=False), number))
+    return rows
+
+
+def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json.loads object_pairs_hook: a repeated key is an error, not a silent overwrite."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key '{key}' in a JSON object; keep one of them")
+        result[key] = value
+    return result
+
+
+def no_constants(name: str) -> Any:
+    """json.loads parse_constant: NaN and Infinity are not JSON, whatever Python allows."""
+    raise ValueError(f"'{name}' is not a number JSON allows; write a finite number or a string")
+
+
+def _shape(fields: dict[str, Any], *, from_csv: bool) -> dict[str, Any]:
+    """Sort a row's columns into case fields, metadata and vars."""
+    case: dict[str, Any] = {}
+    variables: dict[str, Any] = {}
+    metadata: dict[str, Any] = {}
+    for name, value in fields.items():
+        # An empty CSV cell in a case or metadata field means "not given"; vars keep "".
+        if from_csv and value == "" and (name in CASE_COLUMNS or name.startswith(METADATA_PREFIX)):
+            continue
+        if name == "tags" and isinstance(value, str):
+            case["tags"] = [t.strip() for t in _TAG_SEPARATORS.split(value) if t.strip()]
+        elif name in CASE_COLUMNS:
+            case[name] = value
+        elif name.startswith(METADATA_PREFIX):
+            metadata[name[len(METADATA_PREFIX) :]] = value
+        elif not from_csv and name in ("vars", "metadata") and isinstance(value, dict):
+            (variables if name == "vars" else metadata).update(value)
+        elif not from_csv and name == "messages":
+            case["messages"] = value
+        else:
+            variables[name] = value
+    case["vars"] = variables
+    case["metadata"] = metadata
+    return case

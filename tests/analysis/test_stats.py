@@ -1,0 +1,214 @@
+"""evalkit.analysis.stats against published reference values and independent implementations."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from evalkit.analysis.stats import mean_stderr, percentile, wilson_interval, z_value
+
+# Newcombe R.G. (1998), "Two-sided confidence intervals for the single proportion:
+# comparison of seven methods", Statistics in Medicine 17:857-872, Table I, method 3
+# (Wilson score interval without continuity correction), 95%.
+NEWCOMBE_1998 = [
+    (81, 263, 0.2553, 0.3662),
+    (15, 148, 0.0624, 0.1605),
+    (0, 20, 0.0000, 0.1611),
+    (1, 29, 0.0061, 0.1718),
+]
+
+
+@pytest.mark.parametrize(("successes", "n", "low", "high"), NEWCOMBE_1998)
+def test_wilson_matches_newcombe_1998(successes: int, n: int, low: float, high: float) -> None:
+    got_low, got_high = wilson_interval(successes, n)
+    assert got_low == pytest.approx(low, abs=5e-5)
+    assert got_high == pytest.approx(high, abs=5e-5)
+
+
+def test_wilson_all_successes_reaches_exactly_one() -> None:
+    # by symmetry with Newcombe's 0/20 row: 20/20 is (1 - 0.1611, 1)
+    low, high = wilson_interval(20, 20)
+    assert low == pytest.approx(1 - 0.1611, abs=5e-5)
+    assert high == 1.0
+    assert wilson_interval(0, 20)[0] == 0.0
+
+
+def test_wilson_with_no_trials_knows_nothing() -> None:
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_wilson_other_confidence_levels() -> None:
+    # closed form at zero successes: upper bound z² / (n + z²); z(0.99) = 2.5758293
+    z = 2.5758293035489
+    assert wilson_interval(0, 10, confidence=0.99)[1] == pytest.approx(z * z / (10 + z * z))
+    # wider confidence, wider interval
+    narrow = wilson_interval(30, 50, confidence=0.80)
+    wide = wilson_interval(30, 50, confidence=0.99)
+    assert wide[0] < narrow[0] and wide[1] > narrow[1]
+
+
+@pytest.mark.parametrize(("successes", "n"), [(-1, 5), (6, 5), (0, -1)])
+def test_wilson_rejects_impossible_counts(successes: int, n: int) -> None:
+    with pytest.raises(ValueError, match="successes"):
+        wilson_interval(successes, n)
+
+
+@pytest.mark.parametrize("confidence", [0.0, 1.0, 95.0])
+def test_confidence_must_be_a_fraction(confidence: float) -> None:
+    with pytest.raises(ValueError, match="confidence"):
+        wilson_interval(1, 2, confidence=confidence)
+
+
+def test_z_value_reference() -> None:
+    # standard normal table: z(0.95) = 1.959964, z(0.90) = 1.644854
+    assert z_value(0.95) == pytest.approx(1.959964, abs=1e-6)
+    assert z_value(0.90) == pytest.approx(1.644854, abs=1e-6)
+
+
+@given(st.integers(min_value=1, max_value=10_000), st.data())
+def test_wilson_contains_the_rate_and_stays_in_bounds(n: int, data: st.DataObject) -> None:
+    successes = data.draw(st.integers(min_value=0, max_value=n))
+    low, high = wilson_interval(successes, n)
+    assert 0.0 <= low <= successes / n <= high <= 1.0
+
+
+def test_mean_stderr_reference() -> None:
+    # the classic 2, 4, 4, 4, 5, 5, 7, 9: mean 5, sample variance 32/7
+    mean, stderr = mean_stderr([2, 4, 4, 4, 5, 5, 7, 9])
+    assert mean == 5.0
+    assert stderr == pytest.approx(math.sqrt(32 / 7) / math.sqrt(8))
+
+
+def test_mean_stderr_edges() -> None:
+    assert all(math.isnan(x) for x in mean_stderr([]))
+    mean, stderr = mean_stderr([0.7])
+    assert mean == 0.7 and math.isnan(stderr)
+    assert mean_stderr([1.0, 1.0, 1.0]) == (1.0, 0.0)
+    assert mean_stderr(iter([0.0, 1.0])) == (0.5, 0.5)  # any iterable, consumed once
+
+
+@given(st.lists(st.floats(min_value=-1e6, max_value=1e6), min_size=2, max_size=50))
+def test_mean_stderr_agrees_with_the_statistics_module(values: list[float]) -> None:
+    mean, stderr = mean_stderr(values)
+    assert mean == pytest.approx(statistics.fmean(values), abs=1e-6)
+    assert stderr == pytest.approx(statistics.stdev(values) / math.sqrt(len(values)), abs=1e-6)
+
+
+def test_percentile_reference() -> None:
+    # numpy.percentile documentation example: [10, 7, 4, 3, 2, 1] -> median 3.5
+    assert percentile([10, 7, 4, 3, 2, 1], 50) == 3.5
+    # Hyndman & Fan (1996) type 7 on 1..10: q=25 -> 1 + 0.25 * 9 = 3.25
+    assert percentile(range(1, 11), 25) == 3.25
+    assert percentile([100, 200, 300, 400, 500], 95) == pytest.approx(480.0)
+    assert percentile([5, 1, 3], 0) == 1.0 and percentile([5, 1, 3], 100) == 5.0
+
+
+def test_percentile_edges() -> None:
+    assert math.isnan(percentile([], 50))
+    assert percentile([42.0], 90) == 42.0
+    with pytest.raises(ValueError, match="q must be between 0 and 100"):
+        percentile([1.0], 101)
+
+
+@given(st.lists(st.floats(min_value=-1e6, max_value=1e6), min_size=2, max_size=50))
+def test_percentile_agrees_with_statistics_quantiles(values: list[float]) -> None:
+    # statistics.quantiles(method="inclusive") is type 7 too: cut points at 25/50/75
+    expected = statistics.quantiles(values, n=4, method="inclusive")
+    got = [percentile(values, q) for q in (25, 50, 75)]
+    assert got == pytest.approx(expected, abs=1e-6)
+
+
+# --- paired comparison, McNemar and power, against scipy / statsmodels ---------------
+
+scipy_stats = pytest.importorskip("scipy.stats")
+sm = pytest.importorskip("statsmodels.api")
+from statsmodels.stats.contingency_tables import mcnemar  # noqa: E402
+from statsmodels.stats.power import NormalIndPower  # noqa: E402
+from statsmodels.stats.weightstats import DescrStatsW  # noqa: E402
+
+from evalkit.analysis.stats import (  # noqa: E402
+    cases_needed,
+    clustered_stderr,
+    detectable_effect,
+    mcnemar_exact,
+    paired_difference,
+    power,
+)
+
+BASE = [1, 1, 0, 1, 0.5, 1, 1, 0, 1, 1, 0.25, 1]
+CANDIDATE = [1, 0, 0, 1, 0.75, 0, 1, 1, 0, 1, 0.25, 0]
+
+
+def test_paired_interval_matches_scipy_and_statsmodels() -> None:
+    got = paired_difference(BASE, CANDIDATE)
+    diffs = [c - b for b, c in zip(BASE, CANDIDATE, strict=True)]
+    t = scipy_stats.ttest_rel(CANDIDATE, BASE)
+    assert got.difference == pytest.approx(sum(diffs) / len(diffs))
+    # the paired t statistic is the mean difference over exactly this standard error
+    assert got.stderr == pytest.approx(got.difference / t.statistic)
+    low, high = DescrStatsW(diffs).zconfint_mean(alpha=0.05)
+    assert (got.ci_low, got.ci_high) == (pytest.approx(low), pytest.approx(high))
+    _, p = DescrStatsW(diffs).ztest_mean(0)
+    assert got.p_value == pytest.approx(p)
+    assert got.base_mean == pytest.approx(sum(BASE) / len(BASE))
+
+
+def test_clustered_stderr_matches_statsmodels_cluster_robust_ols() -> None:
+    diffs = [c - b for b, c in zip(BASE, CANDIDATE, strict=True)]
+    groups = ["a", "a", "a", "b", "b", "c", "c", "c", "c", "d", "e", "e"]
+    fit = sm.OLS(diffs, [[1.0]] * len(diffs)).fit(
+        cov_type="cluster", cov_kwds={"groups": [ord(g) for g in groups]}
+    )
+    assert clustered_stderr(diffs, groups) == pytest.approx(float(fit.bse[0]))
+    got = paired_difference(BASE, CANDIDATE, clusters=groups)
+    assert got.stderr == pytest.approx(float(fit.bse[0]))
+    assert got.clusters == 5
+
+
+def test_cases_without_a_cluster_are_their_own_cluster() -> None:
+    plain = paired_difference(BASE, CANDIDATE)
+    none_clustered = paired_difference(BASE, CANDIDATE, clusters=[None] * len(BASE))
+    assert none_clustered.stderr == pytest.approx(plain.stderr)
+    # correlated cases in one cluster widen the interval
+    diffs = [-1.0, -1.0, -1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    base = [1.0] * 8
+    cand = [b + d for b, d in zip(base, diffs, strict=True)]
+    clustered = paired_difference(
+        base, cand, clusters=["x", "x", "x", None, None, None, None, None]
+    )
+    assert clustered.stderr > paired_difference(base, cand).stderr
+
+
+@pytest.mark.parametrize(
+    ("regressed", "fixed"), [(0, 0), (3, 0), (5, 1), (1, 5), (7, 7), (12, 3), (40, 25)]
+)
+def test_mcnemar_exact_matches_statsmodels(regressed: int, fixed: int) -> None:
+    table = [[20, regressed], [fixed, 9]]  # rows: base pass/fail; columns: candidate
+    expected = mcnemar(table, exact=True).pvalue
+    assert mcnemar_exact(regressed, fixed) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize(("effect", "sd"), [(0.05, 0.4), (0.1, 0.5), (0.2, 0.3), (0.02, 0.25)])
+def test_power_and_sample_size_match_statsmodels(effect: float, sd: float) -> None:
+    solver = NormalIndPower()
+    n = solver.solve_power(effect_size=effect / sd, alpha=0.05, power=0.8, ratio=0.0)
+    assert cases_needed(effect, sd, alpha=0.05, target_power=0.8) == pytest.approx(n, rel=1e-6)
+    at_100 = solver.power(effect_size=effect / sd, nobs1=100, alpha=0.05, ratio=0.0)
+    assert power(effect, sd, 100) == pytest.approx(at_100, rel=1e-9)
+    es = solver.solve_power(effect_size=None, nobs1=100, alpha=0.05, power=0.8, ratio=0.0)
+    # statsmodels' root finder stops at ~1e-5 relative; ours is bisected to the float
+    assert detectable_effect(100, sd) == pytest.approx(es * sd, rel=1e-4)
+    assert power(detectable_effect(100, sd), sd, 100) == pytest.approx(0.8, abs=1e-9)
+
+
+def test_degenerate_inputs_say_undefined_rather_than_guess() -> None:
+    assert math.isnan(paired_difference([1.0], [0.0]).stderr)
+    assert paired_difference([], []).n == 0
+    assert detectable_effect(0, 0.5) == math.inf
+    assert cases_needed(0.0, 0.5) == math.inf
+    with pytest.raises(ValueError):
+        paired_difference([1.0], [1.0, 0.0])
