@@ -103,7 +103,7 @@ def test_server_errors_are_recorded_not_raised(workspace: Workspace, cli: Cli) -
     workspace.plan(anthropic_target(workspace.server), extra="retries: 0\n")
     workspace.server.fail_next(401, count=10)
     code, out = cli("run")
-    assert code == 1
+    assert code == 3  # a rejected key is an infrastructure failure, not a worse model
     rows = workspace.sql("SELECT DISTINCT status, error_kind FROM results")
     assert rows == [("error", "auth")]
     assert "test-key" not in out

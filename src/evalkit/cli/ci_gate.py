@@ -8,7 +8,8 @@ from pathlib import Path
 
 from rich.text import Text
 
-from evalkit.analysis.gate import is_configured
+from evalkit.analysis.compare import Comparison
+from evalkit.analysis.gate import has_comparison_rules, is_configured
 from evalkit.analysis.verdict import judge, resolve_base
 from evalkit.cli.console import console
 from evalkit.engine.session import RunOutcome
@@ -52,7 +53,7 @@ def after_run(
     store: Store, plan: LoadedPlan, outcome: RunOutcome, options: CiOptions, several: bool
 ) -> int | None:
     """Apply `--gate` and write the reports; the exit code when `--gate` decides it."""
-    if not options.wanted or outcome.totals.finished == 0:
+    if not options.wanted or not outcome.recorded or outcome.totals.finished == 0:
         return None
     con = store.con
     comparison = gate = None
@@ -71,7 +72,8 @@ def after_run(
         assert gate is not None
         for note in gate.notes:
             console.print(Text("gate note: ", style="yellow") + Text(note))
-        if gate.passed:
+        # an unmeasured run, or a comparison that paired nothing, passes no gate
+        if gate.passed and outcome.exit_code in (0, 1) and _paired(comparison):
             console.print(Text("gate (--gate) passed", style="green"))
         shown = set(outcome.gate.reasons)  # the pass-rate reasons are printed already
         for reason in gate.reasons:
@@ -86,9 +88,18 @@ def after_run(
     )
     for path in paths:
         console.print(Text(f"wrote {path}", style="dim"))
-    if gate is None or outcome.status == "interrupted":
-        return None
+    if gate is None or outcome.exit_code in (2, 3, 5):
+        return None  # interrupted, unmeasured or empty: no gate can pass it
+    if not _paired(comparison) and gate.passed and has_comparison_rules(plan.spec.gate):
+        assert comparison is not None
+        console.print(Text(f"nothing to compare: no case of {comparison.base_run} ran again here"))
+        return 5
     return 0 if gate.passed else 1
+
+
+def _paired(comparison: Comparison | None) -> bool:
+    """Whether a comparison (if any) paired at least one case."""
+    return comparison is None or bool(comparison.groups)
 
 
 def _per_plan(path: Path | None, plan: str, several: bool) -> Path | None:

@@ -75,6 +75,17 @@ def command(
             comparison = with_human(con, comparison)
         for note in notes:
             console.print(Text(note, style="dim"))
+        if comparison is not None and not comparison.groups:
+            # Zero paired cases prove nothing: never "no change", never "gate passed".
+            _print_comparison(comparison, cases, set(metric or ()))
+            console.print(
+                Text(
+                    f"nothing to compare: no case ran in both {comparison.base_run} and "
+                    f"{comparison.candidate_run} with the same content",
+                    style="yellow",
+                )
+            )
+            return 5
         if comparison is not None:
             _print_comparison(comparison, cases, set(metric or ()))
         if verdict is not None:

@@ -10,8 +10,10 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from evalkit.analysis import summary
+from evalkit.analysis.outcome import plural
 from evalkit.cli.ci_gate import CiOptions, after_run, check_gates
 from evalkit.cli.console import console, db_path, err_console, money
 from evalkit.cli.progress import make_progress
@@ -27,6 +29,7 @@ from evalkit.store.db import Store
 from evalkit.store.judging import judge_summary
 from evalkit.store.lock import open_when_free, wait_seconds
 from evalkit.workspace import load_plans
+from evalkit.workspace.models import MAX_EPOCHS
 from evalkit.workspace.root import find_root
 
 
@@ -44,7 +47,9 @@ def command(
     tag: Annotated[list[str] | None, typer.Option(help="Only cases with this tag.")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most N cases per suite.")] = None,
     target: Annotated[list[str] | None, typer.Option(help="Only this target (glob).")] = None,
-    epochs: Annotated[int | None, typer.Option(min=1, help="Repeat each case N times.")] = None,
+    epochs: Annotated[
+        int | None, typer.Option(min=1, max=MAX_EPOCHS, help="Repeat each case N times.")
+    ] = None,
     concurrency: Annotated[
         int | None, typer.Option(min=1, help="Concurrent calls per target.")
     ] = None,
@@ -76,6 +81,21 @@ def command(
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
     markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary here.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
+    allow_skipped: Annotated[
+        bool,
+        typer.Option(
+            "--allow-skipped",
+            help="Count grades skipped for want of a judge key out, instead of exit 3.",
+        ),
+    ] = False,
+    max_cost: Annotated[
+        float | None,
+        typer.Option(
+            "--max-cost",
+            min=0.0,
+            help="Stop (exit 3, resumable) before spent plus in-flight cost passes USD.",
+        ),
+    ] = None,
 ) -> int:
     """Run eval plans and record every result in DuckDB."""
     start = Path(plan) if plan and Path(plan).is_dir() else None
@@ -93,6 +113,8 @@ def command(
         concurrency=concurrency,
         labels=_labels(label or []),
         command=shlex.join(["evalkit", *sys.argv[1:]]),
+        allow_skipped=allow_skipped,
+        max_cost=max_cost,
     )
     database = db_path(db, root)
     ci_options = CiOptions(gate, baseline, junit, markdown, json_out)
@@ -125,10 +147,16 @@ def command(
 
 
 def _report(store: Store, outcome: RunOutcome, failures: int) -> None:
+    if not outcome.recorded:
+        console.print(
+            Text(f"{outcome.plan}: nothing ran: no case x target was selected (no run recorded)")
+        )
+        return
     rows = summary.summary_rows(store.con, outcome.run_id)
     totals = outcome.totals
     if not rows:
-        console.print(f"[bold]{outcome.plan}[/]: nothing ran (run {outcome.run_id})")
+        console.print(Text(f"{outcome.plan}: nothing ran (run {outcome.run_id})"))
+        _print_reasons(outcome)
         return
     console.print(summary_table(rows, f"{outcome.plan} · run {outcome.run_id}"))
     failing, total = queries.failure_rows(store.con, outcome.run_id, failures)
@@ -137,12 +165,17 @@ def _report(store: Store, outcome: RunOutcome, failures: int) -> None:
     if judge:
         console.print(judge, markup=False)  # the judge's spend, apart from the targets'
     costs = [row["cost_usd"] for row in rows if row["cost_usd"] is not None]
+    counts = outcome.counts
     parts = [
-        f"{totals.finished} trials",
-        f"{totals.by_status.get('pass', 0)} passed",
-        f"{totals.by_status.get('fail', 0)} failed",
-        f"{totals.by_status.get('error', 0)} errors",
+        plural(counts.trials, "trial"),
+        f"{counts.passed} passed",
+        f"{counts.failed} failed",
+        plural(counts.errors, "error"),
     ]
+    if counts.skipped:
+        parts.append(f"{counts.skipped} skipped")
+    if counts.skipped_grades:
+        parts.append(f"{plural(counts.skipped_grades, 'grade')} skipped")
     if totals.cache_hits:
         parts.append(f"{totals.cache_hits} cached")
     if costs:
@@ -152,7 +185,7 @@ def _report(store: Store, outcome: RunOutcome, failures: int) -> None:
         console.print(drops, style="dim", markup=False)
     gate = outcome.gate
     if gate.configured:
-        if gate.passed:
+        if gate.passed and outcome.exit_code in (0, 1):  # an unmeasured run passes no gate
             console.print("[green]gate passed[/]")
         for reason in gate.reasons:
             console.print(f"[red]gate failed:[/] {escape(reason)}")
@@ -162,6 +195,16 @@ def _report(store: Store, outcome: RunOutcome, failures: int) -> None:
             f"{outcome.trials_planned} trials; finished results are saved[/]"
         )
         console.print(f"resume it with: evalkit resume {outcome.run_id}", highlight=False)
+    if outcome.exit_code == 3:
+        _print_reasons(outcome)
+
+
+def _print_reasons(outcome: RunOutcome) -> None:
+    """Why the run cannot pass (exit 3): one line each, on stderr for CI logs."""
+    for reason in outcome.verdict.reasons:
+        err_console.print(Text("error: ", style="bold red") + Text(reason))
+    if outcome.status != "completed" and outcome.run_id:
+        err_console.print(Text(f"resume it with: evalkit resume {outcome.run_id}"))
 
 
 def _labels(pairs: list[str]) -> dict[str, str]:

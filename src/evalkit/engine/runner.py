@@ -67,6 +67,12 @@ class EngineTotals:
     cache_hits: int = 0
     retries: int = 0
     interrupted: bool = False
+    stopped_targets: dict[str, str] = field(default_factory=dict)  # target id -> why
+
+
+# Identical auth failures on one target before the engine stops sending to it: a
+# rejected key fails every trial the same way, and each call may cost a rate-limit slot.
+AUTH_FAILURES_TO_STOP = 3
 
 
 CacheLookup = Callable[[Iterable[str]], dict[str, TargetOutput]]
@@ -104,6 +110,8 @@ class Engine:
         self._peer_checked: set[int] = set()  # id(case) of cases looked at for `against:`
         self._peer_cases: set[int] = set()  # id(case) of cases with a grader that has one
         self._deferred: list[asyncio.Task[None]] = []  # gradings waiting for a peer
+        self._auth_failures: dict[str, list[tuple[int | None, str]]] = {}  # by target id
+        self.on_target_stopped: Callable[[str, str], None] = lambda _target, _why: None
 
     def stop(self) -> None:
         """Let in-flight trials finish, start no new ones."""
@@ -164,9 +172,14 @@ class Engine:
         if keys and self.cache_lookup is not None:
             self._cached = self.cache_lookup(keys)
 
+    def _stopped(self, target_id: str) -> bool:
+        return target_id in self.totals.stopped_targets
+
     async def _worker(self, queue: deque[Trial], limits: TargetLimits) -> None:
         while queue and not self.stopping.is_set():
             trial = queue.popleft()
+            if self._stopped(trial.target_id):
+                break  # the rest of this target's trials are not run (resume sends them)
             started = time.time()
             output, key = await self._produce(trial, limits)
             self.peers.publish(trial.case, _identity(trial), output)
@@ -247,6 +260,9 @@ class Engine:
         attempt = 0
         while True:
             attempt += 1
+            if self._stopped(target.id):
+                why = self.totals.stopped_targets[target.id]
+                return TargetOutput(error=TargetFailure(ErrorKind.AUTH, why), attempts=attempt - 1)
             limiter = self.limiters.get(target.id)
             if limiter is None:
                 limiter = self.limiters[target.id] = AdaptiveLimiter(limits.concurrency)
@@ -270,6 +286,8 @@ class Engine:
                 return output
             if failure.kind is ErrorKind.RATE_LIMIT:
                 limiter.rate_limited()
+            if failure.kind is ErrorKind.AUTH:
+                self._auth_failed(target, failure)
             if self.stopping.is_set() or not limits.retry.should_retry(failure, attempt):
                 return TargetOutput(
                     error=failure,
@@ -278,6 +296,20 @@ class Engine:
                 )
             self.totals.retries += 1
             await asyncio.sleep(limits.retry.delay(failure, attempt, self._rng))
+
+    def _auth_failed(self, target: Target, failure: TargetFailure) -> None:
+        """Count an auth failure; after AUTH_FAILURES_TO_STOP identical ones, stop the target."""
+        seen = self._auth_failures.setdefault(target.id, [])
+        seen.append((failure.status_code, failure.message))
+        last = seen[-AUTH_FAILURES_TO_STOP:]
+        if len(last) < AUTH_FAILURES_TO_STOP or len(set(last)) != 1 or self._stopped(target.id):
+            return
+        credential = getattr(target, "credential_name", None)
+        what = f"{credential} was rejected" if credential else "the credentials were rejected"
+        code = f"HTTP {failure.status_code}" if failure.status_code else failure.message
+        why = f"{what}: {code}"
+        self.totals.stopped_targets[target.id] = why
+        self.on_target_stopped(target.id, why)
 
 
 def _identity(trial: Trial) -> TrialIdentity:

@@ -19,13 +19,15 @@ from typing import Any
 from evalkit import __version__
 from evalkit.analysis.calibration_history import judge_calibration
 from evalkit.analysis.gate import GateResult, apply_rates
+from evalkit.analysis.outcome import RunVerdict, run_verdict
 from evalkit.engine.plan import Selection, expand
 from evalkit.engine.resume import resume_point
 from evalkit.engine.runner import Engine, EngineTotals, RunObserver, Variant
 from evalkit.graders.judge.setup import attach, judge_for_run, judging
-from evalkit.records import Status, Trial
+from evalkit.records import Trial
 from evalkit.store import ci_rows
 from evalkit.store.db import Store
+from evalkit.store.outcome_rows import OutcomeCounts, outcome_counts
 from evalkit.store.runs import RunInfo, RunTarget, git_info, git_user, new_run_id
 from evalkit.targets import build_targets
 from evalkit.targets.base import Target, TargetContext, TargetUnavailable
@@ -48,6 +50,8 @@ class RunSettings:
     concurrency: int | None = None  # overrides every target's concurrency
     labels: dict[str, str] = field(default_factory=dict)
     command: str = ""
+    allow_skipped: bool = False  # count skipped grades out instead of exit 3
+    max_cost: float | None = None  # USD; overrides the plan's `max_cost`
 
 
 @dataclass(slots=True)
@@ -62,18 +66,19 @@ class RunOutcome:
     notices: list[str]
     gate: GateResult
     pass_rates: dict[tuple[str, str, str | None], tuple[int, int]]  # (suite,target,prompt)->(ok,n)
+    counts: OutcomeCounts = field(default_factory=OutcomeCounts)
+    verdict: RunVerdict = field(default_factory=lambda: RunVerdict(0))
 
     @property
     def exit_code(self) -> int:
-        """pytest-style: 0 passed, 1 failures or failed gate, 2 interrupted, 5 nothing ran."""
-        if self.status == "interrupted":
-            return 2
-        if self.totals.finished == 0:
-            return 5
-        if self.gate.configured:
-            return 0 if self.gate.passed else 1
-        failing = sum(self.totals.by_status.get(s, 0) for s in (Status.FAIL, Status.ERROR))
-        return 1 if failing else 0
+        """pytest-style (see evalkit.analysis.outcome): 0 passed, 1 failures or a failed
+        gate, 2 interrupted, 3 infrastructure, 5 nothing ran."""
+        return self.verdict.exit_code
+
+    @property
+    def recorded(self) -> bool:
+        """Whether the run is in the store (an empty selection is never recorded)."""
+        return self.trials_planned > 0 or self.status == "interrupted"
 
 
 def execute(
@@ -98,6 +103,20 @@ def execute(
     planned = len(trials)
     judge = judge_for_run(plan, trials, notice)  # before recording the run: a bad `judge:` stops it
     point = None
+    if resume_run is None and planned == 0:
+        # Nothing selected: no run is recorded, so it never becomes `latest`, a
+        # baseline or a trend point.
+        verdict = run_verdict(
+            interrupted=False,
+            planned=0,
+            counts=OutcomeCounts(),
+            gate_configured=False,
+            gate_passed=False,
+        )
+        gate = GateResult(configured=False, passed=False)
+        return RunOutcome(
+            "", plan.name, "empty", 0, EngineTotals(), notices, gate, {}, verdict=verdict
+        )
     if resume_run is None:
         run_id = new_run_id(datetime.now(UTC))
         store.start_run(_run_info(plan, settings, run_id, planned), run_targets, _cases(trials))
@@ -112,6 +131,10 @@ def execute(
         sink=(writer := store.writer(run_id)),
         observer=observer,
         cache_lookup=store.cached_outputs if settings.use_cache and plan.spec.cache else None,
+    )
+    engine.on_target_stopped = lambda target, why: notice(
+        f"stopped sending to target '{target}': {why}; its remaining trials were not run "
+        f"(fix it, then `evalkit resume {run_id}`)"
     )
     use_cache = settings.use_cache and plan.spec.cache
     attach(judge, engine.call_target, store.cached_outputs if use_cache else None, writer.put_cache)
@@ -135,6 +158,18 @@ def execute(
             store.finish_run(run_id, status, {"finished": engine.totals.finished})
     rates = ci_rows.pass_rates(store.con, run_id)
     gate = apply_rates(plan.spec.gate, rates)
+    counts = outcome_counts(store.con, run_id)
+    verdict = run_verdict(
+        interrupted=status == "interrupted",
+        planned=planned,
+        counts=counts,
+        gate_configured=gate.configured,
+        gate_passed=gate.passed,
+        allow_skipped=settings.allow_skipped or plan.spec.allow_skipped,
+        stopped=totals.stopped_targets,
+    )
+    if status == "completed" and verdict.exit_code == 3 and totals.stopped_targets:
+        status = "failed"  # trials were left unsent: resumable, and never a baseline
     summary = {
         "finished": totals.finished,
         "by_status": totals.by_status,
@@ -142,11 +177,15 @@ def execute(
         "retries": totals.retries,
         **({"judge": judge.summary()} if judge is not None else {}),
         "gate": {"configured": gate.configured, "passed": gate.passed, "reasons": gate.reasons},
+        "exit_code": verdict.exit_code,
+        "reasons": verdict.reasons,
     }
     if calibration := judge_calibration(store.con, run_id, plan.spec.calibration, notice):
         summary["calibration"] = calibration  # a warning only: the gate above is unchanged
     store.finish_run(run_id, status, summary)
-    return RunOutcome(run_id, plan.name, status, planned, totals, notices, gate, rates)
+    return RunOutcome(
+        run_id, plan.name, status, planned, totals, notices, gate, rates, counts, verdict
+    )
 
 
 async def _drive(
@@ -155,27 +194,33 @@ async def _drive(
     targets: dict[Variant, Target],
     notice: Callable[[str], None],
 ) -> EngineTotals:
-    """Run the engine; a first Ctrl-C drains the trials in flight, a second aborts."""
+    """Run the engine; a first Ctrl-C or SIGTERM drains the trials in flight, a second aborts."""
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
 
-    def on_interrupt() -> None:
+    def on_interrupt(name: str) -> None:
         if engine.stopping.is_set():
             if main is not None:
                 main.cancel()
             return
-        notice("interrupted: finishing the trials in flight (Ctrl-C again to stop at once)")
+        notice(
+            f"interrupted ({name}): finishing the trials in flight (Ctrl-C again to stop at once)"
+        )
         engine.stop()
 
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    # SIGTERM is what CI systems and `kill` send on cancel: it drains like a first Ctrl-C,
+    # so a cancelled job leaves an `interrupted` run that `evalkit resume` continues.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, on_interrupt, signal.Signals(signum).name)
     try:
         return await engine.run(trials)
     except asyncio.CancelledError:
         raise KeyboardInterrupt from None
     finally:
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(signal.SIGINT)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signum)
         for target in {id(t): t for t in targets.values()}.values():
             with contextlib.suppress(Exception):
                 await target.aclose()

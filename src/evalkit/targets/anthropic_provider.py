@@ -60,6 +60,7 @@ class AnthropicTarget(ChatTarget):
     ) -> None:
         super().__init__(spec, options, prompt, ctx)
         self._options = options
+        self.credential_name: str | None = options.api_key_env  # named when it is rejected
         self._client = anthropic.AsyncAnthropic(
             api_key=read_api_key(options.api_key_env),
             base_url=options.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,

@@ -48,6 +48,7 @@ class OpenAITarget(ChatTarget):
     ) -> None:
         super().__init__(spec, options, prompt, ctx)
         self._options = options
+        self.credential_name = options.api_key_env  # named when the key is rejected
         key = read_api_key(options.api_key_env) if options.api_key_env else PLACEHOLDER_KEY
         self._client = openai.AsyncOpenAI(
             api_key=key,

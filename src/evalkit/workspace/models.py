@@ -115,9 +115,9 @@ class TargetSpec(BaseModel):
     provider: str
     description: str | None = None
     prompts: list[PromptSpec] = Field(default_factory=list)
-    concurrency: StrictInt | None = None
+    concurrency: Concurrency | None = None
     timeout: PositiveSeconds | None = None
-    retries: StrictInt | None = None
+    retries: Retries | None = None
     requires_env: list[str] = Field(default_factory=list)
 
 
@@ -170,6 +170,16 @@ class CalibrationSpec(BaseModel):
     graders: dict[str, Kappa] = Field(default_factory=dict)  # per-metric minimums
 
 
+# Bounds on a plan's numbers: past them a value is a typo (an extra zero), and honouring
+# it would queue billions of trials or open thousands of sockets before saying anything.
+MAX_EPOCHS = 1000
+MAX_CONCURRENCY = 1000
+MAX_RETRIES = 20
+Epochs = Annotated[StrictInt, Field(ge=1, le=MAX_EPOCHS)]
+Concurrency = Annotated[StrictInt, Field(ge=1, le=MAX_CONCURRENCY)]
+Retries = Annotated[StrictInt, Field(ge=0, le=MAX_RETRIES)]
+
+
 class PlanSpec(BaseModel):
     """An eval plan: which suites run against which targets, and how."""
 
@@ -179,11 +189,15 @@ class PlanSpec(BaseModel):
     description: str | None = None
     suites: list[str]  # paths or globs relative to the workspace root
     targets: list[TargetSpec]
-    epochs: StrictInt = 1
-    concurrency: StrictInt = 8  # per target, unless the target sets its own
+    epochs: Epochs = 1
+    concurrency: Concurrency = 8  # per target, unless the target sets its own
     timeout: PositiveSeconds = 120.0  # seconds per attempt, wall clock
-    retries: StrictInt = 4
+    retries: Retries = 4
     cache: StrictBool = True
+    # Count grades skipped (no judge key) out instead of failing the run with exit 3.
+    allow_skipped: StrictBool = False
+    # Stop the run (exit 3, resumable) before spent plus in-flight cost passes this (USD).
+    max_cost: Annotated[StrictFloat | StrictInt, Field(gt=0)] | None = None
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
     labels: dict[str, str] = Field(default_factory=dict)
     gate: GateSpec = Field(default_factory=GateSpec)
