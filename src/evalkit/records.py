@@ -26,6 +26,7 @@ class ErrorKind(enum.StrEnum):
     TIMEOUT = "timeout"  # our wall-clock limit fired
     RATE_LIMIT = "rate_limit"  # 429
     SERVER = "server"  # 5xx, overloaded
+    PROTOCOL = "protocol"  # 200 with a body that is not a valid answer (cut-off, empty JSON)
     CONNECTION = "connection"  # refused, reset, DNS
     CLIENT = "client"  # 400, 404, 422: the request itself is wrong
     AUTH = "auth"  # 401, 403
@@ -36,7 +37,12 @@ class ErrorKind(enum.StrEnum):
     @property
     def retryable(self) -> bool:
         """Transient kinds are retried with backoff; the rest fail at once."""
-        return self in (ErrorKind.RATE_LIMIT, ErrorKind.SERVER, ErrorKind.CONNECTION)
+        return self in (
+            ErrorKind.RATE_LIMIT,
+            ErrorKind.SERVER,
+            ErrorKind.PROTOCOL,
+            ErrorKind.CONNECTION,
+        )
 
 
 @dataclass(slots=True)

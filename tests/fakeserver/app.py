@@ -45,14 +45,20 @@ class Rule:
     served: int = 0
 
 
+# 200 answers a broken provider or proxy sends: cut-off JSON, nothing, or JSON that
+# is not a message at all.
+BROKEN_BODIES = {"malformed": '{"id": "msg_cut", "type": "mess', "empty": "", "null": "null"}
+
+
 @dataclass(slots=True)
 class Failure:
     """The next `count` model requests fail this way."""
 
-    status: int | None  # None with hang=True: never answer
+    status: int | None  # None with hang=True (never answer) or a broken 200 body
     count: int
     retry_after: str | None = None
     hang: bool = False
+    broken: str | None = None  # a key of BROKEN_BODIES: answer 200 with that body
 
 
 @dataclass
@@ -261,17 +267,20 @@ class FakeModel:
         return web.json_response({"ok": True, "rules": len(self.state.rules)})
 
     async def fail(self, request: web.Request) -> web.StreamResponse:
-        """POST /_control/fail {"status": 429|500|400|401|"hang", "count", "retry_after"}."""
+        """POST /_control/fail {"status": 429|500|400|401|"hang"|"malformed"|"empty"|"null",
+        "count", "retry_after"}."""
         body = await request.json()
         status = body.get("status")
         hang = status == "hang"
+        broken = status if status in BROKEN_BODIES else None
         retry_after = body.get("retry_after")
         self.state.failures.append(
             Failure(
-                status=None if hang else int(status),
+                status=None if hang or broken else int(status),
                 count=int(body.get("count", 1)),
                 retry_after=None if retry_after is None else str(retry_after),
                 hang=hang,
+                broken=broken,
             )
         )
         return web.json_response({"ok": True})
@@ -320,6 +329,10 @@ class FakeModel:
         if failure.hang:
             await asyncio.sleep(HANG_SECONDS)
             return web.json_response({"error": "hung"}, status=504)
+        if failure.broken is not None:
+            return web.Response(
+                text=BROKEN_BODIES[failure.broken], status=200, content_type="application/json"
+            )
         assert failure.status is not None
         return error_response(api, failure.status, failure.retry_after)
 

@@ -80,7 +80,8 @@ class FakeModelServer:
     def fail_next(
         self, status: int | str, count: int = 1, retry_after: float | str | None = None
     ) -> None:
-        """Make the next `count` model requests fail with `status` (or "hang")."""
+        """Make the next `count` model requests fail with `status`, or "hang", or answer 200
+        with a broken body ("malformed", "empty", "null")."""
         self._post("/_control/fail", {"status": status, "count": count, "retry_after": retry_after})
 
     def set_latency(self, ms: float) -> None:

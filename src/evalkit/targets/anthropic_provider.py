@@ -14,7 +14,7 @@ from pydantic import StrictInt
 from evalkit.records import Message, TargetOutput, TargetRequest, Usage
 from evalkit.targets.base import TargetContext, register
 from evalkit.targets.chat import ChatOptions, ChatTarget, read_api_key, sdk_timeout
-from evalkit.targets.failures import sdk_error
+from evalkit.targets.failures import PROTOCOL_FAULTS, protocol_error, sdk_error
 from evalkit.targets.pricing import cost
 from evalkit.workspace.models import PromptSpec, TargetSpec
 
@@ -80,6 +80,12 @@ class AnthropicTarget(ChatTarget):
 
     async def generate(self, request: TargetRequest) -> TargetOutput:
         """Send the rendered messages; map SDK failures to TargetCallError kinds."""
+        try:
+            return await self._generate(request)
+        except PROTOCOL_FAULTS as exc:
+            raise protocol_error("anthropic", exc) from None
+
+    async def _generate(self, request: TargetRequest) -> TargetOutput:
         params = self.sampling()
         # This SDK version has no typed sampling arguments; the API still takes them.
         extra_body = {k: params[k] for k in ("temperature", "top_p") if k in params}

@@ -95,3 +95,24 @@ def sdk_error(
     return TargetCallError(
         ErrorKind.SERVER, f"{api} API gave an unusable response: {shorten(str(exc))}"
     )
+
+
+# What an SDK raises while reading a 200 answer that is not a valid message: cut-off or
+# empty JSON (ValueError, pydantic's ValidationError among them), JSON `null` or a body
+# without the fields every answer has (TypeError, AttributeError, KeyError, IndexError).
+PROTOCOL_FAULTS: tuple[type[Exception], ...] = (
+    ValueError,
+    TypeError,
+    AttributeError,
+    KeyError,
+    IndexError,
+)
+
+
+def protocol_error(api: str, exc: Exception) -> TargetCallError:
+    """A 200 answer that is not a valid message: the provider's fault, retried like a 5xx."""
+    detail = shorten(f"{type(exc).__name__}: {exc}", 200)
+    return TargetCallError(
+        ErrorKind.PROTOCOL,
+        f"{api} API answered 200 with a body that is not a valid message ({detail})",
+    )

@@ -14,7 +14,7 @@ from pydantic import StrictInt
 from evalkit.records import ErrorKind, Message, TargetOutput, TargetRequest, Usage
 from evalkit.targets.base import TargetCallError, TargetContext, register
 from evalkit.targets.chat import ChatOptions, ChatTarget, read_api_key, sdk_timeout
-from evalkit.targets.failures import sdk_error
+from evalkit.targets.failures import PROTOCOL_FAULTS, protocol_error, sdk_error
 from evalkit.targets.pricing import cost
 from evalkit.workspace.models import PromptSpec, TargetSpec
 
@@ -77,6 +77,12 @@ class OpenAITarget(ChatTarget):
 
     async def generate(self, request: TargetRequest) -> TargetOutput:
         """Send the rendered chat; map SDK failures to TargetCallError kinds."""
+        try:
+            return await self._generate(request)
+        except PROTOCOL_FAULTS as exc:
+            raise protocol_error("openai", exc) from None
+
+    async def _generate(self, request: TargetRequest) -> TargetOutput:
         messages: list[ChatCompletionMessageParam] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
@@ -110,7 +116,7 @@ class OpenAITarget(ChatTarget):
             ) from None
         latency_ms = (time.perf_counter() - started) * 1000
         if not completion.choices:
-            raise TargetCallError(ErrorKind.SERVER, "openai API returned no choices")
+            raise TargetCallError(ErrorKind.PROTOCOL, "openai API returned no choices")
         choice = completion.choices[0]
         text = choice.message.content or ""
         usage = None
