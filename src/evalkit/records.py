@@ -20,6 +20,12 @@ class Status(enum.StrEnum):
     SKIPPED = "skipped"
 
 
+# How a grade skipped because no judge could run begins its reason: such a grade leaves
+# its trial unmeasured, and a run with one cannot pass (evalkit.analysis.outcome), while
+# a skip by design (a pairwise reference not judged against itself) does not count.
+NO_JUDGE = "no judge: "
+
+
 class ErrorKind(enum.StrEnum):
     """Why a target call failed; decides whether the engine retries it."""
 

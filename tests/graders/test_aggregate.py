@@ -50,7 +50,7 @@ async def run(
 async def test_target_error_means_no_grades_and_status_error() -> None:
     case = make_case(graders=[contains("alpha")])
     failed = TargetOutput(error=TargetFailure(ErrorKind.TIMEOUT, "no answer"))
-    assert await grade_output(bind_case(case), case, failed) == ([], Status.ERROR, None)
+    assert await grade_output(bind_case(case), case, failed) == ([], Status.ERROR, 0.0)
 
 
 async def test_all_pass_and_one_fail() -> None:
@@ -91,7 +91,7 @@ async def test_threshold_equal_to_a_float_mean_passes() -> None:
 async def test_an_erroring_grader_makes_the_result_an_error() -> None:
     grades, status, score = await run([contains("alpha"), GraderConfig(name="boom")])
     assert status is Status.ERROR
-    assert score == 1.0  # the error carries no score; the rest still do
+    assert score == 0.0  # a grader that could not judge never raises a score
     assert grades[1].reason == "grader raised RuntimeError: broken grader"
 
 

@@ -27,7 +27,7 @@ def history(
                 "plan": "nightly", "run_id": f"run{i:02d}", "started_at": START + timedelta(days=i),
                 "git_sha": None, "suite": suite, "target_id": "model", "prompt_id": None,
                 "config_hash": (configs or ["sha256:a"] * len(results))[i],
-                "passed": passed, "graded": graded, "mean_score": passed / graded,
+                "passed": passed, "graded": graded, "score_sum": float(passed),
                 "sd_score": score_sd, "scored": graded,
             }
         )  # fmt: skip

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -118,7 +117,8 @@ def test_summary_numbers_match_a_hand_count(store: Store) -> None:
     # centre 0.5, half-width z * sqrt(1/16 + z²/64) / (1 + z²/4) = 0.34996
     assert plain["ci_low"] == pytest.approx(0.15004, abs=5e-5)
     assert plain["ci_high"] == pytest.approx(0.84996, abs=5e-5)
-    assert plain["mean_score"] == pytest.approx(2 / 3)  # 1, 1, 0; error and skip unscored
+    # 1, 1, 0 and the error's 0 (an errored trial scores 0); the skip is left out
+    assert plain["mean_score"] == pytest.approx(2 / 4)
     assert plain["p50_latency_ms"] == pytest.approx(300.0)
     assert plain["p95_latency_ms"] == pytest.approx(480.0)  # 400 + 0.8 * (500 - 400)
     assert (plain["input_tokens"], plain["output_tokens"]) == (40, 20)
@@ -161,12 +161,15 @@ def test_results_and_grades_frames(store: Store) -> None:
 
 
 def test_list_runs_newest_first_with_pass_rates(store: Store) -> None:
-    frame = queries.list_runs(store.con, limit=2)
+    frame = summary.runs_frame(store.con, limit=2)
     assert list(frame["run_id"]) == [NEW, MID]
     new, mid = (row._asdict() for row in frame.itertuples(index=False))
-    assert new["trials"] == 0 and math.isnan(new["pass_rate"])
+    assert new["trials"] == 0 and pd.isna(new["pass_rate"])
     assert (mid["trials"], mid["passed"], mid["failed"], mid["errors"]) == (7, 2, 2, 2)
-    assert mid["pass_rate"] == pytest.approx(0.5)
+    # one definition: the run table's rate (errors count as not passed, the skip is out)
+    assert mid["pass_rate"] == pytest.approx(2 / 6)
+    (table,) = [r for r in summary.summary_rows(store.con, MID) if r["suite"] == "refunds"][:1]
+    assert table["pass_rate"] == pytest.approx(2 / 4)  # the same rule on one suite x target
     assert json.loads(mid["labels"]) == {"branch": "main"}
 
 

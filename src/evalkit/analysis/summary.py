@@ -1,8 +1,13 @@
-"""A run's summary tables with their pass rates: the store counts, this module rates.
+"""A run's numbers, defined once: the store counts (`evalkit.store.counting`), this
+module rates. Every screen (run table, `runs`, `show`, `compare`, `trend`, HTML, the
+Python API) reads its pass rate and mean score from here or from those counts.
 
-One definition of the run table's numbers: the pass rate is over every trial that was
-meant to be graded (an error is a trial that did not pass: the system under test gave
-no answer); a skip is left out. The interval is Wilson's 95%.
+- pass rate = passed / (passed + failed + errored): an error is a trial that did not
+  pass (no answer, or a grader that could not judge); a trial whose every grade was
+  skipped is left out, and the count of skipped trials is shown beside it.
+- mean score = the mean over the same trials of each trial's score, an errored trial
+  scoring 0 (a grader error never raises a score).
+- The interval on a pass rate is Wilson's 95%.
 """
 
 from __future__ import annotations
@@ -32,17 +37,41 @@ def pass_rate(passed: int, graded: int) -> tuple[float | None, float | None, flo
     return passed / graded, low, high
 
 
+def mean_score(score_sum: float | None, graded: int) -> float | None:
+    """The mean score over counted trials (errors scoring 0); None when none counted."""
+    if not graded:
+        return None
+    return float(score_sum or 0.0) / graded
+
+
 def with_rate(row: dict[str, Any], passed: str = "passed", graded: str = "graded") -> None:
-    """Add pass_rate, ci_low and ci_high (Wilson 95%) from the row's counts."""
+    """Add pass_rate, ci_low and ci_high (Wilson 95%), and mean_score when the row has a
+    score_sum, from the row's counts."""
     rate, low, high = pass_rate(int(row[passed] or 0), int(row[graded] or 0))
     row.update(pass_rate=rate, ci_low=low, ci_high=high)
+    if "score_sum" in row:
+        row["mean_score"] = mean_score(row.pop("score_sum"), int(row[graded] or 0))
+
+
+def run_list(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest `limit` runs with their provenance, counts, pass rate and mean score."""
+    rows = queries.run_rows(con, limit)
+    for row in rows:
+        with_rate(row)
+    return rows
+
+
+def runs_frame(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame:
+    """`run_list` as a DataFrame."""
+    import pandas as pd  # only callers who want DataFrames pay for pandas
+
+    return pd.DataFrame(run_list(con, limit))
 
 
 def summary_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
     """One row per suite x target x prompt: counts, pass rate with its interval, costs."""
     rows = queries.summary_counts(con, run_id)
     for row in rows:
-        row["graded"] = row["passed"] + row["failed"] + row["errors"]
         with_rate(row)
     return [{name: row[name] for name in SUMMARY_COLUMNS} for row in rows]
 

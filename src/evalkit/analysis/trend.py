@@ -24,6 +24,7 @@ from statistics import NormalDist
 from typing import Any
 
 from evalkit.analysis.stats import wilson_interval
+from evalkit.analysis.summary import mean_score
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +110,7 @@ def build_series(rows: list[dict[str, Any]]) -> list[TrendSeries]:
                 pass_rate=passed / graded if graded else None,
                 ci_low=low,
                 ci_high=high,
-                mean_score=_number(row.get("mean_score")),
+                mean_score=mean_score(row.get("score_sum"), graded),
                 sd_score=_number(row.get("sd_score")),
                 scored=int(row.get("scored") or 0),
                 config_hash=row.get("config_hash"),

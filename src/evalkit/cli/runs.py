@@ -10,8 +10,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from evalkit.cli.console import console, db_path, pct, present, text
-from evalkit.store import queries
+from evalkit.analysis import summary
+from evalkit.cli.console import console, db_path, num, pct, present, text
 from evalkit.store.calibration_rows import reviewed_counts
 from evalkit.store.db import Store
 
@@ -24,16 +24,20 @@ def command(
 ) -> int:
     """List recorded runs with their plan, status, git commit and pass rate."""
     with Store.open(db_path(db), read_only=True) as store:
-        rows = queries.run_rows(store.con, limit)
+        rows = summary.run_list(store.con, limit)
         reviewed = reviewed_counts(store.con, [str(row["run_id"]) for row in rows])
     if not rows:
         console.print("no runs recorded yet; `evalkit run` records one")
         return 0
     table = Table(header_style="bold")
-    columns = ["run", "plan", "status", "started", "git", "by", "trials", "pass rate", "labels"]
-    for name in columns + (["reviewed"] if reviewed else []):
-        # ids and commits are copied into other commands: never cut or wrapped
-        table.add_column(name, no_wrap=name in ("run", "git", "started"))
+    columns = ["run", "plan", "status", "started", "git", "by", "trials", "pass rate", "score"]
+    for name in columns + ["labels"] + (["reviewed"] if reviewed else []):
+        # ids and commits are copied into other commands, numbers read: never cut or wrapped
+        table.add_column(
+            name,
+            no_wrap=name in ("run", "git", "started", "trials", "pass rate", "score"),
+            justify="right" if name in ("trials", "pass rate", "score") else "left",
+        )
     for row in rows:
         dirty = "*" if present(row["git_dirty"]) and row["git_dirty"] else ""
         # Text cells: a plan, user or label named like `[bold]` is shown, not obeyed
@@ -46,6 +50,7 @@ def command(
             Text(text(row["created_by"])),
             str(row["trials"]),
             pct(row["pass_rate"]),
+            num(row["mean_score"]),
             Text(_labels(row["labels"])),
             *([_reviewed(reviewed.get(str(row["run_id"])))] if reviewed else []),
         )

@@ -1,10 +1,11 @@
 """From a case's graders to a result: bind them once per case, grade, and combine.
 
-The combined score is the weighted mean of the pass/fail grades; error and skipped
-grades carry no score, and weight-0 graders are informational. The status is:
-ERROR if any grade errored; SKIPPED if every grade was skipped (or there are none);
-else with `case.threshold` PASS iff the score reaches it, and otherwise PASS iff every
-weighted grade passed.
+The combined score is the weighted mean of the pass/fail grades; skipped grades carry
+no score, and weight-0 graders are informational. The status is: ERROR if any grade
+errored, and then the score is 0 (a grader that could not judge never raises a score,
+and an errored trial scores 0 on every screen: evalkit.store.counting); SKIPPED if every
+grade was skipped (or there are none); else with `case.threshold` PASS iff the score
+reaches it, and otherwise PASS iff every weighted grade passed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import json
 from evalkit.errors import GraderError
 from evalkit.graders.base import BoundGrader, bind
 from evalkit.records import Case, Grade, GraderConfig, Status, TargetOutput
+
+# What an errored trial scores, wherever a mean is taken (evalkit.store.counting agrees).
+ERROR_SCORE = 0.0
 
 # Weighted means such as 0.7 come out as 0.6999999999999998; a threshold of 0.7 must hold.
 _EPSILON = 1e-9
@@ -73,7 +77,7 @@ async def grade_output(
 ) -> tuple[list[Grade], Status, float | None]:
     """Run every grader on one output; return the grades, the status and the combined score."""
     if output.error is not None:
-        return [], Status.ERROR, None  # nothing was produced, so there is nothing to grade
+        return [], Status.ERROR, ERROR_SCORE  # nothing was produced: nothing to grade
     grades = await _run(graders, case, output)
     status, score = combine(grades, case.threshold)
     return grades, status, score
@@ -98,7 +102,7 @@ async def _run(graders: list[BoundGrader], case: Case, output: TargetOutput) -> 
 def combine(grades: list[Grade], threshold: float | None) -> tuple[Status, float | None]:
     """The status and weighted score of one result from its grades (see the module doc)."""
     if any(grade.status is Status.ERROR for grade in grades):
-        return Status.ERROR, _weighted_score(grades)
+        return Status.ERROR, ERROR_SCORE
     judged = [grade for grade in grades if grade.status is not Status.SKIPPED]
     if not judged:
         return Status.SKIPPED, None

@@ -7,6 +7,8 @@ from typing import Any
 
 import duckdb
 
+from evalkit.store import counting
+
 
 def trial_report_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
     """Every trial of a run, in a stable order, with `reasons` from its failing grades."""
@@ -38,10 +40,10 @@ def pass_rates(
 ) -> dict[tuple[str, str, str | None], tuple[int, int]]:
     """(suite, target, prompt) -> (passed, graded); an error counts as not passed."""
     rows = con.execute(
-        """
+        f"""
         SELECT suite, target_id, prompt_id,
                count(*) FILTER (WHERE status = 'pass'),
-               count(*) FILTER (WHERE status IN ('pass', 'fail', 'error'))
+               count(*) FILTER (WHERE {counting.counted()})
         FROM results WHERE run_id = ? GROUP BY ALL ORDER BY ALL
         """,
         [run_id],
@@ -78,12 +80,12 @@ def case_means(
 
     An error counts as a fail scoring 0, as in the pass rate; skipped trials are left out.
     """
-    value = "(status = 'pass')::DOUBLE" if metric == "pass" else "coalesce(score, 0.0)"
+    value = "(status = 'pass')::DOUBLE" if metric == "pass" else counting.trial_score()
     rows = con.execute(
         f"""
         SELECT suite, target_id, prompt_id, list(m ORDER BY case_id) FROM (
             SELECT suite, target_id, prompt_id, case_id, avg({value}) AS m
-            FROM results WHERE run_id = ? AND status <> 'skipped'
+            FROM results WHERE run_id = ? AND {counting.counted()}
             GROUP BY ALL
         ) GROUP BY ALL ORDER BY suite, target_id, prompt_id NULLS FIRST
         """,

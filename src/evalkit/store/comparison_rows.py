@@ -5,12 +5,13 @@ from __future__ import annotations
 import duckdb
 
 from evalkit.records import TrialRow
+from evalkit.store import counting
 
 
 def trial_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[TrialRow]:
     """Every trial of `run_id` with its case's cluster and its grades by metric."""
     rows = con.execute(
-        """
+        f"""
         WITH g AS (
             SELECT trial_id,
                    list(metric ORDER BY idx) AS metrics,
@@ -20,7 +21,9 @@ def trial_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[TrialRow]:
             GROUP BY trial_id
         )
         SELECT r.suite, r.case_id, r.case_hash, r.target_id, r.prompt_id, r.epoch,
-               r.status, r.score, c.cluster, g.metrics, g.scores, g.passes
+               r.status,
+               CASE WHEN {counting.counted("r.")} THEN {counting.trial_score("r.")} END AS score,
+               c.cluster, g.metrics, g.scores, g.passes
         FROM results r
         LEFT JOIN cases c USING (case_hash)
         LEFT JOIN g USING (trial_id)

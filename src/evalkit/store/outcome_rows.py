@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from evalkit.records import NO_JUDGE
+
 # Error kinds that say the harness could not reach the system under test at all: a
 # wrong key or a dead endpoint is an infrastructure failure, not a worse model.
 INFRA_KINDS = ("auth", "connection")
@@ -22,7 +24,7 @@ class OutcomeCounts:
     errors: int = 0
     skipped: int = 0  # trials whose every grade was skipped
     infra_errors: int = 0  # errored trials of an INFRA_KINDS kind
-    skipped_grades: int = 0  # grades skipped, in any trial
+    skipped_grades: int = 0  # grades skipped because no judge could run (NO_JUDGE)
     trials_with_skipped_grades: int = 0
 
 
@@ -43,8 +45,8 @@ def outcome_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> OutcomeCounts
     ).fetchone()
     grades = con.execute(
         "SELECT count(*), count(DISTINCT trial_id) FROM grades "
-        "WHERE run_id = ? AND status = 'skipped'",
-        [run_id],
+        "WHERE run_id = ? AND status = 'skipped' AND starts_with(reason, ?)",
+        [run_id, NO_JUDGE],
     ).fetchone()
     assert row is not None and grades is not None
     trials, passed, failed, errors, skipped, infra = (int(v or 0) for v in row)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from evalkit.errors import UsageError
+from evalkit.store import counting
 from evalkit.store.export import ExportFormat, export_run
 from evalkit.store.rows import dict_rows
 
@@ -25,7 +26,6 @@ __all__ = [
     "failure_rows",
     "failures_frame",
     "grades_frame",
-    "list_runs",
     "resolve_run",
     "results_frame",
     "run_rows",
@@ -91,21 +91,14 @@ def _no_match(con: duckdb.DuckDBPyConnection, plan: str | None, message: str) ->
     )
 
 
-def list_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame:
-    """The newest `limit` runs with their provenance and pass rate, as a DataFrame."""
-    cursor = _run_query(con, limit)
-    names = [column[0] for column in cursor.description or []]
-    return _frame(dict_rows(cursor), names)
-
-
 def run_rows(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[dict[str, Any]]:
-    """The newest `limit` runs with their provenance and pass rate."""
+    """The newest `limit` runs with their provenance and counts (rates: analysis.summary)."""
     return dict_rows(_run_query(con, limit))
 
 
 def _run_query(con: duckdb.DuckDBPyConnection, limit: int) -> duckdb.DuckDBPyConnection:
     return con.execute(
-        """
+        f"""
         SELECT u.run_id, u.plan, u.status, u.started_at, u.finished_at, u.git_sha,
                u.git_branch, u.git_dirty, u.created_by, u.labels::VARCHAR AS labels,
                u.trials_planned,
@@ -113,10 +106,13 @@ def _run_query(con: duckdb.DuckDBPyConnection, limit: int) -> duckdb.DuckDBPyCon
                count(r.trial_id) FILTER (WHERE r.status = 'pass') AS passed,
                count(r.trial_id) FILTER (WHERE r.status = 'fail') AS failed,
                count(r.trial_id) FILTER (WHERE r.status = 'error') AS errors,
-               count(r.trial_id) FILTER (WHERE r.status = 'pass')
-                   / nullif(count(r.trial_id) FILTER (WHERE r.status IN ('pass', 'fail')), 0)
-                   AS pass_rate,
-               sum(r.cost_usd) AS cost_usd
+               count(r.trial_id) FILTER (WHERE r.status = 'skipped') AS skipped,
+               count(r.trial_id) FILTER (WHERE {counting.counted("r.")}) AS graded,
+               sum({counting.trial_score("r.")}) FILTER (WHERE {counting.counted("r.")})
+                   AS score_sum,
+               sum(r.cost_usd) AS cost_usd,
+               count(r.trial_id) FILTER (WHERE r.cost_usd IS NULL AND r.status <> 'error'
+                                          AND NOT r.cached) AS unpriced
         FROM runs u LEFT JOIN results r USING (run_id)
         GROUP BY ALL
         ORDER BY u.started_at DESC, u.run_id DESC
@@ -160,14 +156,15 @@ def summary_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str
     """
     rows = dict_rows(
         con.execute(
-            """
+            f"""
             SELECT suite, target_id, prompt_id,
                    count(*) AS trials,
                    count(*) FILTER (WHERE status = 'pass') AS passed,
                    count(*) FILTER (WHERE status = 'fail') AS failed,
                    count(*) FILTER (WHERE status = 'error') AS errors,
                    count(*) FILTER (WHERE status = 'skipped') AS skipped,
-                   avg(score) AS mean_score,
+                   count(*) FILTER (WHERE {counting.counted()}) AS graded,
+                   sum({counting.trial_score()}) FILTER (WHERE {counting.counted()}) AS score_sum,
                    quantile_cont(latency_ms, 0.5) AS p50_latency_ms,
                    quantile_cont(latency_ms, 0.95) AS p95_latency_ms,
                    sum(input_tokens) AS input_tokens,

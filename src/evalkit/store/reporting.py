@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 
+from evalkit.store import counting
 from evalkit.store.rows import dict_rows
 
 # Grade metadata keys under which a model-graded grader leaves its reasoning.
@@ -60,13 +61,15 @@ def metric_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str,
     """Per grader metric x target: counts and mean score."""
     rows = dict_rows(
         con.execute(
-            """
+            f"""
             SELECT g.metric, any_value(g.grader) AS grader, r.target_id, r.prompt_id,
                    count(*) AS grades,
                    count(*) FILTER (WHERE g.status = 'pass') AS passed,
-                   count(*) FILTER (WHERE g.status IN ('pass', 'fail')) AS graded,
+                   count(*) FILTER (WHERE {counting.counted_grade("g.")}) AS graded,
                    count(*) FILTER (WHERE g.status = 'error') AS errors,
-                   avg(g.score) AS mean_score
+                   count(*) FILTER (WHERE g.status = 'skipped') AS skipped,
+                   sum({counting.grade_score("g.")}) FILTER (WHERE {counting.counted_grade("g.")})
+                       AS score_sum
             FROM grades g JOIN results r USING (run_id, trial_id)
             WHERE g.run_id = ?
             GROUP BY g.metric, r.target_id, r.prompt_id
@@ -82,11 +85,12 @@ def tag_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, An
     """Per case tag x target: trials, passes, graded (an error is graded, not passed)."""
     rows = dict_rows(
         con.execute(
-            """
+            f"""
             SELECT t.tag, r.target_id, r.prompt_id, count(*) AS trials,
                    count(*) FILTER (WHERE r.status = 'pass') AS passed,
-                   count(*) FILTER (WHERE r.status IN ('pass', 'fail', 'error')) AS graded,
-                   avg(r.score) AS mean_score
+                   count(*) FILTER (WHERE {counting.counted("r.")}) AS graded,
+                   sum({counting.trial_score("r.")}) FILTER (WHERE {counting.counted("r.")})
+                       AS score_sum
             FROM results r JOIN cases c USING (case_hash), unnest(c.tags) AS t(tag)
             WHERE r.run_id = ?
             GROUP BY t.tag, r.target_id, r.prompt_id
@@ -164,10 +168,12 @@ def history_rows(
             SELECT u.plan, u.run_id, u.started_at, u.git_sha, r.suite, r.target_id,
                    r.prompt_id, any_value(t.config_hash) AS config_hash,
                    count(*) FILTER (WHERE r.status = 'pass') AS passed,
-                   count(*) FILTER (WHERE r.status IN ('pass', 'fail', 'error')) AS graded,
-                   avg(r.score) AS mean_score,
-                   stddev_samp(r.score) AS sd_score,
-                   count(r.score) AS scored
+                   count(*) FILTER (WHERE {counting.counted("r.")}) AS graded,
+                   sum({counting.trial_score("r.")}) FILTER (WHERE {counting.counted("r.")})
+                       AS score_sum,
+                   stddev_samp({counting.trial_score("r.")}) FILTER (WHERE {counting.counted("r.")})
+                       AS sd_score,
+                   count(*) FILTER (WHERE {counting.counted("r.")}) AS scored
             FROM recent u JOIN results r USING (run_id)
             LEFT JOIN run_targets t ON t.run_id = r.run_id AND t.target_id = r.target_id
                  AND t.prompt_id IS NOT DISTINCT FROM r.prompt_id

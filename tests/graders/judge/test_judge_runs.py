@@ -84,7 +84,10 @@ def test_without_a_judge_key_model_graders_skip_with_one_notice(
         "c3": "skipped",
         "rule": "pass",
     }
-    assert code == 0  # the rule-graded case ran and counts; skips are not failures
+    # four trials went ungraded: the run cannot pass (exit 3) unless skips are counted out
+    assert code == 3
+    code, out = cli("run", "--allow-skipped")
+    assert code == 0, out  # the rule-graded case ran and counts
     reasons = {r[0] for r in ws.sql("SELECT reason FROM grades WHERE status = 'skipped'")}
     assert len(reasons) == 1 and "no judge" in reasons.pop()
 
@@ -118,7 +121,8 @@ def test_judge_failures_are_retried_then_recorded_as_errors(ws: JudgeWorkspace, 
     assert json.loads(ws.sql("SELECT summary FROM runs")[0][0])["retries"] == 1
     ws.server.fail_next(401, count=99)  # not retryable: every judged grade is an error
     code, out = cli("run", "--no-cache")
-    assert code == 1
+    assert code == 3, out  # a rejected judge key is an infrastructure failure
+    assert ws.server.request_count() == 5 + 3  # after 3 identical 401s the judge is stopped
     errors = ws.sql(
         "SELECT count(*) FROM grades WHERE status = 'error' AND reason LIKE '%HTTP 401%'"
     )

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalkit.records import Case, Message, TargetOutput, TargetRequest
+from evalkit.records import NO_JUDGE, Case, Message, TargetOutput, TargetRequest
 from evalkit.targets.base import Target
 from evalkit.targets.limits import TargetLimits, request_hash
 
@@ -120,7 +120,7 @@ class JudgeClient:
         if not self._notified:
             self._notified = True
             self.notify(f"model-graded graders are skipped: {self.unavailable}")
-        return f"no judge: {self.unavailable}"
+        return f"{NO_JUDGE}{self.unavailable}"
 
     async def ask(
         self,
