@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from evalkit.cli.console import console, err_console
-from evalkit.errors import EvalkitError
+from evalkit.engine.preflight import preflight
+from evalkit.errors import EvalkitError, SpecError
 from evalkit.graders.discovery import load_all
 from evalkit.workspace import find_plans, load_plans, validate_workspace
 from evalkit.workspace.root import SUITE_DIR, find_root
@@ -30,7 +31,10 @@ def command(
     if not problems:  # judges are checked once the plans they belong to load
         from evalkit.graders.judge.checks import judge_problems  # imports model SDKs
 
-        problems.extend(judge_problems(root, load_plans(root)))
+        plans = load_plans(root)
+        problems.extend(judge_problems(root, plans))
+        for plan in plans:
+            problems.extend(str(SpecError([problem])) for problem in preflight(plan))
     if problems:
         for problem in problems:
             err_console.print(problem, highlight=False, markup=False)

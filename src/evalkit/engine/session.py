@@ -20,9 +20,11 @@ from evalkit import __version__
 from evalkit.analysis.calibration_history import judge_calibration
 from evalkit.analysis.gate import GateResult, apply_rates
 from evalkit.analysis.outcome import RunVerdict, run_verdict
-from evalkit.engine.plan import Selection, expand
+from evalkit.engine.plan import Selection, expand, select_cases
+from evalkit.engine.preflight import preflight
 from evalkit.engine.resume import resume_point
 from evalkit.engine.runner import Engine, EngineTotals, RunObserver, Variant
+from evalkit.errors import SpecError
 from evalkit.graders.judge.setup import attach, judge_for_run, judging
 from evalkit.records import Trial
 from evalkit.store import ci_rows
@@ -97,6 +99,8 @@ def execute(
         notices.append(message)
         notify(message)
 
+    if resume_run is None and (problems := preflight(plan, select_cases(plan, settings.selection))):
+        raise SpecError(problems)  # exit 4 before anything is sent or recorded
     targets, run_targets = _build_targets(plan, notice)
     variants = list(targets)
     trials = expand(plan, variants, settings.selection) if variants else []

@@ -115,9 +115,9 @@ class TargetSpec(BaseModel):
     provider: str
     description: str | None = None
     prompts: list[PromptSpec] = Field(default_factory=list)
-    concurrency: Concurrency | None = None
+    concurrency: StrictInt | None = None
     timeout: PositiveSeconds | None = None
-    retries: Retries | None = None
+    retries: StrictInt | None = None
     requires_env: list[str] = Field(default_factory=list)
 
 
@@ -175,9 +175,6 @@ class CalibrationSpec(BaseModel):
 MAX_EPOCHS = 1000
 MAX_CONCURRENCY = 1000
 MAX_RETRIES = 20
-Epochs = Annotated[StrictInt, Field(ge=1, le=MAX_EPOCHS)]
-Concurrency = Annotated[StrictInt, Field(ge=1, le=MAX_CONCURRENCY)]
-Retries = Annotated[StrictInt, Field(ge=0, le=MAX_RETRIES)]
 
 
 class PlanSpec(BaseModel):
@@ -189,10 +186,10 @@ class PlanSpec(BaseModel):
     description: str | None = None
     suites: list[str]  # paths or globs relative to the workspace root
     targets: list[TargetSpec]
-    epochs: Epochs = 1
-    concurrency: Concurrency = 8  # per target, unless the target sets its own
+    epochs: StrictInt = 1  # bounds: workspace/plan.py, with the limit in the message
+    concurrency: StrictInt = 8  # per target, unless the target sets its own
     timeout: PositiveSeconds = 120.0  # seconds per attempt, wall clock
-    retries: Retries = 4
+    retries: StrictInt = 4
     cache: StrictBool = True
     # Count grades skipped (no judge key) out instead of failing the run with exit 3.
     allow_skipped: StrictBool = False

@@ -16,7 +16,13 @@ from evalkit.errors import SpecError, WorkspaceError
 from evalkit.targets.base import providers
 from evalkit.workspace.identity import id_problem, sha256_of
 from evalkit.workspace.loaded import LoadedPlan, LoadedSuite
-from evalkit.workspace.models import PlanSpec, TargetSpec
+from evalkit.workspace.models import (
+    MAX_CONCURRENCY,
+    MAX_EPOCHS,
+    MAX_RETRIES,
+    PlanSpec,
+    TargetSpec,
+)
 from evalkit.workspace.root import inside
 from evalkit.workspace.suite import load_suite, validate_document
 from evalkit.workspace.validation import Problem, did_you_mean, field_path, validation_problems
@@ -110,14 +116,25 @@ class _PlanChecker:
     ) -> None:
         if epochs is not None and epochs < 1:
             self.problem((*path, "epochs"), f"epochs must be at least 1, got {epochs}")
+        if epochs is not None and epochs > MAX_EPOCHS:
+            self.problem((*path, "epochs"), f"epochs must be at most {MAX_EPOCHS}, got {epochs}")
         if concurrency is not None and concurrency < 1:
             self.problem(
                 (*path, "concurrency"), f"concurrency must be at least 1, got {concurrency}"
+            )
+        if concurrency is not None and concurrency > MAX_CONCURRENCY:
+            self.problem(
+                (*path, "concurrency"),
+                f"concurrency must be at most {MAX_CONCURRENCY}, got {concurrency}",
             )
         if timeout is not None and timeout <= 0:
             self.problem((*path, "timeout"), f"timeout must be more than 0 seconds, got {timeout}")
         if retries is not None and retries < 0:
             self.problem((*path, "retries"), f"retries must be 0 or more, got {retries}")
+        if retries is not None and retries > MAX_RETRIES:
+            self.problem(
+                (*path, "retries"), f"retries must be at most {MAX_RETRIES}, got {retries}"
+            )
 
     def check_target(self, target: TargetSpec, path: YamlPath) -> None:
         if problem := id_problem("target id", target.id):
