@@ -1,9 +1,15 @@
-"""Pure: a loaded plan and the user's selection -> the list of trials to run."""
+"""Pure: a loaded plan and the user's selection -> the trials to run, as a stream.
+
+A plan of cases x targets x epochs is never held in memory as a list: `TrialPlan` knows
+its size by arithmetic and makes each Trial when it is asked for, so `epochs: 1000` on a
+large suite costs the memory of its cases, not of its trials (DESIGN convention 14).
+"""
 
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from evalkit.errors import UsageError
 from evalkit.records import Case, Trial
@@ -57,25 +63,65 @@ def select_targets(
     return kept
 
 
+@dataclass(frozen=True, slots=True)
+class TrialPlan:
+    """The selected cases x target variants x epochs, made one trial at a time.
+
+    Trials come epoch-major, then case, then target, so an interrupted run has covered
+    every case once before it starts repeating any. `done` holds trial ids already
+    saved (a resumed run): they are left out.
+    """
+
+    cases: list[Case]
+    variants: list[tuple[str, str | None]]
+    epochs: int
+    done: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def total(self) -> int:
+        """Every trial of the plan, saved ones included."""
+        return self.epochs * len(self.cases) * len(self.variants)
+
+    def __len__(self) -> int:
+        return self.total - len(self.done)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __iter__(self) -> Iterator[Trial]:
+        return self._trials(self.variants)
+
+    def for_target(self, target_id: str) -> Iterator[Trial]:
+        """This target's trials (all its prompt variants), in plan order."""
+        return self._trials([v for v in self.variants if v[0] == target_id])
+
+    def target_ids(self) -> list[str]:
+        """The targets with trials in this plan, in plan order."""
+        return list(dict.fromkeys(target for target, _ in self.variants))
+
+    def remaining(self, done: set[str]) -> TrialPlan:
+        """The same plan without the trials in `done` (saved by an earlier attempt)."""
+        return TrialPlan(self.cases, self.variants, self.epochs, frozenset(done) | self.done)
+
+    def _trials(self, variants: list[tuple[str, str | None]]) -> Iterator[Trial]:
+        for epoch in range(self.epochs):
+            for case in self.cases:
+                for target, prompt in variants:
+                    tid = trial_id(case, target, prompt, epoch)
+                    if tid not in self.done:
+                        yield Trial(tid, case, target, prompt, epoch)
+
+
 def expand(
     plan: LoadedPlan, variants: list[tuple[str, str | None]], selection: Selection
-) -> list[Trial]:
-    """Cross the selected cases with target variants and epochs.
-
-    Trials are ordered epoch-major, then case, then target, so an interrupted run has
-    covered every case once before it starts repeating any.
-    """
+) -> TrialPlan:
+    """Cross the selected cases with target variants and epochs (see TrialPlan)."""
     epochs = selection.epochs if selection.epochs is not None else plan.spec.epochs
     if epochs < 1:
         raise UsageError(f"epochs must be at least 1 (got {epochs})")
     cases = select_cases(plan, selection)
     chosen = select_targets(variants, selection.targets)
-    return [
-        Trial(trial_id(case, target, prompt, epoch), case, target, prompt, epoch)
-        for epoch in range(epochs)
-        for case in cases
-        for target, prompt in chosen
-    ]
+    return TrialPlan(cases, chosen, epochs)
 
 
 def _matches_filter(case: Case, patterns: tuple[str, ...]) -> bool:

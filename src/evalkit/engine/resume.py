@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
+from evalkit.engine.plan import TrialPlan
 from evalkit.engine.runner import EngineTotals
 from evalkit.errors import ConfigError
 from evalkit.records import Trial
@@ -34,7 +36,7 @@ class ResumePoint:
     """Where a resumed run picks up: its id, the trials left, and the counts so far."""
 
     run_id: str
-    remaining: list[Trial]
+    remaining: TrialPlan
     saved: int
     by_status: dict[str, int]
 
@@ -50,7 +52,7 @@ def resume_point(
     run_id: str,
     plan: LoadedPlan,
     targets: list[RunTarget],
-    trials: list[Trial],
+    trials: TrialPlan,
 ) -> ResumePoint:
     """Check `run_id` can continue with `plan` as it is now, reopen it, list what is left."""
     run = recorded_run(con, run_id)
@@ -63,12 +65,12 @@ def resume_point(
             hint="start a new run with `evalkit run` (or undo the change and resume)",
         )
     reopen_run(con, run_id)
-    remaining = [t for t in trials if t.trial_id not in run.done]
+    remaining = trials.remaining(set(run.done))
     return ResumePoint(run_id, remaining, len(run.done), dict(run.by_status))
 
 
 def changes(
-    run: RecordedRun, plan: LoadedPlan, targets: list[RunTarget], trials: list[Trial]
+    run: RecordedRun, plan: LoadedPlan, targets: list[RunTarget], trials: Iterable[Trial]
 ) -> list[str]:
     """Every difference between the recorded run and the plan as loaded now, in words."""
     problems: list[str] = []
@@ -125,7 +127,7 @@ def _hash_changes(
     return found
 
 
-def _case_changes(run: RecordedRun, trials: list[Trial]) -> list[str]:
+def _case_changes(run: RecordedRun, trials: Iterable[Trial]) -> list[str]:
     """Saved trials whose case (or its graders) differs from the case as loaded now."""
     found: dict[str, str] = {}
     for trial in trials:

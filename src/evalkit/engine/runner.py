@@ -11,14 +11,16 @@ writer) one by one: a crash loses at most what the writer had not yet committed.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from evalkit.engine.concurrency import AdaptiveLimiter
+from evalkit.engine.plan import TrialPlan
 from evalkit.graders.aggregate import bind_case, grade_output
 from evalkit.graders.base import BoundGrader
 from evalkit.graders.peers import (
@@ -117,19 +119,22 @@ class Engine:
         """Let in-flight trials finish, start no new ones."""
         self.stopping.set()
 
-    async def run(self, trials: list[Trial]) -> EngineTotals:
-        """Run every trial (unless stopped); returns the totals."""
-        self._prefetch_cache(trials)
-        self.peers = PeerOutputs(self._compared_variants(trials))
+    async def run(self, trials: Iterable[Trial]) -> EngineTotals:
+        """Run every trial (unless stopped); returns the totals.
+
+        `trials` may be a TrialPlan: each target's workers then pull its trials from a
+        stream, a chunk at a time, and the plan is never held in memory whole.
+        """
+        self.peers = PeerOutputs(self._compared_variants(_cases_of(trials)))
         current_peers.set(self.peers)  # the worker tasks below inherit it
-        queues: dict[str, deque[Trial]] = {}
-        for trial in trials:
-            queues.setdefault(trial.target_id, deque()).append(trial)
+        sources = [
+            (_Source(stream, self._prefetch_cache), self.limits[target_id])
+            for target_id, stream in _streams(trials)
+        ]
         workers = [
-            self._worker(queue, limits)
-            for target_id, queue in queues.items()
-            for limits in [self.limits[target_id]]
-            for _ in range(min(limits.concurrency, len(queue)))
+            self._worker(source, limits)
+            for source, limits in sources
+            for _ in range(max(1, limits.concurrency))
         ]
         await asyncio.gather(*workers)
         self.peers.close()  # peers that never ran resolve now: their graders skip
@@ -137,25 +142,25 @@ class Engine:
         self.totals.interrupted = self.stopping.is_set()
         return self.totals
 
-    def _compared_variants(self, trials: list[Trial]) -> set[tuple[str, str | None]]:
+    def _compared_variants(self, cases: Iterable[Case]) -> set[tuple[str, str | None]]:
         """The (target, prompt) variants some grader compares against (`against:`)."""
         wanted: set[tuple[str, str | None]] = set()
-        for trial in trials:
-            if id(trial.case) in self._peer_checked:
+        for case in cases:
+            if id(case) in self._peer_checked:
                 continue
-            self._peer_checked.add(id(trial.case))
+            self._peer_checked.add(id(case))
             refs = [
                 ref
-                for g in self._bound(trial.case)
+                for g in self._bound(case)
                 if isinstance(ref := getattr(g.params, "against", None), str)
             ]
             if refs:
-                self._peer_cases.add(id(trial.case))
+                self._peer_cases.add(id(case))
                 wanted.update(parse_peer(ref) for ref in refs)
         return wanted
 
     def _prefetch_cache(self, trials: list[Trial]) -> None:
-        """Render cacheable requests up front and look up all their keys in one query."""
+        """Render a chunk's cacheable requests and look up all their keys in one query."""
         keys: list[str] = []
         for trial in trials:
             target = self.targets[(trial.target_id, trial.prompt_id)]
@@ -170,16 +175,18 @@ class Engine:
             self._prepared[trial.trial_id] = (request, key)
             keys.append(key)
         if keys and self.cache_lookup is not None:
-            self._cached = self.cache_lookup(keys)
+            self._cached.update(self.cache_lookup(keys))
 
     def _stopped(self, target_id: str) -> bool:
         return target_id in self.totals.stopped_targets
 
-    async def _worker(self, queue: deque[Trial], limits: TargetLimits) -> None:
-        while queue and not self.stopping.is_set():
-            trial = queue.popleft()
+    async def _worker(self, source: _Source, limits: TargetLimits) -> None:
+        while not self.stopping.is_set():
+            trial = source.next()
+            if trial is None:
+                return
             if self._stopped(trial.target_id):
-                break  # the rest of this target's trials are not run (resume sends them)
+                return  # the rest of this target's trials are not run (resume sends them)
             started = time.time()
             output, key = await self._produce(trial, limits)
             self.peers.publish(trial.case, _identity(trial), output)
@@ -206,7 +213,7 @@ class Engine:
         prepared = self._prepared.pop(trial.trial_id, None)
         if prepared is not None:
             request, key = prepared
-            hit = self._cached.get(key) if key else None
+            hit = self._cached.pop(key, None) if key else None
             if hit is not None:
                 return replace(hit, cached=True, cost_usd=0.0), key
             return await self._call(target, request, limits), key
@@ -310,6 +317,50 @@ class Engine:
         why = f"{what}: {code}"
         self.totals.stopped_targets[target.id] = why
         self.on_target_stopped(target.id, why)
+
+
+# Trials rendered and looked up in the response cache at a time: one query per chunk,
+# and memory bounded by the chunk, not the plan.
+PREFETCH_CHUNK = 256
+
+
+class _Source:
+    """One target's trials, pulled a chunk at a time, each chunk prefetched from the cache.
+
+    Workers of one target share it; `next` never awaits, so on one event loop no two
+    workers can take the same trial.
+    """
+
+    def __init__(self, trials: Iterator[Trial], prefetch: Callable[[list[Trial]], None]) -> None:
+        self._trials = trials
+        self._prefetch = prefetch
+        self._buffer: deque[Trial] = deque()
+
+    def next(self) -> Trial | None:
+        """The next trial, or None when the target has no more."""
+        if not self._buffer:
+            chunk = list(itertools.islice(self._trials, PREFETCH_CHUNK))
+            if not chunk:
+                return None
+            self._prefetch(chunk)
+            self._buffer.extend(chunk)
+        return self._buffer.popleft()
+
+
+def _streams(trials: Iterable[Trial]) -> list[tuple[str, Iterator[Trial]]]:
+    """(target id, its trials) per target: streamed from a TrialPlan, grouped from a list."""
+    if isinstance(trials, TrialPlan):
+        return [(target, trials.for_target(target)) for target in trials.target_ids()]
+    grouped: dict[str, list[Trial]] = {}
+    for trial in trials:
+        grouped.setdefault(trial.target_id, []).append(trial)
+    return [(target, iter(group)) for target, group in grouped.items()]
+
+
+def _cases_of(trials: Iterable[Trial]) -> Iterable[Case]:
+    if isinstance(trials, TrialPlan):
+        return trials.cases
+    return list({id(t.case): t.case for t in trials}.values())
 
 
 def _identity(trial: Trial) -> TrialIdentity:

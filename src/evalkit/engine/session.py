@@ -20,13 +20,13 @@ from evalkit import __version__
 from evalkit.analysis.calibration_history import judge_calibration
 from evalkit.analysis.gate import GateResult, apply_rates
 from evalkit.analysis.outcome import RunVerdict, run_verdict
-from evalkit.engine.plan import Selection, expand, select_cases
+from evalkit.engine.plan import Selection, TrialPlan, expand, select_cases
 from evalkit.engine.preflight import preflight
 from evalkit.engine.resume import resume_point
 from evalkit.engine.runner import Engine, EngineTotals, RunObserver, Variant
 from evalkit.errors import SpecError
 from evalkit.graders.judge.setup import attach, judge_for_run, judging
-from evalkit.records import Trial
+from evalkit.records import Case
 from evalkit.store import ci_rows
 from evalkit.store.db import Store
 from evalkit.store.outcome_rows import OutcomeCounts, outcome_counts
@@ -103,9 +103,11 @@ def execute(
         raise SpecError(problems)  # exit 4 before anything is sent or recorded
     targets, run_targets = _build_targets(plan, notice)
     variants = list(targets)
-    trials = expand(plan, variants, settings.selection) if variants else []
+    trials = expand(plan, variants, settings.selection) if variants else TrialPlan([], [], 1)
     planned = len(trials)
-    judge = judge_for_run(plan, trials, notice)  # before recording the run: a bad `judge:` stops it
+    judge = judge_for_run(
+        plan, trials.cases if trials else [], notice
+    )  # before recording the run: a bad `judge:` stops it
     point = None
     if resume_run is None and planned == 0:
         # Nothing selected: no run is recorded, so it never becomes `latest`, a
@@ -123,7 +125,9 @@ def execute(
         )
     if resume_run is None:
         run_id = new_run_id(datetime.now(UTC))
-        store.start_run(_run_info(plan, settings, run_id, planned), run_targets, _cases(trials))
+        store.start_run(
+            _run_info(plan, settings, run_id, planned), run_targets, _cases(trials.cases)
+        )
     else:  # the same run id, and only the trials it has not saved (see resume.py)
         point = resume_point(store.con, resume_run, plan, run_targets, trials)
         run_id, trials = point.run_id, point.remaining
@@ -194,7 +198,7 @@ def execute(
 
 async def _drive(
     engine: Engine,
-    trials: list[Trial],
+    trials: TrialPlan,
     targets: dict[Variant, Target],
     notice: Callable[[str], None],
 ) -> EngineTotals:
@@ -301,10 +305,10 @@ def _run_info(plan: LoadedPlan, settings: RunSettings, run_id: str, planned: int
     )
 
 
-def _cases(trials: list[Trial]) -> list[Any]:
+def _cases(cases: list[Case]) -> list[Any]:
     seen: dict[str, Any] = {}
-    for trial in trials:
-        seen.setdefault(trial.case.content_hash, trial.case)
+    for case in cases:
+        seen.setdefault(case.content_hash, case)
     return list(seen.values())
 
 

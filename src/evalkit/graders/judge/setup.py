@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from evalkit.errors import ConfigError, TargetError
 from evalkit.graders.base import registry
 from evalkit.graders.judge.client import CallFn, JudgeClient, reset_judge, set_judge
-from evalkit.records import TargetOutput, Trial
+from evalkit.records import Case, TargetOutput
 from evalkit.targets import build_targets
 from evalkit.targets.base import TargetContext, TargetUnavailable
 from evalkit.targets.limits import TargetLimits
@@ -97,11 +97,12 @@ def build_judge(
 
 
 def judge_for_run(
-    plan: LoadedPlan, trials: list[Trial], notify: Callable[[str], None]
+    plan: LoadedPlan, cases: Iterable[Case], notify: Callable[[str], None]
 ) -> JudgeClient | None:
     """The judge of a run whose cases use model-graded graders (None when none do, so a
     plan of rule graders never imports a model SDK); connect it with `attach`."""
-    if not any(g.name in registered_judges() for t in trials for g in t.case.graders):
+    judges = registered_judges()
+    if not any(g.name in judges for case in cases for g in case.graders):
         return None
     return plan_judge(plan, notify)
 
