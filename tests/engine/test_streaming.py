@@ -3,7 +3,6 @@ huge cases x targets x epochs product never sits in memory."""
 
 from __future__ import annotations
 
-import asyncio
 import tracemalloc
 from typing import Any
 
@@ -58,14 +57,18 @@ async def test_the_engine_pulls_a_streamed_plan_lazily_and_can_stop() -> None:
     engine = engine_for(target, sink, concurrency=2)
     plan = TrialPlan(cases(50), [("t", None)], epochs=1000)  # 50,000 trials
 
-    async def stop_soon() -> None:
-        while len(sink.results) < 40:
-            await asyncio.sleep(0.001)
-        engine.stop()
+    put = sink.put
+
+    def put_then_stop(*args: Any, **kwargs: Any) -> None:
+        put(*args, **kwargs)
+        if len(sink.results) == 40:
+            engine.stop()
+
+    sink.put = put_then_stop  # type: ignore[method-assign]
 
     tracemalloc.start()
     try:
-        totals, _ = await asyncio.gather(engine.run(plan), stop_soon())
+        totals = await engine.run(plan)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
