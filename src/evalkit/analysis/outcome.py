@@ -46,13 +46,13 @@ def run_verdict(
     cost_stop: str | None = None,
 ) -> RunVerdict:
     """The exit code of a finished or interrupted run (see the module doc)."""
+    if cost_stop:  # stopped by the cost cap: an infrastructure stop, resumable
+        return RunVerdict(INFRASTRUCTURE, [f"{cost_stop}; resume with `evalkit resume`"])
     if interrupted:
         return RunVerdict(INTERRUPTED, ["interrupted: resume with `evalkit resume`"])
     if planned == 0:
         return RunVerdict(NOTHING_RAN, ["nothing ran: no case x target was selected"])
     reasons = [f"target '{t}' stopped: {why}" for t, why in (stopped or {}).items()]
-    if cost_stop:
-        reasons.append(cost_stop)
     if counts.trials and counts.infra_errors == counts.trials:
         errors = plural(counts.infra_errors, "auth or connection error")
         reasons.append(

@@ -44,6 +44,13 @@ def mean_score(score_sum: float | None, graded: int) -> float | None:
     return float(score_sum or 0.0) / graded
 
 
+def known_cost(row: dict[str, Any]) -> None:
+    """A row's cost stays only when every answered trial in it was priced: a sum over
+    some of them would read as the whole (unknown prices show as '-', never $0)."""
+    if row.pop("unpriced", 0):
+        row["cost_usd"] = None
+
+
 def with_rate(row: dict[str, Any], passed: str = "passed", graded: str = "graded") -> None:
     """Add pass_rate, ci_low and ci_high (Wilson 95%), and mean_score when the row has a
     score_sum, from the row's counts."""
@@ -58,6 +65,7 @@ def run_list(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[dict[str, 
     rows = queries.run_rows(con, limit)
     for row in rows:
         with_rate(row)
+        known_cost(row)
     return rows
 
 
@@ -73,6 +81,7 @@ def summary_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, 
     rows = queries.summary_counts(con, run_id)
     for row in rows:
         with_rate(row)
+        known_cost(row)
     return [{name: row[name] for name in SUMMARY_COLUMNS} for row in rows]
 
 

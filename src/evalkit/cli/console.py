@@ -57,7 +57,9 @@ def num(value: Any, fmt: str = "{:.2f}") -> str:
 
 
 def money(value: Any) -> str:
-    """USD with enough digits for cheap calls."""
+    """USD with enough digits for cheap calls; '-' when the price is unknown (never $0)."""
     if not present(value):
         return "-"
+    if 0 < value < 0.0001:
+        return "<$0.0001"  # a real, tiny cost: not free
     return f"${value:.4f}" if value < 1 else f"${value:.2f}"

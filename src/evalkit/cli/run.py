@@ -164,7 +164,7 @@ def _report(store: Store, outcome: RunOutcome, failures: int) -> None:
     judge = judge_line(judge_summary(store.con, outcome.run_id))
     if judge:
         console.print(judge, markup=False)  # the judge's spend, apart from the targets'
-    costs = [row["cost_usd"] for row in rows if row["cost_usd"] is not None]
+    costs = [row["cost_usd"] for row in rows]
     counts = outcome.counts
     parts = [
         plural(counts.trials, "trial"),
@@ -178,8 +178,10 @@ def _report(store: Store, outcome: RunOutcome, failures: int) -> None:
         parts.append(f"{plural(counts.skipped_grades, 'grade')} skipped")
     if totals.cache_hits:
         parts.append(f"{totals.cache_hits} cached")
-    if costs:
+    if costs and all(c is not None for c in costs):
         parts.append(money(sum(costs)))
+    elif any(c is not None for c in costs):
+        parts.append("cost unknown (a model has no price: set `pricing:` in the plan)")
     console.print(" · ".join(parts))
     if drops := detectable_drop_line(store.con, outcome.run_id):
         console.print(drops, style="dim", markup=False)
@@ -203,7 +205,7 @@ def _print_reasons(outcome: RunOutcome) -> None:
     """Why the run cannot pass (exit 3): one line each, on stderr for CI logs."""
     for reason in outcome.verdict.reasons:
         err_console.print(Text("error: ", style="bold red") + Text(reason))
-    if outcome.status != "completed" and outcome.run_id:
+    if outcome.status not in ("completed", "interrupted") and outcome.run_id:
         err_console.print(Text(f"resume it with: evalkit resume {outcome.run_id}"))
 
 

@@ -70,6 +70,8 @@ class EngineTotals:
     retries: int = 0
     interrupted: bool = False
     stopped_targets: dict[str, str] = field(default_factory=dict)  # target id -> why
+    spent_usd: float = 0.0  # known costs of this process's calls
+    cost_stop: str | None = None  # why --max-cost stopped the run
 
 
 # Identical auth failures on one target before the engine stops sending to it: a
@@ -114,6 +116,9 @@ class Engine:
         self._deferred: list[asyncio.Task[None]] = []  # gradings waiting for a peer
         self._auth_failures: dict[str, list[tuple[int | None, str]]] = {}  # by target id
         self.on_target_stopped: Callable[[str, str], None] = lambda _target, _why: None
+        self.max_cost: float | None = None  # USD: start no trial that could pass it
+        self._priced_calls = 0
+        self._in_flight = 0
 
     def stop(self) -> None:
         """Let in-flight trials finish, start no new ones."""
@@ -187,8 +192,14 @@ class Engine:
                 return
             if self._stopped(trial.target_id):
                 return  # the rest of this target's trials are not run (resume sends them)
+            if self._over_budget():
+                return
             started = time.time()
-            output, key = await self._produce(trial, limits)
+            self._in_flight += 1
+            try:
+                output, key = await self._produce(trial, limits)
+            finally:
+                self._in_flight -= 1
             self.peers.publish(trial.case, _identity(trial), output)
             if id(trial.case) in self._peer_cases:
                 # Graded in a task of its own: a worker waiting for a peer trial queued
@@ -289,6 +300,9 @@ class Engine:
                 if not output.latency_ms:
                     output.latency_ms = (time.perf_counter() - began) * 1000.0
                 output.attempts = attempt
+                if output.cost_usd:
+                    self.totals.spent_usd += output.cost_usd
+                    self._priced_calls += 1
                 await limiter.succeeded()
                 return output
             if failure.kind is ErrorKind.RATE_LIMIT:
@@ -303,6 +317,22 @@ class Engine:
                 )
             self.totals.retries += 1
             await asyncio.sleep(limits.retry.delay(failure, attempt, self._rng))
+
+    def _over_budget(self) -> bool:
+        """Whether one more trial could take spend past `max_cost`: spent so far, plus the
+        trials in flight and this one at the mean cost of a priced call. Stops the run."""
+        if self.max_cost is None or self.totals.cost_stop is not None:
+            return self.totals.cost_stop is not None
+        spent = self.totals.spent_usd
+        mean = spent / self._priced_calls if self._priced_calls else 0.0
+        if spent + (self._in_flight + 1) * mean <= self.max_cost:
+            return False
+        self.totals.cost_stop = (
+            f"--max-cost ${self.max_cost:g} reached: ${spent:.4f} spent, "
+            f"{self._in_flight} trials in flight at about ${mean:.4f} each"
+        )
+        self.stop()
+        return True
 
     def _auth_failed(self, target: Target, failure: TargetFailure) -> None:
         """Count an auth failure; after AUTH_FAILURES_TO_STOP identical ones, stop the target."""

@@ -140,6 +140,7 @@ def execute(
         observer=observer,
         cache_lookup=store.cached_outputs if settings.use_cache and plan.spec.cache else None,
     )
+    engine.max_cost = settings.max_cost or plan.spec.max_cost
     engine.on_target_stopped = lambda target, why: notice(
         f"stopped sending to target '{target}': {why}; its remaining trials were not run "
         f"(fix it, then `evalkit resume {run_id}`)"
@@ -175,6 +176,7 @@ def execute(
         gate_passed=gate.passed,
         allow_skipped=settings.allow_skipped or plan.spec.allow_skipped,
         stopped=totals.stopped_targets,
+        cost_stop=totals.cost_stop,
     )
     if status == "completed" and verdict.exit_code == 3 and totals.stopped_targets:
         status = "failed"  # trials were left unsent: resumable, and never a baseline

@@ -170,6 +170,8 @@ def summary_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str
                    sum(input_tokens) AS input_tokens,
                    sum(output_tokens) AS output_tokens,
                    sum(cost_usd) AS cost_usd,
+                   count(*) FILTER (WHERE cost_usd IS NULL AND status <> 'error'
+                                      AND NOT cached) AS unpriced,
                    count(*) FILTER (WHERE cached) AS cached
             FROM results WHERE run_id = ?
             GROUP BY suite, target_id, prompt_id

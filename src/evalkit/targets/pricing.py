@@ -1,7 +1,8 @@
 """What a model call cost: a per-model price table, overridable by a plan's `pricing:`.
 
 Prices are USD per million tokens (input, output), list prices as published by
-Anthropic and OpenAI in 2025. A model matches a key when it is the key itself or the key
+Anthropic and OpenAI on the date in PRICES_AS_OF (a plan's `pricing:` overrides
+them). A model matches a key when it is the key itself or the key
 plus a snapshot suffix ("claude-sonnet-4-5-20250929", "gpt-4o-2024-08-06", "-latest").
 A bare prefix is not enough: "claude-opus-4" must not price "claude-opus-4-6", a model
 released later at another price. An unknown model costs None: a wrong number in a report
@@ -22,8 +23,11 @@ _SNAPSHOT_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2}|\d{4}|latest)")
 CACHE_READ_FACTOR = 0.1
 CACHE_WRITE_FACTOR = 1.25
 
+PRICES_AS_OF = "2026-02-17"  # when the list prices below were last checked
+
 PRICES: dict[str, tuple[float, float]] = {
     # Anthropic
+    "claude-sonnet-4-6": (3.0, 15.0),
     "claude-opus-4-5": (5.0, 25.0),
     "claude-opus-4-1": (15.0, 75.0),
     "claude-opus-4": (15.0, 75.0),

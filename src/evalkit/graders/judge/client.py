@@ -93,6 +93,7 @@ class RunTotals:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    unpriced_calls: int = 0  # calls whose model has no known price: the cost is unknown
     pairs: int = 0  # pairwise comparisons judged in both orders ...
     position_biased: int = 0  # ... of which the two orders disagreed
 
@@ -199,6 +200,8 @@ class JudgeClient:
         if output.usage is not None:
             totals.input_tokens += output.usage.input_tokens
             totals.output_tokens += output.usage.output_tokens
+        if output.cost_usd is None and output.error is None:
+            totals.unpriced_calls += 1
         totals.cost_usd += output.cost_usd or 0.0
 
     def summary(self) -> dict[str, Any]:
@@ -212,7 +215,8 @@ class JudgeClient:
             "cached_calls": t.cached_calls,
             "input_tokens": t.input_tokens,
             "output_tokens": t.output_tokens,
-            "cost_usd": t.cost_usd,
+            # unknown when any call's price was: a partial sum would read as the whole
+            "cost_usd": None if t.unpriced_calls else t.cost_usd,
             "pairs": t.pairs,
             "position_bias_rate": rate,
         }

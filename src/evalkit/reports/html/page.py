@@ -155,6 +155,8 @@ def _num(value: Any, digits: int = 2) -> str:
 def _money(value: Any) -> str:
     if not _present(value):
         return "-"
+    if 0 < value < 0.0001:
+        return "<$0.0001"
     return f"${value:.4f}" if value < 1 else f"${value:.2f}"
 
 

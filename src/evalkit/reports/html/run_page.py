@@ -74,7 +74,10 @@ def run_context(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
         "passed": sum(r["passed"] for r in overview),
         "failed": sum(r["failed"] for r in overview),
         "errors": sum(r["errors"] for r in overview),
-        "cost": sum(r["cost_usd"] or 0 for r in overview),
+        # unknown when any row's price is: a partial sum would read as the whole
+        "cost": None
+        if any(r["cost_usd"] is None for r in overview)
+        else sum(r["cost_usd"] for r in overview),
     }
     return {
         "run": reporting.run_header(con, run_id),
