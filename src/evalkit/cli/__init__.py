@@ -59,6 +59,23 @@ app.add_typer(baseline.app, name="baseline")
 app.add_typer(stats.app, name="stats")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from evalkit import __version__
+
+        print(f"evalkit {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Measure whether language models do your work well."""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point; exits with evalkit's pytest-style codes."""
     sys.exit(invoke(argv))

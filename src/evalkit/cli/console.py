@@ -15,7 +15,12 @@ LOG_WIDTH = 160  # CI logs have no terminal width; 80 columns would squash the t
 
 
 def _console(*, stderr: bool) -> Console:
-    made = Console(stderr=stderr, highlight=False)
+    # NO_COLOR (no-color.org) means no styling at all: rich drops colours by itself,
+    # and without the escape codes of bold and dim too a log or screen reader stays plain.
+    plain = bool(os.environ.get("NO_COLOR"))
+    made = Console(stderr=stderr, highlight=False, no_color=plain or None)
+    if plain:
+        made._color_system = None
     if not made.is_terminal and "COLUMNS" not in os.environ:
         made.width = LOG_WIDTH
     return made

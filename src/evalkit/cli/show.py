@@ -42,12 +42,18 @@ def command(
         plan, status, started, finished = (header[k] for k in _WHEN)
         sha, branch, dirty, who, version = (header[k] for k in _WHO)
         labels = json.dumps(header["labels"])
-        commit = f"{(sha or '?')[:10]}{' (dirty)' if dirty else ''} on {branch or '?'}"
+        commit = (
+            f"{sha[:10]}{' (dirty)' if dirty else ''} on {branch or 'a detached HEAD'}"
+            if sha
+            else "not a git repository"
+        )
         console.print(f"[bold]run {run_id}[/] · plan {escape(plan)} · {status}")
         console.print(
             f"started {started} · finished {finished or '-'} · by {who or '?'}", markup=False
         )
-        console.print(f"git {commit} · evalkit {version} · labels {labels}", markup=False)
+        console.print(
+            f"{'git ' if sha else ''}{commit} · evalkit {version} · labels {labels}", markup=False
+        )
         if reviewers := label_counts(store.con, run_id):
             console.print(reviewed_line(reviewers), markup=False)
         console.print(summary_table(summary.summary_rows(store.con, run_id), ""))

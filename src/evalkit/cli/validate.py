@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from evalkit.analysis.outcome import plural
 from evalkit.cli.console import console, err_console
 from evalkit.engine.preflight import preflight
 from evalkit.errors import EvalkitError, SpecError
@@ -38,11 +39,9 @@ def command(
     if problems:
         for problem in problems:
             err_console.print(problem, highlight=False, markup=False)
-        noun = "problem" if len(problems) == 1 else "problems"
-        err_console.print(f"[bold red]{len(problems)} {noun}[/] in {root}")
+        err_console.print(f"[bold red]{plural(len(problems), 'problem')}[/] in {root}")
         return 4
     suites = sorted((root / SUITE_DIR).rglob("*.y*ml")) if (root / SUITE_DIR).is_dir() else []
-    console.print(
-        f"[green]ok[/]: {len(find_plans(root))} plans and {len(suites)} suites in {root} are valid"
-    )
+    found = f"{plural(len(find_plans(root)), 'plan')} and {plural(len(suites), 'suite')}"
+    console.print(f"[green]ok[/]: {found} in {root} are valid")
     return 0

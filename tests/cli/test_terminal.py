@@ -1,0 +1,62 @@
+"""Small things a terminal user meets: --version, NO_COLOR, plurals, git provenance."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+
+import pytest
+
+from evalkit import __version__
+from evalkit.cli.console import _console
+from tests.cli.conftest import PYTHON_TARGET, Workspace
+
+Cli = Callable[..., tuple[int, str]]
+
+
+def test_version(cli: Cli) -> None:
+    code, out = cli("--version")
+    assert code == 0 and out.strip() == f"evalkit {__version__}"
+
+
+@pytest.mark.parametrize("no_color", ["1", ""])
+def test_no_color_removes_bold_and_dim_too(monkeypatch: pytest.MonkeyPatch, no_color: str) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")  # a terminal, as far as rich is concerned
+    monkeypatch.setenv("NO_COLOR", no_color)
+    console = _console(stderr=False)
+    with console.capture() as captured:
+        console.print("[bold]gate[/] [dim]note[/] [red]failed[/]")
+    escapes = "\x1b[" in captured.get()
+    assert escapes is (not no_color)
+
+
+def test_one_is_singular(workspace: Workspace, cli: Cli) -> None:
+    (workspace.root / "suites" / "support.yaml").write_text(
+        "name: support\ncases:\n  - id: c\n    vars: {question: 'boom'}\n"
+        "    graders: [{type: icontains, value: x}]\n"
+    )
+    (workspace.root / "system.py").write_text("def answer(case):\n    raise ValueError('no')\n")
+    workspace.plan(PYTHON_TARGET)
+    _, out = cli("validate")
+    assert "1 plan and 1 suite in" in out, out
+    _, out = cli("run")
+    assert "1 trial · 0 passed · 0 failed · 1 error" in out, out
+
+
+def test_outside_git_the_provenance_says_so(workspace: Workspace, cli: Cli) -> None:
+    workspace.plan(PYTHON_TARGET)
+    cli("run")
+    _, out = cli("show", "latest")
+    assert "not a git repository" in out and "git ?" not in out and "on ?" not in out, out
+
+
+def test_inside_git_the_commit_and_branch_are_shown(workspace: Workspace, cli: Cli) -> None:
+    def run(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=workspace.root, check=True, capture_output=True)
+
+    run("init", "-q", "-b", "trunk")
+    run("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "--allow-empty", "-m", "x")
+    workspace.plan(PYTHON_TARGET)
+    cli("run")
+    _, out = cli("show", "latest")
+    assert "on trunk" in out and "not a git repository" not in out, out
