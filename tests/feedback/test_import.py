@@ -328,3 +328,21 @@ def test_two_imports_at_once_into_one_suite_keep_both(workspace: Workspace) -> N
         f"{name} question {i}" for name in ("a", "b") for i in range(200)
     )
     assert workspace.sql("SELECT sum(cases_added) FROM imports") == [(400,)]
+
+
+def test_a_misspelt_destination_is_refused_with_did_you_mean(
+    workspace: Workspace, cli: Cli
+) -> None:
+    log = workspace.root / "typo.jsonl"
+    log.write_text('{"prompt": "hi", "response": "hello"}\n')
+    code, out = cli(
+        "import", str(log), "--suite", "suites/typo.yaml", "--map", "input=prompt,expectd=response"
+    )
+    assert code == 4, out
+    assert "--map key 'expectd' would add a var named 'expectd' (did you mean 'expected'?)" in out
+    assert not (workspace.root / "suites" / "typo.yaml").exists()
+    code, out = cli(
+        "import", str(log), "--suite", "suites/typo.yaml", "--map",
+        "input=prompt,vars.expectd=response",
+    )  # fmt: skip
+    assert code == 0, out  # written as a var on purpose: accepted

@@ -8,6 +8,7 @@ work as written.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -85,7 +86,22 @@ def _case_field(key: str) -> str:
             )
     if key in _NOT_FROM_LOGS or not _NAME.fullmatch(key):
         raise UsageError(f"--map key '{key}' is not a case field", hint=f"case fields: {ACCEPTED}")
+    if near := _near_field(key):
+        # `expectd=response` would quietly add a var nobody reads: a typo, most likely
+        raise UsageError(
+            f"--map key '{key}' would add a var named '{key}' (did you mean '{near}'?)",
+            hint=f"write vars.{key}=... to keep it as a var; case fields: {ACCEPTED}",
+        )
     return VARS_PREFIX + key
+
+
+def _near_field(name: str) -> str | None:
+    """A case field `name` is one or two keystrokes away from, if any."""
+    for field in FIELDS:
+        close = difflib.SequenceMatcher(None, name, field).ratio() >= 0.8
+        if close and abs(len(name) - len(field)) <= 2 and name != field:
+            return field
+    return None
 
 
 def lookup(data: Any, path: str) -> Any:
