@@ -21,6 +21,7 @@ from evalkit.cli.stats import detectable_drop_line
 from evalkit.cli.summary import judge_line, print_failures, summary_table
 from evalkit.cli.watch import watch_loop
 from evalkit.engine.plan import Selection
+from evalkit.engine.preflight import python_target_files
 from evalkit.engine.session import RunOutcome, RunSettings, execute
 from evalkit.errors import UsageError
 from evalkit.graders.discovery import load_all
@@ -122,9 +123,13 @@ def command(
     def notify(message: str) -> None:
         err_console.print(f"[yellow]notice:[/] {escape(message)}")
 
+    code_files: set[Path] = set()  # python targets' files: --watch runs again on an edit
+
     def once() -> int:
         load_all(root)
         plans = load_plans(root, plan_ref)
+        for loaded_plan in plans:
+            code_files.update(python_target_files(loaded_plan))
         check_gates(plans, ci_options)
         codes = []
         with open_when_free(database, wait=wait_seconds(), notify=notify) as store:
@@ -142,7 +147,7 @@ def command(
         return _combine(codes)
 
     if watch:
-        return watch_loop(root, once, console)
+        return watch_loop(root, once, console, extra=lambda: sorted(code_files))
     return once()
 
 

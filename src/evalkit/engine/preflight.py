@@ -47,6 +47,32 @@ def preflight(plan: LoadedPlan, cases: Sequence[Case] | None = None) -> list[Pro
     return problems
 
 
+def python_target_files(plan: LoadedPlan) -> list[Path]:
+    """The workspace files python targets' functions live in (what `--watch` watches)."""
+    files = []
+    for target in plan.spec.targets:
+        reference = (target.model_extra or {}).get("function")
+        if target.provider != "python" or not isinstance(reference, str):
+            continue
+        source = reference.rpartition(":")[0]
+        if source.endswith(".py") or "/" in source:
+            files.append((plan.root / source).resolve())
+        else:
+            spec = _find_spec(source, plan.root)
+            if spec is not None and spec.origin and spec.origin.endswith(".py"):
+                files.append(Path(spec.origin).resolve())
+    return [f for f in files if plan.root.resolve() in f.parents]
+
+
+def _find_spec(module: str, root: Path) -> Any:
+    if str(root) not in sys.path:
+        sys.path.append(str(root))
+    try:
+        return importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+
+
 def _at(doc: YamlDocument, path: YamlPath, message: str) -> Problem:
     field = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path)
     return doc.location(path, value=True), field.replace(".[", "["), message
