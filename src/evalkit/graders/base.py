@@ -29,6 +29,10 @@ class Score:
     passed: bool | None = None  # None: decided by the threshold
     reason: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    # A verdict that `not-` does not flip: promptfoo fails both `regex` and `not-regex`
+    # on a pattern that does not compile, and both `contains-json` and its negation on a
+    # schema that does not compile.
+    final: bool = False
 
 
 @dataclass(slots=True)
@@ -175,7 +179,9 @@ class BoundGrader:
         reason = ""
         metadata: dict[str, Any] = {}
         explicit: bool | None = None
+        final = False
         if isinstance(verdict, Score):
+            final = verdict.final
             score, explicit, reason, metadata = (
                 verdict.score,
                 verdict.passed,
@@ -192,7 +198,7 @@ class BoundGrader:
             )
         if not math.isfinite(score) or not 0.0 <= score <= 1.0:
             raise ValueError(f"grader returned score {score!r}, outside [0, 1]")
-        if cfg.negate:
+        if cfg.negate and not final:
             score = 1.0 - score
             explicit = None if explicit is None else not explicit
         cut = threshold if threshold is not None else self.definition.default_threshold
@@ -226,6 +232,9 @@ def bind(config: GraderConfig) -> BoundGrader:
             hint=f"known graders: {', '.join(known)}",
         )
     raw = dict(config.args)
+    # An explicit `value: null` arrives in args (see workspace.suite.grader_config).
+    if "value" in raw and definition.value_field not in (None, "value"):
+        raw[definition.value_field] = raw.pop("value")
     if config.value is not None:
         if definition.value_field is None:
             raise GraderError(f"{where}grader '{config.name}' takes no `value`")

@@ -64,24 +64,26 @@ def _compile(raw: Any) -> Render:
 
 
 class Value:
-    """A grader's comparison value, templates compiled once; `None` means the case's expected."""
+    """A grader's comparison value, templates compiled once; an omitted value means the
+    case's expected (an explicit `value: null` is JSON null, as in promptfoo)."""
 
-    __slots__ = ("_raw", "_render")
+    __slots__ = ("_explicit", "_raw", "_render")
 
-    def __init__(self, raw: Any) -> None:
+    def __init__(self, raw: Any, *, explicit: bool = False) -> None:
         self._raw = raw
+        self._explicit = explicit
         self._render = _compile(raw) if _has_template(raw) else None
 
     @property
     def uses_expected(self) -> bool:
         """True when the value comes from `case.expected`."""
-        return self._raw is None
+        return self._raw is None and not self._explicit
 
     def get(self, case: Case) -> Any:
         """The value for this case: rendered with its vars, or its expected answer."""
         if self._render is not None:
             return self._render(case.vars)
-        return case.expected if self._raw is None else self._raw
+        return case.expected if self.uses_expected else self._raw
 
 
 class Compared(Params):
@@ -92,7 +94,7 @@ class Compared(Params):
 
     @model_validator(mode="after")
     def _compile_value(self) -> Compared:
-        self._value = Value(self.value)
+        self._value = Value(self.value, explicit="value" in self.model_fields_set)
         return self
 
     def target_value(self, case: Case) -> Any:

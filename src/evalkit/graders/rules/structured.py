@@ -13,7 +13,8 @@ from typing import Any
 
 from pydantic import Field, PrivateAttr, model_validator
 
-from evalkit.graders.base import Score, grader
+from evalkit.graders.base import Invalid, Score, grader
+from evalkit.graders.rules import _jsonparse
 from evalkit.graders.rules._common import (
     NotJson,
     Params,
@@ -25,6 +26,8 @@ from evalkit.graders.rules._common import (
     same,
     shorten,
 )
+from evalkit.graders.rules._js import output_string
+from evalkit.graders.rules._jsonextract import TooMuchWork, extract_json_objects, load_yaml
 from evalkit.graders.rules._jsonpath import PathMissing, Step, parse_path, walk
 from evalkit.records import Case, TargetOutput
 
@@ -44,7 +47,10 @@ def compile_schema(schema: Any) -> Any:
             raise ValueError(f"the schema is not valid JSON: {exc}") from None
     if not isinstance(schema, dict):
         raise ValueError(f"the schema must be an object, got {kind(schema)}")
-    cls = validator_for(schema)
+    from jsonschema.validators import Draft7Validator
+
+    # Without `$schema`, draft 7: the draft promptfoo's validator (ajv) assumes.
+    cls = validator_for(schema, default=Draft7Validator)
     try:
         cls.check_schema(schema)
     except SchemaError as exc:
@@ -63,19 +69,42 @@ def schema_problems(validator: Any, instance: Any) -> str | None:
 
 
 class SchemaParams(Params):
-    """`value`: an optional JSON schema (a mapping, or its JSON text) the JSON must satisfy."""
+    """`value`: an optional JSON schema (a mapping, or its JSON/YAML text) the JSON must satisfy.
 
-    value: dict[str, Any] | str | None = None
+    As in promptfoo, a schema that does not compile fails the grade (and its `not-`
+    form) rather than the suite.
+    """
+
+    value: Any = None
     _validator: Any = PrivateAttr(default=None)
+    _problem: str | None = PrivateAttr(default=None)
+    _unreadable: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _compile_schema(self) -> SchemaParams:
-        if self.value is not None:
-            self._validator = compile_schema(self.value)
+        schema = self.value
+        if schema is None or schema == "":
+            return self
+        if isinstance(schema, str):
+            try:
+                schema = load_yaml(schema)
+            except Exception as exc:
+                self._unreadable = f"the schema is not YAML or JSON: {exc}"
+                return self
+        try:
+            if isinstance(schema, bool):
+                schema = {} if schema else {"not": {}}
+            self._validator = compile_schema(schema)
+        except Exception as exc:
+            self._problem = f"invalid JSON schema: {exc}"
         return self
 
 
-def _judge(value: Any, params: SchemaParams, found: str) -> Score:
+def _judge(value: Any, params: SchemaParams, found: str) -> Score | Invalid:
+    if params._unreadable is not None:
+        return Invalid(params._unreadable)
+    if params._problem is not None:
+        return Score(0.0, passed=False, reason=params._problem, final=True)
     if params._validator is None:
         return Score(1.0, reason=found)
     problems = schema_problems(params._validator, value)
@@ -85,44 +114,48 @@ def _judge(value: Any, params: SchemaParams, found: str) -> Score:
 
 
 @grader("is-json", params=SchemaParams)
-def is_json(output: TargetOutput, case: Case, params: SchemaParams) -> Score:
-    """The whole output is JSON (a code fence around it is not), optionally matching a schema."""
+def is_json(output: TargetOutput, case: Case, params: SchemaParams) -> Score | Invalid:
+    """The whole output is JSON as `JSON.parse` reads it (no NaN, no code fence, any
+    depth), optionally matching a schema."""
+    text = output_string(output)
     try:
-        value = json_of(output, fenced_ok=False)
-    except NotJson as exc:
-        return Score(0.0, reason=str(exc))
+        value = _jsonparse.parse(text)
+    except _jsonparse.JsonSyntaxError as exc:
+        return Score(0.0, reason=f"output is not JSON ({exc}): {clip(text)}")
     return _judge(value, params, f"output is JSON ({kind(value)})")
 
 
-def find_json(text: str) -> tuple[Any, int] | None:
-    """The first JSON object or array embedded in `text`, with its offset."""
-    decoder = json.JSONDecoder()
-    for match in re.finditer(r"[\[{]", text):
-        try:
-            value, _ = decoder.raw_decode(text, match.start())
-        except ValueError:
-            continue
-        return value, match.start()
-    return None
-
-
 @grader("contains-json", params=SchemaParams)
-def contains_json(output: TargetOutput, case: Case, params: SchemaParams) -> Score:
-    """The output contains a JSON object or array, optionally matching a schema."""
-    if output.data is not None:
-        return _judge(output.data, params, f"structured output ({kind(output.data)})")
-    text = output.text or ""
-    found = find_json(text)
-    if found is None:
-        return Score(0.0, reason=f"no JSON object or array in output: {clip(text)}")
-    value, offset = found
-    return _judge(value, params, f"found JSON {kind(value)} at {offset}")
+def contains_json(output: TargetOutput, case: Case, params: SchemaParams) -> Score | Invalid:
+    """The output contains a JSON object, read leniently as promptfoo reads it; with a
+    schema, at least one of the objects found must satisfy it."""
+    text = output_string(output)
+    try:
+        found = extract_json_objects(text)
+    except TooMuchWork as exc:
+        return Invalid(str(exc))
+    if not found:
+        return Score(0.0, reason=f"no JSON object in output: {clip(text)}")
+    if params._validator is None:
+        return _judge(found[0], params, f"found {len(found)} JSON object(s)")
+    problems = ""
+    for value in found:
+        problems = schema_problems(params._validator, value) or ""
+        if not problems:
+            return Score(1.0, reason="found a JSON object valid against the schema")
+    return Score(0.0, reason=f"no JSON object of {len(found)} is valid: {problems}")
 
 
 class JsonSchemaParams(SchemaParams):
-    """`value`: the JSON schema (required)."""
+    """`value`: the JSON schema (required); a schema that does not compile is refused."""
 
     value: dict[str, Any] | str
+
+    @model_validator(mode="after")
+    def _refuse_bad_schema(self) -> JsonSchemaParams:
+        if self._problem is not None or self._unreadable is not None:
+            raise ValueError(self._problem or self._unreadable)
+        return self
 
 
 @grader("json-schema", params=JsonSchemaParams)
