@@ -129,6 +129,8 @@ def _balance_points(text: str) -> dict[int, int]:
 def _lenient(span: str) -> Any:
     """The span read as promptfoo's YAML fallback reads it, or None."""
     source = _slash_comments_to_hash(span).replace("\t", " ")
+    if _LONE_INDICATOR.search(source):
+        return None
     for attempt in (source, _EMPTY_KEY.sub(r"\1~:", _BARE_COLON.sub(": ", source))):
         try:
             value = load_yaml(attempt)
@@ -138,6 +140,8 @@ def _lenient(span: str) -> Any:
     return None
 
 
+# js-yaml refuses a bare `-` or `?` before `}` or `,` (`{a: -}`, `{?}`); PyYAML reads a string.
+_LONE_INDICATOR = re.compile(r"(?:^|[\s{,:\[])[-?](?=[},\]])")
 # js-yaml reads `{a:}` as {a: null} and `{: x}` as an empty (null) key; PyYAML refuses both.
 _BARE_COLON = re.compile(r":(?=[},])")
 _EMPTY_KEY = re.compile(r"([{,]\s*):(?=\s)")
