@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from tests.workspace.conftest import Workspace
-
 from evalkit.records import GraderConfig, Message
 from evalkit.workspace import load_suite
 from evalkit.workspace.loaded import LoadedSuite
+from tests.workspace.conftest import Workspace
 
 SUITE = """
 name: refunds
@@ -181,3 +180,22 @@ def test_a_5000_case_suite_loads_with_distinct_derived_ids(ws: Workspace) -> Non
     suite = load(ws, text)
     assert len(suite.cases) == 5000
     assert len({c.id for c in suite.cases}) == 5000
+
+
+async def test_value_null_is_json_null_and_levenshtein_threshold_is_a_distance(
+    ws: Workspace,
+) -> None:
+    from evalkit.graders.aggregate import bind_case
+    from evalkit.records import Status, TargetOutput
+
+    path = ws.write(
+        "suites/s.yaml",
+        "name: s\ncases:\n  - id: a\n    graders:\n"
+        "      - {type: equals, value: null}\n"
+        "      - {type: levenshtein, value: nul, threshold: 3}\n",
+    )
+    [case] = load_suite(path, ws.root).cases
+    equals, distance = bind_case(case)
+    assert (await equals.grade(case, TargetOutput(text="null"))).status is Status.PASS
+    assert (await equals.grade(case, TargetOutput(text="nil"))).status is Status.FAIL
+    assert (await distance.grade(case, TargetOutput(text="null"))).status is Status.PASS
