@@ -201,8 +201,11 @@ def kind(value: Any) -> str:
 def clip(value: Any, limit: int = 80) -> str:
     """A short repr for reasons: long model outputs must not flood the report."""
     if isinstance(value, str):
-        return shorten(repr(value), limit)
-    return shorten(json.dumps(value, ensure_ascii=False, default=str), limit)
+        return shorten(repr(value[: limit * 4]), limit)
+    try:
+        return shorten(json.dumps(value, ensure_ascii=False, default=str), limit)
+    except (RecursionError, ValueError):
+        return f"<{kind(value)} nested too deeply to show>"
 
 
 def shorten(text: str, limit: int = 80) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
@@ -21,7 +22,10 @@ from evalkit.graders.rules import _jsonparse
 from evalkit.graders.rules._js import is_space
 
 MAX_SPAN = 100_000  # promptfoo's limit on one candidate's length
-_BUDGET = 4_000_000  # characters handed to the YAML parser per output, at most
+_BUDGET = 1_000_000  # characters handed to the YAML parser per output, at most
+# A lenient candidate with more braces than this is not read (JavaScript's YAML parser
+# runs out of stack on such nesting too; PyYAML would spend seconds on it).
+_MAX_BRACES = 1_000
 
 
 class TooMuchWork(RuntimeError):
@@ -57,6 +61,12 @@ def load_yaml(text: str) -> Any:
 
 def extract_json_objects(text: str) -> list[Any]:
     """Every object promptfoo's `extractJsonObjects` finds in `text`, in order."""
+    return list(iter_json_objects(text))
+
+
+def iter_json_objects(text: str) -> Iterator[Any]:
+    """The objects of `extract_json_objects`, one at a time: a caller that needs only the
+    first (contains-json without a schema) does not pay for the rest."""
     if len(text) <= MAX_SPAN:
         try:
             whole = _jsonparse.parse(text)
@@ -64,15 +74,15 @@ def extract_json_objects(text: str) -> list[Any]:
             pass
         else:
             if isinstance(whole, dict):
-                return [whole]
+                yield whole
+                return
     closers = _balance_points(text)
-    found: list[Any] = []
     budget = _BUDGET
     at = text.find("{")
     while at != -1:
         end = _strict_end(text, at)
         if end is not None:
-            found.append(_jsonparse.parse(text[at:end]))
+            yield _jsonparse.parse(text[at:end])
             at = text.find("{", end)
             continue
         if at == len(text) - 1:
@@ -86,16 +96,15 @@ def extract_json_objects(text: str) -> list[Any]:
             span = text[at:limit]
             span += "}" * (span.count("{") - span.count("}"))
             balanced = False
-        budget -= len(span)
+        budget -= len(span) + 500  # a YAML parse costs more than its length
         if budget < 0:
             raise TooMuchWork("output too large to scan for JSON objects")
         value = _lenient(span)
         if value is not None:
-            found.append(value)
+            yield value
             at = text.find("{", at + len(span) if balanced else limit)
             continue
         at = text.find("{", at + 1)
-    return found
 
 
 def _strict_end(text: str, at: int) -> int | None:
@@ -128,6 +137,8 @@ def _balance_points(text: str) -> dict[int, int]:
 
 def _lenient(span: str) -> Any:
     """The span read as promptfoo's YAML fallback reads it, or None."""
+    if span.count("{") > _MAX_BRACES:
+        return None
     source = _slash_comments_to_hash(span).replace("\t", " ")
     if _LONE_INDICATOR.search(source):
         return None

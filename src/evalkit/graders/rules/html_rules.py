@@ -9,6 +9,7 @@ known HTML element (html/head/body only when written, not implied).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from html.parser import HTMLParser
 
 from evalkit.graders.base import NoParams, Score, grader
@@ -19,7 +20,6 @@ _MAX_INPUT = 10 * 1024 * 1024
 
 _INDICATORS = [  # (JavaScript pattern, case-insensitive, weight)
     (r"<\/[a-zA-Z][a-zA-Z0-9-]*\s*>", False, 0),  # closing tag (paired with opening below)
-    (r"<[a-zA-Z][a-zA-Z0-9-]*(?:\s[^>]*)?\/>", False, 1),  # self-closing tag
     (r"&(?:[a-zA-Z]+|#[0-9]+|#x[0-9a-fA-F]+);", False, 1),  # entity
     (r"<!DOCTYPE\s+html", True, 2),
     (r"<!--[^-]*(?:-[^-]+)*-->", False, 1),  # comment
@@ -31,7 +31,31 @@ _INDICATORS = [  # (JavaScript pattern, case-insensitive, weight)
         2,
     ),
 ]
-_OPENING = _jsregex.compile_js(r"<[a-zA-Z][a-zA-Z0-9-]*(?:\s[^>]*)?>")
+_TAG_NAME = re.compile(r"<[a-zA-Z][a-zA-Z0-9-]*")
+
+
+def _tag(text: str, *, self_closing: bool) -> bool:
+    """promptfoo's `/<[a-zA-Z][a-zA-Z0-9-]*(?:\\s[^>]*)?>/` (or `...\\/>` when
+    `self_closing`), in linear time: a backtracking engine takes quadratic time on a
+    reply with many `<` and no `>`, so each `>` is checked against the `<`s before it."""
+    start = 0
+    while (close := text.find(">", start)) != -1:
+        segment = text[start:close]
+        for match in _TAG_NAME.finditer(segment):
+            after = match.end()
+            if self_closing:
+                if not segment.endswith("/"):
+                    break
+                if after == len(segment) - 1 or (
+                    after < len(segment) - 1 and _js.is_space(segment[after])
+                ):
+                    return True
+            elif after == len(segment) or _js.is_space(segment[after]):
+                return True
+        start = close + 1
+    return False
+
+
 _COMPILED = [(_jsregex.compile_js(p, ignore_case=i), w) for p, i, w in _INDICATORS]
 
 _ELEMENTS = frozenset(
@@ -209,9 +233,10 @@ def contains_html_text(text: str) -> bool:
     """promptfoo's containsHtml: at least two HTML indicators."""
     if _js.utf16_len(text) > _MAX_INPUT:
         return False
-    opening = _jsregex.search(_OPENING, text) is not None
+    opening = _tag(text, self_closing=False)
     closing = _jsregex.search(_COMPILED[0][0], text) is not None
     score = 2 if opening and closing else int(opening or closing)
+    score += _tag(text, self_closing=True)
     score += sum(weight for pattern, weight in _COMPILED[1:] if _jsregex.search(pattern, text))
     return score >= 2
 
@@ -243,6 +268,8 @@ class _Document(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.open: list[str] = []
+        self.counts: Counter[str] = Counter()  # open elements by name: no O(depth) scans
+        self.in_cells = 0  # open elements other than table parts
         self.names: list[str] = []
         self.written: set[str] = set()  # html/head/body created from the user's own tag
         self.loose_text = False
@@ -271,10 +298,12 @@ class _Document(HTMLParser):
         if tag not in _HEAD_CONTENT:
             self._enter_body()
         self.started = True
-        if tag in _CLOSES_P and "p" in self.open:
-            del self.open[self.open.index("p") :]
+        if tag in _CLOSES_P and self.counts["p"]:
+            self._close("p")
         if tag not in _VOID:
             self.open.append(tag)
+            self.counts[tag] += 1
+            self.in_cells += tag not in _TABLE_PARTS
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)  # `<a/>` opens an <a> in HTML: only void tags close
@@ -282,15 +311,24 @@ class _Document(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in ("body", "html", "br"):
             self._enter_body()
-        if tag in self.open:
-            del self.open[len(self.open) - 1 - self.open[::-1].index(tag) :]
+        if self.counts[tag]:
+            self._close(tag)
+
+    def _close(self, tag: str) -> None:
+        """Pop open elements up to and including the innermost `tag`."""
+        while self.open:
+            name = self.open.pop()
+            self.counts[name] -= 1
+            self.in_cells -= name not in _TABLE_PARTS
+            if name == tag:
+                return
 
     def handle_data(self, data: str) -> None:
         if not _js.trim(data):
             return
         # Text directly in the body, or inside a table but outside its cells (a parser
         # moves such text out, in front of the table).
-        if all(name in _TABLE_PARTS for name in self.open):
+        if not self.in_cells:
             self.loose_text = True
         self._enter_body()
 

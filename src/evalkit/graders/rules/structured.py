@@ -27,7 +27,7 @@ from evalkit.graders.rules._common import (
     shorten,
 )
 from evalkit.graders.rules._js import output_string
-from evalkit.graders.rules._jsonextract import TooMuchWork, extract_json_objects, load_yaml
+from evalkit.graders.rules._jsonextract import TooMuchWork, iter_json_objects, load_yaml
 from evalkit.graders.rules._jsonpath import PathMissing, Step, parse_path, walk
 from evalkit.records import Case, TargetOutput
 
@@ -130,20 +130,21 @@ def contains_json(output: TargetOutput, case: Case, params: SchemaParams) -> Sco
     """The output contains a JSON object, read leniently as promptfoo reads it; with a
     schema, at least one of the objects found must satisfy it."""
     text = output_string(output)
+    count = 0
+    problems = ""
     try:
-        found = extract_json_objects(text)
+        for value in iter_json_objects(text):
+            count += 1
+            if params._validator is None:
+                return _judge(value, params, "found a JSON object")
+            problems = schema_problems(params._validator, value) or ""
+            if not problems:
+                return Score(1.0, reason="found a JSON object valid against the schema")
     except TooMuchWork as exc:
         return Invalid(str(exc))
-    if not found:
+    if not count:
         return Score(0.0, reason=f"no JSON object in output: {clip(text)}")
-    if params._validator is None:
-        return _judge(found[0], params, f"found {len(found)} JSON object(s)")
-    problems = ""
-    for value in found:
-        problems = schema_problems(params._validator, value) or ""
-        if not problems:
-            return Score(1.0, reason="found a JSON object valid against the schema")
-    return Score(0.0, reason=f"no JSON object of {len(found)} is valid: {problems}")
+    return Score(0.0, reason=f"no JSON object of {count} is valid: {problems}")
 
 
 class JsonSchemaParams(SchemaParams):

@@ -173,8 +173,9 @@ def _found(output: TargetOutput, needles: list[str], fold: bool, casefold: bool)
     return [needle in text for needle in needles]
 
 
-def _quoted(items: list[str]) -> str:
-    return ", ".join(clip(item, 40) for item in items)
+def _quoted(items: list[str], shown: int = 8) -> str:
+    listed = ", ".join(clip(item, 40) for item in items[:shown])
+    return listed + (f" and {len(items) - shown} more" if len(items) > shown else "")
 
 
 def _any(
