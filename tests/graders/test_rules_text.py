@@ -96,10 +96,11 @@ async def test_contains_all_partial_score_passes_only_when_all_found() -> None:
     assert (await grade("contains-all", "VPN MFA SSO", value=["VPN", "MFA", "SSO"])).passed
 
 
-async def test_contains_all_user_threshold_cuts_the_fraction() -> None:
-    result = await grade("contains-all", "VPN and MFA", value=["VPN", "MFA", "SSO"], threshold=0.6)
+async def test_contains_all_min_fraction_cuts_the_fraction() -> None:
+    value = ["VPN", "MFA", "SSO"]
+    result = await grade("contains-all", "VPN and MFA", value=value, min_fraction=0.6)
     assert result.status is Status.PASS
-    assert result.threshold == 0.6
+    assert (await grade("contains-all", "VPN", value=value, min_fraction=0.6)).status is Status.FAIL
 
 
 async def test_contains_any_and_comma_separated_values() -> None:

@@ -79,6 +79,9 @@ class GraderDef(Generic[P]):
     # maximum edit distance, as in promptfoo): the param that receives it instead. The
     # grader then decides pass/fail itself and the user threshold is not applied twice.
     threshold_field: str | None = None
+    # False for graders that keep promptfoo's pass/fail whatever `threshold:` says (promptfoo
+    # ignores it on contains, equals, is-json, ...): the setting is accepted, not applied.
+    uses_threshold: bool = True
 
 
 _REGISTRY: dict[str, GraderDef[Any]] = {}
@@ -93,6 +96,7 @@ def grader(
     value_field: str | None = "value",
     source: str = "builtin",
     threshold_field: str | None = None,
+    uses_threshold: bool = True,
 ) -> Callable[[GraderFn[Any]], GraderFn[Any]]:
     """Register a grader function under `name`.
 
@@ -113,6 +117,7 @@ def grader(
             value_field=value_field,
             source=source,
             threshold_field=threshold_field,
+            uses_threshold=uses_threshold,
         )
         return fn
 
@@ -167,7 +172,9 @@ class BoundGrader:
     @property
     def score_threshold(self) -> float | None:
         """The user's cut on the [0, 1] score, unless the grader took `threshold:` as a param."""
-        return None if self.definition.threshold_field else self.config.threshold
+        if self.definition.threshold_field or not self.definition.uses_threshold:
+            return None
+        return self.config.threshold
 
     def _to_grade(self, verdict: Verdict) -> Grade:
         cfg = self.config

@@ -52,7 +52,14 @@ def _compile(raw: Any) -> Render:
         try:
             template = _jinja().from_string(raw)
         except TemplateSyntaxError as exc:
-            raise ValueError(f"template {raw!r}: {exc.message} (line {exc.lineno})") from None
+            # A grade of status error, as promptfoo's Nunjucks error is: a value such as
+            # "{{" may be meant literally by a ported suite, and its other graders still run.
+            problem = f"template {raw!r}: {exc.message} (line {exc.lineno})"
+
+            def broken(names: dict[str, Any]) -> Any:
+                raise ValueError(problem)
+
+            return broken
         return template.render  # type: ignore[no-any-return]
     if isinstance(raw, list):
         parts = [_compile(item) for item in raw]

@@ -358,7 +358,7 @@ def html_problem(text: str) -> str | None:
     return "output does not contain recognized HTML elements"
 
 
-@grader("contains-html", value_field=None)
+@grader("contains-html", value_field=None, uses_threshold=False)
 def contains_html(output: TargetOutput, case: Case, params: NoParams) -> Score:
     """The output contains HTML (at least two of promptfoo's HTML indicators)."""
     if contains_html_text(_js.output_string(output)):
@@ -366,7 +366,7 @@ def contains_html(output: TargetOutput, case: Case, params: NoParams) -> Score:
     return Score(0.0, reason="no HTML found in output")
 
 
-@grader("is-html", value_field=None)
+@grader("is-html", value_field=None, uses_threshold=False)
 def is_html(output: TargetOutput, case: Case, params: NoParams) -> Score:
     """The whole output is HTML: known elements, no loose text around them."""
     problem = html_problem(_js.output_string(output))

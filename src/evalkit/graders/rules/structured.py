@@ -113,7 +113,7 @@ def _judge(value: Any, params: SchemaParams, found: str) -> Score | Invalid:
     return Score(1.0, reason=f"{found}, valid against the schema")
 
 
-@grader("is-json", params=SchemaParams)
+@grader("is-json", params=SchemaParams, uses_threshold=False)
 def is_json(output: TargetOutput, case: Case, params: SchemaParams) -> Score | Invalid:
     """The whole output is JSON as `JSON.parse` reads it (no NaN, no code fence, any
     depth), optionally matching a schema."""
@@ -125,7 +125,7 @@ def is_json(output: TargetOutput, case: Case, params: SchemaParams) -> Score | I
     return _judge(value, params, f"output is JSON ({kind(value)})")
 
 
-@grader("contains-json", params=SchemaParams)
+@grader("contains-json", params=SchemaParams, uses_threshold=False)
 def contains_json(output: TargetOutput, case: Case, params: SchemaParams) -> Score | Invalid:
     """The output contains a JSON object, read leniently as promptfoo reads it; with a
     schema, at least one of the objects found must satisfy it."""

@@ -12,7 +12,7 @@ time (an empty `contains` value, a number for `starts-with`) is a grade of statu
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, StrictBool, StrictInt, model_validator
 
@@ -72,7 +72,7 @@ def _equals_text(text: str, expected: str, *, fold: bool) -> Score:
     return Score(0.0, reason=f"expected {clip(expected)}, got {clip(text)}")
 
 
-@grader("equals", params=EqualsParams)
+@grader("equals", params=EqualsParams, uses_threshold=False)
 def equals(output: TargetOutput, case: Case, params: EqualsParams) -> Score:
     """Output equals `value` (else expected): `String(value) === output`, or for a mapping
     or list (or null) deep equality with the output parsed as JSON, as in promptfoo."""
@@ -134,13 +134,13 @@ def _contains(
     return Score(0.0, reason=f"{clip(needle)} not found in output ({len(text)} chars)")
 
 
-@grader("contains", params=ContainsParams)
+@grader("contains", params=ContainsParams, uses_threshold=False)
 def contains(output: TargetOutput, case: Case, params: ContainsParams) -> Score | Invalid:
     """Output contains `value` (else expected), case-sensitive."""
     return _contains("contains", output, case, params, fold=False)
 
 
-@grader("icontains", params=ContainsParams)
+@grader("icontains", params=ContainsParams, uses_threshold=False)
 def icontains(output: TargetOutput, case: Case, params: ContainsParams) -> Score | Invalid:
     """Output contains `value` (else expected), ignoring case (JavaScript toLowerCase)."""
     return _contains("icontains", output, case, params, fold=True)
@@ -148,9 +148,11 @@ def icontains(output: TargetOutput, case: Case, params: ContainsParams) -> Score
 
 class ManyParams(Compared):
     """`value` (else expected): a list, or a comma-separated string with CSV-style quoting
-    as in promptfoo. `casefold` for the icontains forms, as for icontains."""
+    as in promptfoo. `casefold` for the icontains forms, as for icontains; `min_fraction`
+    for the -all forms: pass when at least that share is found (default: all of them)."""
 
     casefold: StrictBool = False
+    min_fraction: Annotated[float, Field(ge=0, le=1)] | None = None
 
 
 def _needles(name: str, value: Any) -> list[str] | Invalid:
@@ -202,33 +204,34 @@ def _all(
     if not missing:
         return Score(1.0, passed=True, reason=f"found all {len(needles)}")
     score = (len(needles) - len(missing)) / len(needles)
+    passed = params.min_fraction is not None and score >= params.min_fraction
     reason = f"missing {len(missing)} of {len(needles)}: {_quoted(missing)}"
-    return Score(score, passed=False, reason=reason)
+    return Score(score, passed=passed, reason=reason)
 
 
-@grader("contains-any", params=ManyParams)
+@grader("contains-any", params=ManyParams, uses_threshold=False)
 def contains_any(output: TargetOutput, case: Case, params: ManyParams) -> Score | Invalid:
     """Output contains at least one of the values (else expected), case-sensitive."""
     return _any("contains-any", output, case, params, fold=False)
 
 
-@grader("icontains-any", params=ManyParams)
+@grader("icontains-any", params=ManyParams, uses_threshold=False)
 def icontains_any(output: TargetOutput, case: Case, params: ManyParams) -> Score | Invalid:
     """Output contains at least one of the values (else expected), ignoring case."""
     return _any("icontains-any", output, case, params, fold=True)
 
 
-@grader("contains-all", params=ManyParams)
+@grader("contains-all", params=ManyParams, uses_threshold=False)
 def contains_all(output: TargetOutput, case: Case, params: ManyParams) -> Score | Invalid:
     """Output contains every value (else expected); score is the fraction found.
 
-    It passes only when all are found, unless the user sets `threshold:` (then the
-    fraction found must reach it).
+    It passes only when all are found (promptfoo ignores `threshold:` here, and so does
+    evalkit), unless `min_fraction:` is set: then the fraction found must reach it.
     """
     return _all("contains-all", output, case, params, fold=False)
 
 
-@grader("icontains-all", params=ManyParams)
+@grader("icontains-all", params=ManyParams, uses_threshold=False)
 def icontains_all(output: TargetOutput, case: Case, params: ManyParams) -> Score | Invalid:
     """Like contains-all, ignoring case."""
     return _all("icontains-all", output, case, params, fold=True)
@@ -240,7 +243,7 @@ class AffixParams(Compared):
     strip: StrictBool = False
 
 
-@grader("starts-with", params=AffixParams)
+@grader("starts-with", params=AffixParams, uses_threshold=False)
 def starts_with(output: TargetOutput, case: Case, params: AffixParams) -> Score | Invalid:
     """Output starts with `value` (else expected), a non-empty string as in promptfoo."""
     prefix = params.target_value(case)
@@ -305,7 +308,7 @@ class RegexParams(Compared):
         return pattern, None
 
 
-@grader("regex", params=RegexParams)
+@grader("regex", params=RegexParams, uses_threshold=False)
 def regex(output: TargetOutput, case: Case, params: RegexParams) -> Score | Invalid:
     """Output matches the JavaScript regular expression `value` (else expected) anywhere.
 

@@ -44,7 +44,7 @@ def _judge(count: int, value: Any) -> tuple[bool, str] | str:
     return count == wanted, f"exactly {_js.to_string(wanted)}"
 
 
-@grader("word-count", params=WordCountParams)
+@grader("word-count", params=WordCountParams, uses_threshold=False)
 def word_count(output: TargetOutput, case: Case, params: WordCountParams) -> Score | Invalid:
     """The output's word count (split on JavaScript whitespace) equals `value`, or lies
     within its `min`..`max`."""

@@ -117,13 +117,13 @@ def _xml_grade(output: TargetOutput, params: XmlParams, whole: bool) -> Score | 
     return Score(1.0, reason="valid XML" + (f" with {clip(', '.join(wanted))}" if wanted else ""))
 
 
-@grader("is-xml", params=XmlParams)
+@grader("is-xml", params=XmlParams, uses_threshold=False)
 def is_xml(output: TargetOutput, case: Case, params: XmlParams) -> Score | Invalid:
     """The whole output is a well-formed XML document, with the required elements."""
     return _xml_grade(output, params, whole=True)
 
 
-@grader("contains-xml", params=XmlParams)
+@grader("contains-xml", params=XmlParams, uses_threshold=False)
 def contains_xml(output: TargetOutput, case: Case, params: XmlParams) -> Score | Invalid:
     """The output contains a balanced XML fragment with the required elements."""
     return _xml_grade(output, params, whole=False)
