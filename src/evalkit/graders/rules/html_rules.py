@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from html.parser import HTMLParser
+from typing import Any
 
-from evalkit.graders.base import NoParams, Score, grader
+from evalkit.graders.base import Score, grader
 from evalkit.graders.rules import _js, _jsregex
+from evalkit.graders.rules._common import Params
 from evalkit.records import Case, TargetOutput
 
 _MAX_INPUT = 10 * 1024 * 1024
@@ -358,16 +360,22 @@ def html_problem(text: str) -> str | None:
     return "output does not contain recognized HTML elements"
 
 
-@grader("contains-html", value_field=None, uses_threshold=False)
-def contains_html(output: TargetOutput, case: Case, params: NoParams) -> Score:
+class HtmlParams(Params):
+    """No settings; a `value:` is accepted and ignored, as promptfoo ignores it."""
+
+    value: Any = None
+
+
+@grader("contains-html", params=HtmlParams, uses_threshold=False)
+def contains_html(output: TargetOutput, case: Case, params: HtmlParams) -> Score:
     """The output contains HTML (at least two of promptfoo's HTML indicators)."""
     if contains_html_text(_js.output_string(output)):
         return Score(1.0, reason="output contains HTML")
     return Score(0.0, reason="no HTML found in output")
 
 
-@grader("is-html", value_field=None, uses_threshold=False)
-def is_html(output: TargetOutput, case: Case, params: NoParams) -> Score:
+@grader("is-html", params=HtmlParams, uses_threshold=False)
+def is_html(output: TargetOutput, case: Case, params: HtmlParams) -> Score:
     """The whole output is HTML: known elements, no loose text around them."""
     problem = html_problem(_js.output_string(output))
     return Score(0.0, reason=problem) if problem else Score(1.0, reason="output is HTML")

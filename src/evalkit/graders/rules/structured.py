@@ -7,6 +7,7 @@ directly; otherwise they parse the output text.
 from __future__ import annotations
 
 import json
+import math
 import re
 from itertools import islice
 from typing import Any
@@ -15,6 +16,7 @@ from pydantic import Field, PrivateAttr, model_validator
 
 from evalkit.graders.base import Invalid, Score, grader
 from evalkit.graders.rules import _jsonparse
+from evalkit.graders.rules._ajvstrict import strict_problem
 from evalkit.graders.rules._common import (
     NotJson,
     Params,
@@ -55,7 +57,25 @@ def compile_schema(schema: Any) -> Any:
         cls.check_schema(schema)
     except SchemaError as exc:
         raise ValueError(f"invalid JSON schema at {exc.json_path}: {exc.message}") from None
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+    return cls(schema, format_checker=_format_checker(cls))
+
+
+# ajv-formats' email rule (the one promptfoo applies): a dotted domain is required.
+_EMAIL = re.compile(
+    r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$",
+    re.IGNORECASE,
+)
+
+
+def _format_checker(cls: Any) -> Any:
+    """The validator's format checker with ajv-formats' stricter email rule."""
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker(formats=())
+    checker.checkers = dict(cls.FORMAT_CHECKER.checkers)
+    checker.checks("email")(lambda value: not isinstance(value, str) or bool(_EMAIL.match(value)))
+    return checker
 
 
 def schema_problems(validator: Any, instance: Any) -> str | None:
@@ -71,40 +91,64 @@ def schema_problems(validator: Any, instance: Any) -> str | None:
 class SchemaParams(Params):
     """`value`: an optional JSON schema (a mapping, or its JSON/YAML text) the JSON must satisfy.
 
-    As in promptfoo, a schema that does not compile fails the grade (and its `not-`
-    form) rather than the suite.
+    As in promptfoo: a falsy value (`""`, `0`, `false`, null) means no schema, and a
+    schema that does not compile (by Ajv's strict rules: unknown keywords and formats
+    are errors) is a grade of status error once there is JSON to check, not a refused
+    suite.
     """
 
     value: Any = None
     _validator: Any = PrivateAttr(default=None)
     _problem: str | None = PrivateAttr(default=None)
-    _unreadable: str | None = PrivateAttr(default=None)
+    _broken: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _compile_schema(self) -> SchemaParams:
         schema = self.value
-        if schema is None or schema == "":
-            return self
-        if isinstance(schema, str):
-            try:
-                schema = load_yaml(schema)
-            except Exception as exc:
-                self._unreadable = f"the schema is not YAML or JSON: {exc}"
-                return self
+        if schema is None or schema is False or schema == "" or _zero(schema):
+            return self  # JavaScript-falsy: no schema
         try:
+            if isinstance(schema, str) and ("{{" in schema or "{%" in schema):
+                self._broken = _template_problem(schema)
+            if isinstance(schema, str):
+                schema = load_yaml(schema)
+            elif not isinstance(schema, dict | list):
+                raise ValueError("the schema must be a string or an object")
             if isinstance(schema, bool):
                 schema = {} if schema else {"not": {}}
+            if not isinstance(schema, dict):
+                raise ValueError("schema must be object or boolean")
+            problem = strict_problem(schema)
+            if problem:
+                raise ValueError(problem)
             self._validator = compile_schema(schema)
         except Exception as exc:
             self._problem = f"invalid JSON schema: {exc}"
         return self
 
 
+def _template_problem(text: str) -> str | None:
+    """Why the value does not compile as a template (promptfoo renders it first and its
+    grade errors, whatever the output), or None."""
+    from jinja2 import Environment, TemplateSyntaxError
+
+    try:
+        Environment().parse(text)
+    except TemplateSyntaxError as exc:
+        return f"template {clip(text)}: {exc.message}"
+    return None
+
+
+def _zero(value: Any) -> bool:
+    """Whether `value` is a JavaScript-falsy number: 0, -0 or NaN."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return value == 0 or math.isnan(value)
+
+
 def _judge(value: Any, params: SchemaParams, found: str) -> Score | Invalid:
-    if params._unreadable is not None:
-        return Invalid(params._unreadable)
     if params._problem is not None:
-        return Score(0.0, passed=False, reason=params._problem, final=True)
+        return Invalid(params._problem)
     if params._validator is None:
         return Score(1.0, reason=found)
     problems = schema_problems(params._validator, value)
@@ -117,6 +161,8 @@ def _judge(value: Any, params: SchemaParams, found: str) -> Score | Invalid:
 def is_json(output: TargetOutput, case: Case, params: SchemaParams) -> Score | Invalid:
     """The whole output is JSON as `JSON.parse` reads it (no NaN, no code fence, any
     depth), optionally matching a schema."""
+    if params._broken:
+        return Invalid(params._broken)
     text = output_string(output)
     try:
         value = _jsonparse.parse(text)
@@ -129,13 +175,15 @@ def is_json(output: TargetOutput, case: Case, params: SchemaParams) -> Score | I
 def contains_json(output: TargetOutput, case: Case, params: SchemaParams) -> Score | Invalid:
     """The output contains a JSON object, read leniently as promptfoo reads it; with a
     schema, at least one of the objects found must satisfy it."""
+    if params._broken:
+        return Invalid(params._broken)
     text = output_string(output)
     count = 0
     problems = ""
     try:
         for value in iter_json_objects(text):
             count += 1
-            if params._validator is None:
+            if params._validator is None:  # no schema, or one that does not compile
                 return _judge(value, params, "found a JSON object")
             problems = schema_problems(params._validator, value) or ""
             if not problems:
@@ -154,8 +202,8 @@ class JsonSchemaParams(SchemaParams):
 
     @model_validator(mode="after")
     def _refuse_bad_schema(self) -> JsonSchemaParams:
-        if self._problem is not None or self._unreadable is not None:
-            raise ValueError(self._problem or self._unreadable)
+        if self._problem is not None:
+            raise ValueError(self._problem)
         return self
 
 

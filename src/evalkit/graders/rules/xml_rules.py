@@ -26,17 +26,17 @@ class XmlParams(Params):
 
 
 def required_elements(value: Any) -> list[str] | Invalid | None:
-    """promptfoo's reading of an xml assertion's value."""
+    """promptfoo's reading of an xml assertion's value (other values mean none required)."""
     if isinstance(value, str):
         return [_js.trim(item) for item in value.split(",")]
     if isinstance(value, list):
         return [_js.to_string(item) for item in value] if value else None
     if isinstance(value, dict) and value:
         wanted = value.get("requiredElements")
-        return [_js.to_string(item) for item in wanted] if isinstance(wanted, list) else None
-    if value is None or value == {}:
-        return None
-    return Invalid("xml assertion must contain a string, array value, or no value")
+        if isinstance(wanted, list):
+            return [_js.to_string(item) for item in wanted]
+        return Invalid("xml assertion must contain a string, array value, or no value")
+    return None
 
 
 def _tree(text: str, *, lenient: bool) -> dict[str, Any]:
