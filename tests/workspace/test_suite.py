@@ -199,3 +199,17 @@ async def test_value_null_is_json_null_and_levenshtein_threshold_is_a_distance(
     assert (await equals.grade(case, TargetOutput(text="null"))).status is Status.PASS
     assert (await equals.grade(case, TargetOutput(text="nil"))).status is Status.FAIL
     assert (await distance.grade(case, TargetOutput(text="null"))).status is Status.PASS
+
+
+def test_threshold_outside_zero_one_is_fine_where_promptfoo_ignores_it(ws: Workspace) -> None:
+    from evalkit.graders.discovery import load_builtin
+
+    load_builtin()  # as the CLI does before loading suites
+    path = ws.write(
+        "suites/s.yaml",
+        "name: s\ncases:\n  - id: a\n    graders:\n"
+        "      - {type: icontains, value: x, threshold: 2}\n"
+        "      - {type: levenshtein, value: x, threshold: 12}\n",
+    )
+    [case] = load_suite(path, ws.root).cases
+    assert [g.threshold for g in case.graders] == [2.0, 12.0]

@@ -171,8 +171,9 @@ class _SuiteLoader:
                 (locate((*path, "weight")), field_path(path), "weight must be 0 or more")
             )
         definition = registry().get(config.name)
-        if definition is None or definition.threshold_field is None:
-            # levenshtein's threshold is a maximum edit distance, checked by the grader
+        if definition is None or (definition.threshold_field is None and definition.uses_threshold):
+            # levenshtein's threshold is a maximum edit distance, checked by the grader; the
+            # promptfoo pass/fail graders ignore it, as promptfoo does
             self.check_threshold(spec.threshold, (*path, "threshold"), locate)
         try:
             bind(config)
