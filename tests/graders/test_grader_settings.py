@@ -31,8 +31,12 @@ def custom_graders() -> Iterator[None]:
     async def three_quarters(output: TargetOutput, case: Case, params: Any) -> Score:
         return Score(0.75, reason="most of it")
 
+    @grader("two-of-three")
+    def two_of_three(output: TargetOutput, case: Case, params: Any) -> Score:
+        return Score(2 / 3, passed=False, reason="not all of it")
+
     yield
-    for name in ("raises", "out-of-range", "wrong-type", "three-quarters"):
+    for name in ("raises", "out-of-range", "wrong-type", "three-quarters", "two-of-three"):
         unregister(name)
 
 
@@ -67,10 +71,15 @@ async def test_weight_and_metric_are_carried_on_the_grade() -> None:
     assert (result.weight, result.metric, result.grader) == (2.5, "mentions-vpn", "contains")
 
 
-async def test_user_threshold_overrides_an_explicit_pass() -> None:
-    # contains-all says fail at 2 of 3; a threshold of 0.5 turns that into a pass
-    result = await grade("contains-all", "a b", value=["a", "b", "c"], threshold=0.5)
+async def test_user_threshold_overrides_an_explicit_pass(custom_graders: None) -> None:
+    # the grader says fail at 2 of 3; a threshold of 0.5 turns that into a pass
+    assert (await grade("two-of-three", "x")).status is Status.FAIL
+    result = await grade("two-of-three", "x", threshold=0.5)
     assert result.status is Status.PASS
+    # ... except on graders that keep promptfoo's verdict, which ignores `threshold:`
+    kept = await grade("contains-all", "a b", value=["a", "b", "c"], threshold=0.5)
+    assert (kept.status, kept.threshold) == (Status.FAIL, None)
+    assert (await grade("contains", "a b", value="z", threshold=0)).status is Status.FAIL
     negated = await grade("contains-all", "a b", value=["a", "b", "c"], negate=True)
     assert negated.status is Status.PASS
     assert negated.score == pytest.approx(1 / 3)

@@ -187,3 +187,46 @@ def test_yaml_cases_come_before_file_rows_and_ids_must_not_clash(ws: Workspace) 
     assert [str(SpecError([p])) for p in exc.value.problems] == [
         "suites/rows.csv:2 id: duplicate case id 'both' (first at suites/s.yaml:3:5)"
     ]
+
+
+def test_jsonl_lines_end_at_newline_only(ws: Workspace) -> None:
+    # U+2028, U+2029 and U+0085 are text inside a JSON string; splitlines() breaks there.
+    rows = ['{"id": "a", "q": "one\u2028two\u0085three\u2029four"}', '{"id": "b", "q": "x"}']
+    ws.write("suites/rows.jsonl", "\r\n".join(rows) + "\n")
+    first, second = suite_with(ws, "rows.jsonl").cases
+    assert first.vars["q"] == "one\u2028two\u0085three\u2029four"
+    assert (second.id, second.location) == ("b", "suites/rows.jsonl:2")
+
+
+def test_rows_carry_their_own_graders(ws: Workspace) -> None:
+    ws.write(
+        "suites/rows.csv",
+        "id,q,graders\n"
+        'a,hi,"[{""type"": ""icontains"", ""value"": ""hello""}]"\n'
+        'b,yo,"{""type"": ""not-contains"", ""value"": ""bye"", ""weight"": 2}"\n'
+        "c,no graders,\n",
+    )
+    suite = suite_with(ws, "rows.csv", defaults="defaults: {graders: [{type: is-json}]}\n")
+    a, b, c = suite.cases
+    assert [(g.name, g.value) for g in a.graders] == [("is-json", None), ("icontains", "hello")]
+    assert (b.graders[1].name, b.graders[1].negate, b.graders[1].weight) == ("contains", True, 2.0)
+    assert [g.name for g in c.graders] == ["is-json"]
+    assert "graders" not in a.vars
+    ws.write(
+        "suites/rows.jsonl",
+        '{"id": "j", "assert": [{"type": "equals", "value": 42}]}\n'
+        '{"id": "k", "graders": [{"type": "word-count", "value": {"min": 2}}]}\n',
+    )
+    j, k = suite_with(ws, "rows.jsonl").cases
+    assert (j.graders[0].name, j.graders[0].value) == ("equals", 42)
+    assert (k.graders[0].name, k.graders[0].value) == ("word-count", {"min": 2})
+
+
+def test_row_graders_errors_name_the_row(ws: Workspace) -> None:
+    ws.write("suites/rows.csv", 'id,graders\na,"[{""type"": ""contain""}]"\nb,[not json\n')
+    problems = problems_of(ws, "rows.csv")
+    assert problems[0].startswith("suites/rows.csv:3 graders: the graders column is not JSON")
+    ws.write("suites/rows.csv", 'id,graders\na,"[{""type"": ""contain"", ""value"": ""x""}]"\n')
+    [problem] = problems_of(ws, "rows.csv")
+    assert problem.startswith("suites/rows.csv:2")
+    assert "unknown grader 'contain' (did you mean 'contains'?)" in problem

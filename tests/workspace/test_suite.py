@@ -180,3 +180,36 @@ def test_a_5000_case_suite_loads_with_distinct_derived_ids(ws: Workspace) -> Non
     suite = load(ws, text)
     assert len(suite.cases) == 5000
     assert len({c.id for c in suite.cases}) == 5000
+
+
+async def test_value_null_is_json_null_and_levenshtein_threshold_is_a_distance(
+    ws: Workspace,
+) -> None:
+    from evalkit.graders.aggregate import bind_case
+    from evalkit.records import Status, TargetOutput
+
+    path = ws.write(
+        "suites/s.yaml",
+        "name: s\ncases:\n  - id: a\n    graders:\n"
+        "      - {type: equals, value: null}\n"
+        "      - {type: levenshtein, value: nul, threshold: 3}\n",
+    )
+    [case] = load_suite(path, ws.root).cases
+    equals, distance = bind_case(case)
+    assert (await equals.grade(case, TargetOutput(text="null"))).status is Status.PASS
+    assert (await equals.grade(case, TargetOutput(text="nil"))).status is Status.FAIL
+    assert (await distance.grade(case, TargetOutput(text="null"))).status is Status.PASS
+
+
+def test_threshold_outside_zero_one_is_fine_where_promptfoo_ignores_it(ws: Workspace) -> None:
+    from evalkit.graders.discovery import load_builtin
+
+    load_builtin()  # as the CLI does before loading suites
+    path = ws.write(
+        "suites/s.yaml",
+        "name: s\ncases:\n  - id: a\n    graders:\n"
+        "      - {type: icontains, value: x, threshold: 2}\n"
+        "      - {type: levenshtein, value: x, threshold: 12}\n",
+    )
+    [case] = load_suite(path, ws.root).cases
+    assert [g.threshold for g in case.graders] == [2.0, 12.0]

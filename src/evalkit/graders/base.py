@@ -29,6 +29,10 @@ class Score:
     passed: bool | None = None  # None: decided by the threshold
     reason: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    # A verdict that `not-` does not flip: promptfoo fails both `regex` and `not-regex`
+    # on a pattern that does not compile, and both `contains-json` and its negation on a
+    # schema that does not compile.
+    final: bool = False
 
 
 @dataclass(slots=True)
@@ -75,6 +79,9 @@ class GraderDef(Generic[P]):
     # maximum edit distance, as in promptfoo): the param that receives it instead. The
     # grader then decides pass/fail itself and the user threshold is not applied twice.
     threshold_field: str | None = None
+    # False for graders that keep promptfoo's pass/fail whatever `threshold:` says (promptfoo
+    # ignores it on contains, equals, is-json, ...): the setting is accepted, not applied.
+    uses_threshold: bool = True
 
 
 _REGISTRY: dict[str, GraderDef[Any]] = {}
@@ -89,6 +96,7 @@ def grader(
     value_field: str | None = "value",
     source: str = "builtin",
     threshold_field: str | None = None,
+    uses_threshold: bool = True,
 ) -> Callable[[GraderFn[Any]], GraderFn[Any]]:
     """Register a grader function under `name`.
 
@@ -109,6 +117,7 @@ def grader(
             value_field=value_field,
             source=source,
             threshold_field=threshold_field,
+            uses_threshold=uses_threshold,
         )
         return fn
 
@@ -163,7 +172,9 @@ class BoundGrader:
     @property
     def score_threshold(self) -> float | None:
         """The user's cut on the [0, 1] score, unless the grader took `threshold:` as a param."""
-        return None if self.definition.threshold_field else self.config.threshold
+        if self.definition.threshold_field or not self.definition.uses_threshold:
+            return None
+        return self.config.threshold
 
     def _to_grade(self, verdict: Verdict) -> Grade:
         cfg = self.config
@@ -175,7 +186,9 @@ class BoundGrader:
         reason = ""
         metadata: dict[str, Any] = {}
         explicit: bool | None = None
+        final = False
         if isinstance(verdict, Score):
+            final = verdict.final
             score, explicit, reason, metadata = (
                 verdict.score,
                 verdict.passed,
@@ -192,7 +205,7 @@ class BoundGrader:
             )
         if not math.isfinite(score) or not 0.0 <= score <= 1.0:
             raise ValueError(f"grader returned score {score!r}, outside [0, 1]")
-        if cfg.negate:
+        if cfg.negate and not final:
             score = 1.0 - score
             explicit = None if explicit is None else not explicit
         cut = threshold if threshold is not None else self.definition.default_threshold
@@ -226,6 +239,9 @@ def bind(config: GraderConfig) -> BoundGrader:
             hint=f"known graders: {', '.join(known)}",
         )
     raw = dict(config.args)
+    # An explicit `value: null` arrives in args (see workspace.suite.grader_config).
+    if "value" in raw and definition.value_field not in (None, "value"):
+        raw[definition.value_field] = raw.pop("value")
     if config.value is not None:
         if definition.value_field is None:
             raise GraderError(f"{where}grader '{config.name}' takes no `value`")

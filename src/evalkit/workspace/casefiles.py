@@ -1,9 +1,14 @@
 """Cases from CSV or JSONL files beside a suite (`cases_from:`), one case per row.
 
 Columns named like case fields (`id`, `expected`, `context`, `tags`, `cluster`,
-`description`, `metadata.*`) fill those fields; every other column is a var. A JSONL
-row may also carry `vars` and `metadata` objects and `messages`, as a YAML case would.
-Rows come back shaped like a YAML case, so `CaseSpec` validates both the same way.
+`description`, `metadata.*`) fill those fields; every other column is a var. A
+`graders` column holds the row's own graders as JSON (a list of `{type: ...}`
+mappings, or one mapping), so a bulk suite ported from promptfoo keeps its per-test
+assertions; a JSONL row may give them as a list under `graders` (or promptfoo's
+`assert`). A JSONL row may also carry `vars` and `metadata` objects and `messages`, as
+a YAML case would. JSONL lines end at "\n" only (a raw U+2028 or U+0085 inside a JSON
+string is text, not a line break). Rows come back shaped like a YAML case, so
+`CaseSpec` validates both the same way.
 """
 
 from __future__ import annotations
@@ -81,7 +86,7 @@ def _read_csv(
                     "quote fields that contain commas",
                 )
             cells = dict(zip(header, record, strict=False))
-            rows.append(CaseRow(_shape(cells, from_csv=True), start))
+            rows.append(CaseRow(_shape(cells, from_csv=True, where=Location(source, start)), start))
     except csv.Error as exc:
         raise SpecError.single(
             Location(source, reader.line_num), "", f"invalid CSV: {exc}"
@@ -114,7 +119,10 @@ def _check_header(
 
 def _read_jsonl(text: str, source: str, renames: dict[str, str]) -> list[CaseRow]:
     rows: list[CaseRow] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # JSON Lines end at "\n" only; str.splitlines() would also split on U+2028, U+0085,
+    # \x1c..\x1e and others, which JSON strings may hold raw.
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.removesuffix("\r")
         if not line.strip():
             continue
         try:
@@ -132,7 +140,7 @@ def _read_jsonl(text: str, source: str, renames: dict[str, str]) -> list[CaseRow
                 Location(source, number), "", "each line must be one JSON object ({...})"
             )
         fields = {str(renames.get(k, k)): item for k, item in value.items()}
-        rows.append(CaseRow(_shape(fields, from_csv=False), number))
+        rows.append(CaseRow(_shape(fields, from_csv=False, where=Location(source, number)), number))
     return rows
 
 
@@ -151,7 +159,32 @@ def no_constants(name: str) -> Any:
     raise ValueError(f"'{name}' is not a number JSON allows; write a finite number or a string")
 
 
-def _shape(fields: dict[str, Any], *, from_csv: bool) -> dict[str, Any]:
+def _graders(value: Any, where: Location) -> list[Any] | None:
+    """A row's own graders: a list of mappings, one mapping, or either as JSON text."""
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        try:
+            value = json.loads(
+                value, object_pairs_hook=no_duplicate_keys, parse_constant=no_constants
+            )
+        except ValueError as exc:
+            raise SpecError.single(
+                where,
+                "graders",
+                f"the graders column is not JSON ({exc}); write "
+                '[{"type": "contains", "value": "refund"}]',
+            ) from None
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list):
+        return value
+    raise SpecError.single(
+        where, "graders", 'graders must be a list of grader mappings ({"type": ...})'
+    )
+
+
+def _shape(fields: dict[str, Any], *, from_csv: bool, where: Location) -> dict[str, Any]:
     """Sort a row's columns into case fields, metadata and vars."""
     case: dict[str, Any] = {}
     variables: dict[str, Any] = {}
@@ -160,7 +193,11 @@ def _shape(fields: dict[str, Any], *, from_csv: bool) -> dict[str, Any]:
         # An empty CSV cell in a case or metadata field means "not given"; vars keep "".
         if from_csv and value == "" and (name in CASE_COLUMNS or name.startswith(METADATA_PREFIX)):
             continue
-        if name == "tags" and isinstance(value, str):
+        if name == "graders" or (not from_csv and name == "assert"):
+            graders = _graders(value, where)
+            if graders is not None:
+                case.setdefault("graders", []).extend(graders)
+        elif name == "tags" and isinstance(value, str):
             case["tags"] = [t.strip() for t in _TAG_SEPARATORS.split(value) if t.strip()]
         elif name in CASE_COLUMNS:
             case[name] = value

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from evalkit.errors import GraderError, Location, SpecError, WorkspaceError
-from evalkit.graders.base import bind
+from evalkit.graders.base import bind, registry
 from evalkit.records import Case, GraderConfig, Message
 from evalkit.workspace.casefiles import read_case_file
 from evalkit.workspace.identity import id_problem, sha256_of
@@ -54,9 +54,12 @@ def grader_config(spec: GraderSpec, where: str) -> GraderConfig:
     name, negate = spec.type, False
     if name.startswith(NEGATION):
         name, negate = name[len(NEGATION) :], True
+    args = dict(spec.model_extra or {})
+    if spec.value is None and "value" in spec.model_fields_set:
+        args["value"] = None  # `value: null` is JSON null, not "use the case's expected"
     return GraderConfig(
         name=name,
-        args=dict(spec.model_extra or {}),
+        args=args,
         value=spec.value,
         negate=negate,
         weight=float(spec.weight),
@@ -167,7 +170,11 @@ class _SuiteLoader:
             self.problems.append(
                 (locate((*path, "weight")), field_path(path), "weight must be 0 or more")
             )
-        self.check_threshold(spec.threshold, (*path, "threshold"), locate)
+        definition = registry().get(config.name)
+        if definition is None or (definition.threshold_field is None and definition.uses_threshold):
+            # levenshtein's threshold is a maximum edit distance, checked by the grader; the
+            # promptfoo pass/fail graders ignore it, as promptfoo does
+            self.check_threshold(spec.threshold, (*path, "threshold"), locate)
         try:
             bind(config)
         except GraderError as exc:

@@ -52,7 +52,14 @@ def _compile(raw: Any) -> Render:
         try:
             template = _jinja().from_string(raw)
         except TemplateSyntaxError as exc:
-            raise ValueError(f"template {raw!r}: {exc.message} (line {exc.lineno})") from None
+            # A grade of status error, as promptfoo's Nunjucks error is: a value such as
+            # "{{" may be meant literally by a ported suite, and its other graders still run.
+            problem = f"template {raw!r}: {exc.message} (line {exc.lineno})"
+
+            def broken(names: dict[str, Any]) -> Any:
+                raise ValueError(problem)
+
+            return broken
         return template.render  # type: ignore[no-any-return]
     if isinstance(raw, list):
         parts = [_compile(item) for item in raw]
@@ -64,24 +71,26 @@ def _compile(raw: Any) -> Render:
 
 
 class Value:
-    """A grader's comparison value, templates compiled once; `None` means the case's expected."""
+    """A grader's comparison value, templates compiled once; an omitted value means the
+    case's expected (an explicit `value: null` is JSON null, as in promptfoo)."""
 
-    __slots__ = ("_raw", "_render")
+    __slots__ = ("_explicit", "_raw", "_render")
 
-    def __init__(self, raw: Any) -> None:
+    def __init__(self, raw: Any, *, explicit: bool = False) -> None:
         self._raw = raw
+        self._explicit = explicit
         self._render = _compile(raw) if _has_template(raw) else None
 
     @property
     def uses_expected(self) -> bool:
         """True when the value comes from `case.expected`."""
-        return self._raw is None
+        return self._raw is None and not self._explicit
 
     def get(self, case: Case) -> Any:
         """The value for this case: rendered with its vars, or its expected answer."""
         if self._render is not None:
             return self._render(case.vars)
-        return case.expected if self._raw is None else self._raw
+        return case.expected if self.uses_expected else self._raw
 
 
 class Compared(Params):
@@ -92,7 +101,7 @@ class Compared(Params):
 
     @model_validator(mode="after")
     def _compile_value(self) -> Compared:
-        self._value = Value(self.value)
+        self._value = Value(self.value, explicit="value" in self.model_fields_set)
         return self
 
     def target_value(self, case: Case) -> Any:
@@ -199,8 +208,11 @@ def kind(value: Any) -> str:
 def clip(value: Any, limit: int = 80) -> str:
     """A short repr for reasons: long model outputs must not flood the report."""
     if isinstance(value, str):
-        return shorten(repr(value), limit)
-    return shorten(json.dumps(value, ensure_ascii=False, default=str), limit)
+        return shorten(repr(value[: limit * 4]), limit)
+    try:
+        return shorten(json.dumps(value, ensure_ascii=False, default=str), limit)
+    except (RecursionError, ValueError):
+        return f"<{kind(value)} nested too deeply to show>"
 
 
 def shorten(text: str, limit: int = 80) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import StrictBool, model_validator
 
-from evalkit.graders.base import Score, grader
+from evalkit.graders.base import Invalid, Score, grader
 from evalkit.graders.rules._common import Compared, Number, clip, text_of
+from evalkit.graders.rules._js import output_string, utf16
 from evalkit.records import Case, TargetOutput
 
 
@@ -21,10 +22,15 @@ def _levenshtein() -> Any:
 
 
 class LevenshteinParams(Compared):
-    """`value` (else expected); `threshold`: the largest edit distance that passes (default 5)."""
+    """`value` (else expected); `threshold`: the largest edit distance that passes (default 5).
 
-    value: str | None = None
+    Options: `strip` the output's surrounding whitespace first; `unit: chars` counts
+    code points instead of promptfoo's UTF-16 code units (an emoji is one edit, not two).
+    """
+
     threshold: Number = 5
+    strip: StrictBool = False
+    unit: Literal["utf16", "chars"] = "utf16"
 
     @model_validator(mode="after")
     def _check_threshold(self) -> LevenshteinParams:
@@ -36,14 +42,20 @@ class LevenshteinParams(Compared):
 # promptfoo's `threshold:` for levenshtein is a maximum distance, not a score cut, so
 # base.py hands it to the params (threshold_field) and the grader decides pass/fail.
 @grader("levenshtein", params=LevenshteinParams, threshold_field="threshold")
-def levenshtein(output: TargetOutput, case: Case, params: LevenshteinParams) -> Score:
+def levenshtein(output: TargetOutput, case: Case, params: LevenshteinParams) -> Score | Invalid:
     """Edit distance from `value` (else expected) is at most `threshold` (default 5).
 
-    The score is the normalized similarity 1 - distance / longer length, as in `similarity`;
-    the output's surrounding whitespace is ignored.
+    As in promptfoo, the distance is counted in UTF-16 code units on the output as it
+    is. The score is the normalized similarity 1 - distance / longer length.
     """
-    expected = str(params.target_value(case))
-    text = text_of(output).strip()
+    expected = params.target_value(case)
+    if not isinstance(expected, str):
+        return Invalid(f"levenshtein: the value must be a string, got {clip(expected)}")
+    text = output_string(output)
+    if params.strip:
+        text = text.strip()
+    if params.unit == "utf16":
+        text, expected = utf16(text), utf16(expected)
     metric = _levenshtein()
     distance = metric.distance(text, expected)
     passed = distance <= params.threshold

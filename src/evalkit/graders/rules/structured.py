@@ -7,13 +7,16 @@ directly; otherwise they parse the output text.
 from __future__ import annotations
 
 import json
+import math
 import re
 from itertools import islice
 from typing import Any
 
 from pydantic import Field, PrivateAttr, model_validator
 
-from evalkit.graders.base import Score, grader
+from evalkit.graders.base import Invalid, Score, grader
+from evalkit.graders.rules import _jsonparse
+from evalkit.graders.rules._ajvstrict import strict_problem
 from evalkit.graders.rules._common import (
     NotJson,
     Params,
@@ -25,6 +28,8 @@ from evalkit.graders.rules._common import (
     same,
     shorten,
 )
+from evalkit.graders.rules._js import output_string
+from evalkit.graders.rules._jsonextract import TooMuchWork, iter_json_objects, load_yaml
 from evalkit.graders.rules._jsonpath import PathMissing, Step, parse_path, walk
 from evalkit.records import Case, TargetOutput
 
@@ -44,12 +49,33 @@ def compile_schema(schema: Any) -> Any:
             raise ValueError(f"the schema is not valid JSON: {exc}") from None
     if not isinstance(schema, dict):
         raise ValueError(f"the schema must be an object, got {kind(schema)}")
-    cls = validator_for(schema)
+    from jsonschema.validators import Draft7Validator
+
+    # Without `$schema`, draft 7: the draft promptfoo's validator (ajv) assumes.
+    cls = validator_for(schema, default=Draft7Validator)
     try:
         cls.check_schema(schema)
     except SchemaError as exc:
         raise ValueError(f"invalid JSON schema at {exc.json_path}: {exc.message}") from None
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+    return cls(schema, format_checker=_format_checker(cls))
+
+
+# ajv-formats' email rule (the one promptfoo applies): a dotted domain is required.
+_EMAIL = re.compile(
+    r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$",
+    re.IGNORECASE,
+)
+
+
+def _format_checker(cls: Any) -> Any:
+    """The validator's format checker with ajv-formats' stricter email rule."""
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker(formats=())
+    checker.checkers = dict(cls.FORMAT_CHECKER.checkers)
+    checker.checks("email")(lambda value: not isinstance(value, str) or bool(_EMAIL.match(value)))
+    return checker
 
 
 def schema_problems(validator: Any, instance: Any) -> str | None:
@@ -63,19 +89,66 @@ def schema_problems(validator: Any, instance: Any) -> str | None:
 
 
 class SchemaParams(Params):
-    """`value`: an optional JSON schema (a mapping, or its JSON text) the JSON must satisfy."""
+    """`value`: an optional JSON schema (a mapping, or its JSON/YAML text) the JSON must satisfy.
 
-    value: dict[str, Any] | str | None = None
+    As in promptfoo: a falsy value (`""`, `0`, `false`, null) means no schema, and a
+    schema that does not compile (by Ajv's strict rules: unknown keywords and formats
+    are errors) is a grade of status error once there is JSON to check, not a refused
+    suite.
+    """
+
+    value: Any = None
     _validator: Any = PrivateAttr(default=None)
+    _problem: str | None = PrivateAttr(default=None)
+    _broken: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _compile_schema(self) -> SchemaParams:
-        if self.value is not None:
-            self._validator = compile_schema(self.value)
+        schema = self.value
+        if schema is None or schema is False or schema == "" or _zero(schema):
+            return self  # JavaScript-falsy: no schema
+        try:
+            if isinstance(schema, str) and ("{{" in schema or "{%" in schema):
+                self._broken = _template_problem(schema)
+            if isinstance(schema, str):
+                schema = load_yaml(schema)
+            elif not isinstance(schema, dict | list):
+                raise ValueError("the schema must be a string or an object")
+            if isinstance(schema, bool):
+                schema = {} if schema else {"not": {}}
+            if not isinstance(schema, dict):
+                raise ValueError("schema must be object or boolean")
+            problem = strict_problem(schema)
+            if problem:
+                raise ValueError(problem)
+            self._validator = compile_schema(schema)
+        except Exception as exc:
+            self._problem = f"invalid JSON schema: {exc}"
         return self
 
 
-def _judge(value: Any, params: SchemaParams, found: str) -> Score:
+def _template_problem(text: str) -> str | None:
+    """Why the value does not compile as a template (promptfoo renders it first and its
+    grade errors, whatever the output), or None."""
+    from jinja2 import Environment, TemplateSyntaxError
+
+    try:
+        Environment().parse(text)
+    except TemplateSyntaxError as exc:
+        return f"template {clip(text)}: {exc.message}"
+    return None
+
+
+def _zero(value: Any) -> bool:
+    """Whether `value` is a JavaScript-falsy number: 0, -0 or NaN."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return value == 0 or math.isnan(value)
+
+
+def _judge(value: Any, params: SchemaParams, found: str) -> Score | Invalid:
+    if params._problem is not None:
+        return Invalid(params._problem)
     if params._validator is None:
         return Score(1.0, reason=found)
     problems = schema_problems(params._validator, value)
@@ -84,45 +157,54 @@ def _judge(value: Any, params: SchemaParams, found: str) -> Score:
     return Score(1.0, reason=f"{found}, valid against the schema")
 
 
-@grader("is-json", params=SchemaParams)
-def is_json(output: TargetOutput, case: Case, params: SchemaParams) -> Score:
-    """The whole output is JSON (a code fence around it is not), optionally matching a schema."""
+@grader("is-json", params=SchemaParams, uses_threshold=False)
+def is_json(output: TargetOutput, case: Case, params: SchemaParams) -> Score | Invalid:
+    """The whole output is JSON as `JSON.parse` reads it (no NaN, no code fence, any
+    depth), optionally matching a schema."""
+    if params._broken:
+        return Invalid(params._broken)
+    text = output_string(output)
     try:
-        value = json_of(output, fenced_ok=False)
-    except NotJson as exc:
-        return Score(0.0, reason=str(exc))
+        value = _jsonparse.parse(text)
+    except _jsonparse.JsonSyntaxError as exc:
+        return Score(0.0, reason=f"output is not JSON ({exc}): {clip(text)}")
     return _judge(value, params, f"output is JSON ({kind(value)})")
 
 
-def find_json(text: str) -> tuple[Any, int] | None:
-    """The first JSON object or array embedded in `text`, with its offset."""
-    decoder = json.JSONDecoder()
-    for match in re.finditer(r"[\[{]", text):
-        try:
-            value, _ = decoder.raw_decode(text, match.start())
-        except ValueError:
-            continue
-        return value, match.start()
-    return None
-
-
-@grader("contains-json", params=SchemaParams)
-def contains_json(output: TargetOutput, case: Case, params: SchemaParams) -> Score:
-    """The output contains a JSON object or array, optionally matching a schema."""
-    if output.data is not None:
-        return _judge(output.data, params, f"structured output ({kind(output.data)})")
-    text = output.text or ""
-    found = find_json(text)
-    if found is None:
-        return Score(0.0, reason=f"no JSON object or array in output: {clip(text)}")
-    value, offset = found
-    return _judge(value, params, f"found JSON {kind(value)} at {offset}")
+@grader("contains-json", params=SchemaParams, uses_threshold=False)
+def contains_json(output: TargetOutput, case: Case, params: SchemaParams) -> Score | Invalid:
+    """The output contains a JSON object, read leniently as promptfoo reads it; with a
+    schema, at least one of the objects found must satisfy it."""
+    if params._broken:
+        return Invalid(params._broken)
+    text = output_string(output)
+    count = 0
+    problems = ""
+    try:
+        for value in iter_json_objects(text):
+            count += 1
+            if params._validator is None:  # no schema, or one that does not compile
+                return _judge(value, params, "found a JSON object")
+            problems = schema_problems(params._validator, value) or ""
+            if not problems:
+                return Score(1.0, reason="found a JSON object valid against the schema")
+    except TooMuchWork as exc:
+        return Invalid(str(exc))
+    if not count:
+        return Score(0.0, reason=f"no JSON object in output: {clip(text)}")
+    return Score(0.0, reason=f"no JSON object of {count} is valid: {problems}")
 
 
 class JsonSchemaParams(SchemaParams):
-    """`value`: the JSON schema (required)."""
+    """`value`: the JSON schema (required); a schema that does not compile is refused."""
 
     value: dict[str, Any] | str
+
+    @model_validator(mode="after")
+    def _refuse_bad_schema(self) -> JsonSchemaParams:
+        if self._problem is not None:
+            raise ValueError(self._problem)
+        return self
 
 
 @grader("json-schema", params=JsonSchemaParams)
