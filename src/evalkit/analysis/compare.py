@@ -2,7 +2,10 @@
 
 Only cases present in both runs with the same content hash are paired; cases added,
 removed or edited between the runs are listed apart, never mixed into the statistics.
-With K epochs a case's mean over its epochs is the unit that is paired.
+With K epochs a case's mean over its epochs is the unit that is paired: every test and
+interval works on per-case means (clustered where cases share a `cluster`), so no
+epoch is thrown away and epochs never count as independent cases. McNemar's exact test
+is used where it is exact: one epoch on both sides, a 0/1 metric, no clusters.
 """
 
 from __future__ import annotations
@@ -14,7 +17,14 @@ from dataclasses import dataclass, field
 from statistics import fmean
 
 from evalkit.analysis.human_verdict import HumanVerdict
-from evalkit.analysis.stats import PairedDifference, mcnemar_exact, paired_difference
+from evalkit.analysis.stats import (
+    PairedDifference,
+    interval_label,
+    mcnemar_drop,
+    mcnemar_exact,
+    min_attainable_p,
+    paired_difference,
+)
 from evalkit.records import TrialRow
 
 PASS_METRIC = "pass"  # the pass rate, as a metric (1 for a passing trial, else 0)
@@ -27,6 +37,9 @@ CaseKey = tuple[str, str, str, str | None]  # suite, case, target, prompt
 ValueOf = Callable[[TrialRow], float | None]  # a trial's value of one metric
 FlagOf = Callable[[TrialRow], bool | None]  # whether a trial passed on one metric
 
+FLAKY_EPOCHS = 3  # a case is called flaky only on this many epochs of evidence in one run
+MCNEMAR = "McNemar exact"
+
 
 @dataclass(frozen=True, slots=True)
 class CaseChange:
@@ -38,8 +51,18 @@ class CaseChange:
     prompt_id: str | None
     base_score: float
     candidate_score: float
-    base_passed: bool
-    candidate_passed: bool
+    base_pass_rate: float  # share of the case's epochs that passed
+    candidate_pass_rate: float
+
+    @property
+    def base_passed(self) -> bool:
+        """Whether every base epoch passed."""
+        return self.base_pass_rate == 1.0
+
+    @property
+    def candidate_passed(self) -> bool:
+        """Whether every candidate epoch passed."""
+        return self.candidate_pass_rate == 1.0
 
     @property
     def delta(self) -> float:
@@ -48,10 +71,15 @@ class CaseChange:
 
     @property
     def change(self) -> str:
-        """regressed (pass -> fail), fixed (fail -> pass) or unchanged."""
-        if self.base_passed and not self.candidate_passed:
+        """regressed (its pass rate fell), fixed (rose) or unchanged.
+
+        With one epoch: pass -> fail and fail -> pass. With more, a case whose share of
+        passing epochs moved (2/3 -> 1/3): single cases move by chance, which is why the
+        verdict and the gate test the group, not the count.
+        """
+        if self.candidate_pass_rate < self.base_pass_rate:
             return "regressed"
-        if self.candidate_passed and not self.base_passed:
+        if self.candidate_pass_rate > self.base_pass_rate:
             return "fixed"
         return "unchanged"
 
@@ -67,10 +95,23 @@ class MetricComparison:
 
     metric: str
     paired: PairedDifference
-    regressed: int  # discordant pairs pass -> fail
-    fixed: int  # discordant pairs fail -> pass
-    mcnemar_p: float
-    verdict: str  # significant regression | no detectable change | significant improvement
+    regressed: int  # cases whose share of passing epochs fell
+    fixed: int  # cases whose share of passing epochs rose
+    p_value: float  # two-sided, of `test`
+    p_drop: float  # one-sided against "the candidate is lower", of `test`
+    test: str  # McNemar exact | paired t (G-1 df) | sign-flip exact
+    # significant regression | no detectable change | significant improvement | too few to tell
+    verdict: str
+    epochs: tuple[int, int] = (1, 1)  # most epochs per case: base, candidate
+
+    @property
+    def mcnemar_p(self) -> float:
+        """McNemar's exact p where that is the test used, else NaN."""
+        return self.p_value if self.test == MCNEMAR else math.nan
+
+    def label(self, confidence: float) -> str:
+        """What the difference's interval is over, in words."""
+        return interval_label(confidence, self.paired.n, max(self.epochs), self.paired.clusters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +151,13 @@ class Comparison:
     removed: list[str]  # suite/case only in the base
     changed_content: list[str]  # suite/case in both whose content hash differs
     unpaired_variants: list[str]  # suite x target[prompt] that ran in one run only
-    flaky: list[str]  # run:suite/case@target whose outcome changed across epochs
+    # side: suite/case@target (k/K epochs passed): epochs disagreed within one run, with at
+    # least FLAKY_EPOCHS of them
+    flaky: list[str]
     # "base" / "candidate" -> case name -> the human verdict, where reviewers gave one
     human: dict[str, dict[str, HumanVerdict]] = field(default_factory=dict)
+    # cases whose epochs disagreed with fewer than FLAKY_EPOCHS epochs: too little to call
+    unconfirmed_flaky: int = 0
 
     def human_note(self, name: str) -> str:
         """' · human: base pass (ana), candidate fail (bo)' for a reviewed case, else ''."""
@@ -135,23 +180,24 @@ class Comparison:
 
 
 def verdict(
-    paired: PairedDifference, flips_p: float | None = None, confidence: float = 0.95
+    paired: PairedDifference,
+    p_value: float,
+    confidence: float = 0.95,
+    nonzero: int | None = None,
 ) -> str:
-    """The difference's interval in words: which side of zero it lies on, if either.
+    """A difference in words: the side of zero it lies on, if its test can tell.
 
-    For a pass rate the normal interval alone can mislead with few flips (two cases
-    that both regress give a zero-width interval), so McNemar's exact test on the
-    flips (`flips_p`) must agree before a change is called significant.
+    "too few to tell" when even the most lopsided outcome of the `nonzero` non-zero
+    differences (or discordant pairs) could not reach the level: two cases that both
+    regress are not evidence, whatever a standard error of 0 would say.
     """
-    if paired.n < 2 or math.isnan(paired.stderr):
-        return "too few cases to tell"
-    if flips_p is not None and flips_p >= 1.0 - confidence:
+    alpha = 1.0 - confidence
+    changed = paired.nonzero if nonzero is None else nonzero
+    if paired.n < 2 or math.isnan(p_value) or min_attainable_p(changed) >= alpha:
+        return "too few to tell"
+    if p_value >= alpha:
         return "no detectable change"
-    if paired.ci_high < 0:
-        return "significant regression"
-    if paired.ci_low > 0:
-        return "significant improvement"
-    return "no detectable change"
+    return "significant regression" if paired.difference < 0 else "significant improvement"
 
 
 def compare(
@@ -195,6 +241,7 @@ def compare(
             _variant_name(v) for v in base_variants ^ cand_variants if v is not None
         ),
         flaky=_flaky("base", base_cases) + _flaky("candidate", cand_cases),
+        unconfirmed_flaky=_unconfirmed("base", base_cases) + _unconfirmed("candidate", cand_cases),
     )
 
 
@@ -218,9 +265,9 @@ def _sort_key(key: tuple[str | None, ...]) -> tuple[str, ...]:
     return tuple(part or "" for part in key)
 
 
-def _case_passed(trials: list[TrialRow]) -> bool:
-    """A case passes when most of its epochs pass (an error is not a pass)."""
-    return sum(t.status == "pass" for t in trials) * 2 > len(trials)
+def _case_pass_rate(trials: list[TrialRow]) -> float:
+    """The share of the case's epochs that passed (an error is not a pass)."""
+    return sum(t.status == "pass" for t in trials) / len(trials)
 
 
 def _trial_score(trial: TrialRow) -> float:
@@ -239,8 +286,8 @@ def _case_change(key: CaseKey, base: list[TrialRow], cand: list[TrialRow]) -> Ca
         prompt_id=key[3],
         base_score=fmean(_trial_score(t) for t in base),
         candidate_score=fmean(_trial_score(t) for t in cand),
-        base_passed=_case_passed(base),
-        candidate_passed=_case_passed(cand),
+        base_pass_rate=_case_pass_rate(base),
+        candidate_pass_rate=_case_pass_rate(cand),
     )
 
 
@@ -316,26 +363,44 @@ def _metric(
     cand_values: list[float] = []
     clusters: list[str | None] = []
     regressed = fixed = 0
+    most = [0, 0]
     for key in keys:
         b, c = _case_mean(base[key], value), _case_mean(cand[key], value)
         if b is None or c is None:
             continue  # the metric was not graded for this case in one of the runs
         base_values.append(b)
         cand_values.append(c)
+        most = [max(most[0], _graded(base[key], value)), max(most[1], _graded(cand[key], value))]
         # the cluster is part of the case's content, the same in both runs
         clusters.append(next((t.cluster for t in cand[key] + base[key] if t.cluster), None))
-        b_pass, c_pass = _majority(base[key], flag), _majority(cand[key], flag)
-        regressed += b_pass and not c_pass
-        fixed += c_pass and not b_pass
+        b_rate, c_rate = _flag_rate(base[key], flag), _flag_rate(cand[key], flag)
+        regressed += c_rate < b_rate
+        fixed += c_rate > b_rate
     paired = paired_difference(base_values, cand_values, clusters, confidence)
-    flips_p = mcnemar_exact(regressed, fixed)
+    binary = all(v in (0.0, 1.0) for v in base_values + cand_values)
+    if most == [1, 1] and binary and not any(clusters):
+        # one epoch, a 0/1 metric, independent cases: McNemar's test on the value's own
+        # flips is exact (the pass/fail flags of a score metric are another question)
+        down = sum(b > c for b, c in zip(base_values, cand_values, strict=True))
+        up = sum(c > b for b, c in zip(base_values, cand_values, strict=True))
+        p_value, p_drop, test, changed = (
+            mcnemar_exact(down, up),
+            mcnemar_drop(down, up),
+            MCNEMAR,
+            down + up,
+        )
+    else:
+        p_value, p_drop, test, changed = paired.p_value, paired.p_drop, paired.test, paired.nonzero
     return MetricComparison(
         metric=name,
         paired=paired,
         regressed=regressed,
         fixed=fixed,
-        mcnemar_p=flips_p,
-        verdict=verdict(paired, flips_p if name == PASS_METRIC else None, confidence),
+        p_value=p_value,
+        p_drop=p_drop,
+        test=test,
+        verdict=verdict(paired, p_value, confidence, changed),
+        epochs=(most[0], most[1]),
     )
 
 
@@ -344,9 +409,13 @@ def _case_mean(trials: list[TrialRow], value: ValueOf) -> float | None:
     return fmean(values) if values else None
 
 
-def _majority(trials: list[TrialRow], flag: FlagOf) -> bool:
+def _graded(trials: list[TrialRow], value: ValueOf) -> int:
+    return sum(value(t) is not None for t in trials)
+
+
+def _flag_rate(trials: list[TrialRow], flag: FlagOf) -> float:
     flags = [f for t in trials if (f := flag(t)) is not None]
-    return sum(flags) * 2 > len(flags)
+    return sum(flags) / len(flags) if flags else 0.0
 
 
 def _within_variance(cases: Iterable[list[TrialRow]]) -> float:
@@ -361,12 +430,27 @@ def _within_variance(cases: Iterable[list[TrialRow]]) -> float:
 
 
 def _flaky(side: str, cases: dict[CaseKey, list[TrialRow]]) -> list[str]:
-    """Cases whose pass/fail outcome differs between their epochs."""
+    """Cases whose epochs disagreed within one run, on at least FLAKY_EPOCHS epochs.
+
+    A case that passes 2 of 3 epochs is non-deterministic: its pass/fail flips between
+    runs are noise, not regressions. With fewer epochs a disagreement is too little
+    evidence to call, and those are only counted (`_unconfirmed`).
+    """
     return [
-        f"{side}: {_name(*key)}"
+        f"{side}: {_name(*key)} ({passed}/{len(trials)} epochs passed)"
         for key, trials in sorted(cases.items(), key=lambda kv: _sort_key(kv[0]))
-        if len({t.status == "pass" for t in trials}) > 1
+        if len(trials) >= FLAKY_EPOCHS
+        and 0 < (passed := sum(t.status == "pass" for t in trials)) < len(trials)
     ]
+
+
+def _unconfirmed(side: str, cases: dict[CaseKey, list[TrialRow]]) -> int:
+    del side  # counted the same on both sides
+    return sum(
+        1
+        for trials in cases.values()
+        if 1 < len(trials) < FLAKY_EPOCHS and len({t.status == "pass" for t in trials}) > 1
+    )
 
 
 def _name(suite: str, case_id: str, target_id: str, prompt_id: str | None) -> str:

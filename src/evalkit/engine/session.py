@@ -19,6 +19,7 @@ from typing import Any
 from evalkit import __version__
 from evalkit.analysis.calibration_history import judge_calibration
 from evalkit.analysis.gate import GateResult, apply_rates
+from evalkit.analysis.summary import case_intervals
 from evalkit.engine.plan import Selection, expand
 from evalkit.engine.resume import resume_point
 from evalkit.engine.runner import Engine, EngineTotals, RunObserver, Variant
@@ -134,7 +135,13 @@ def execute(
         if status == "failed":
             store.finish_run(run_id, status, {"finished": engine.totals.finished})
     rates = ci_rows.pass_rates(store.con, run_id)
-    gate = apply_rates(plan.spec.gate, rates)
+    spec = plan.spec.gate
+    intervals = (
+        case_intervals(store.con, run_id, spec.confidence)
+        if spec.min_pass_rate_of == "lower_bound"
+        else None
+    )
+    gate = apply_rates(spec, rates, intervals)
     summary = {
         "finished": totals.finished,
         "by_status": totals.by_status,
