@@ -12,10 +12,22 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from statistics import fmean
 
+from evalkit.analysis.case_summary import (
+    PASS_METRIC as PASS_METRIC,  # re-exported: renderers and the gate name metrics by it
+)
+from evalkit.analysis.case_summary import (
+    SCORE_METRIC as SCORE_METRIC,
+)
+from evalkit.analysis.case_summary import (
+    CaseKey,
+    CaseSummary,
+    summarize,
+    without_cycle_collection,
+)
 from evalkit.analysis.human_verdict import HumanVerdict
 from evalkit.analysis.stats import (
     PairedDifference,
@@ -27,15 +39,7 @@ from evalkit.analysis.stats import (
 )
 from evalkit.records import TrialRow
 
-PASS_METRIC = "pass"  # the pass rate, as a metric (1 for a passing trial, else 0)
-SCORE_METRIC = "score"  # the trial's weighted score
-
 Variant = tuple[str, str, str | None]  # suite, target, prompt
-CaseKey = tuple[str, str, str, str | None]  # suite, case, target, prompt
-
-
-ValueOf = Callable[[TrialRow], float | None]  # a trial's value of one metric
-FlagOf = Callable[[TrialRow], bool | None]  # whether a trial passed on one metric
 
 FLAKY_EPOCHS = 3  # a case is called flaky only on this many epochs of evidence in one run
 MCNEMAR = "McNemar exact"
@@ -208,8 +212,19 @@ def compare(
     confidence: float = 0.95,
 ) -> Comparison:
     """Pair the two runs' cases and compare every suite x target x prompt and metric."""
-    base_cases, cand_cases = _by_case(base), _by_case(candidate)
-    base_hashes, cand_hashes = _hashes(base), _hashes(candidate)
+    with without_cycle_collection():
+        return _compare(base_run, base, candidate_run, candidate, confidence)
+
+
+def _compare(
+    base_run: str,
+    base: list[TrialRow],
+    candidate_run: str,
+    candidate: list[TrialRow],
+    confidence: float,
+) -> Comparison:
+    base_cases, base_hashes = summarize(base)
+    cand_cases, cand_hashes = summarize(candidate)
     both = base_hashes.keys() & cand_hashes.keys()
     changed = {k for k in both if base_hashes[k] != cand_hashes[k]}
     pairable = both - changed
@@ -219,9 +234,7 @@ def compare(
         (k for k in base_cases.keys() & cand_cases.keys() if (k[0], k[1]) in pairable),
         key=_sort_key,
     )
-    changes = [
-        c for k in paired_keys if (c := _case_change(k, base_cases[k], cand_cases[k])) is not None
-    ]
+    changes = [_case_change(k, base_cases[k], cand_cases[k]) for k in paired_keys]
     groups: dict[Variant, list[CaseKey]] = defaultdict(list)
     for key in paired_keys:
         groups[_variant(key)].append(key)
@@ -241,20 +254,8 @@ def compare(
             _variant_name(v) for v in base_variants ^ cand_variants if v is not None
         ),
         flaky=_flaky("base", base_cases) + _flaky("candidate", cand_cases),
-        unconfirmed_flaky=_unconfirmed("base", base_cases) + _unconfirmed("candidate", cand_cases),
+        unconfirmed_flaky=_unconfirmed(base_cases) + _unconfirmed(cand_cases),
     )
-
-
-def _by_case(rows: list[TrialRow]) -> dict[CaseKey, list[TrialRow]]:
-    cases: dict[CaseKey, list[TrialRow]] = defaultdict(list)
-    for row in rows:
-        if row.status != "skipped":  # a skipped trial says nothing about the system
-            cases[(row.suite, row.case_id, row.target_id, row.prompt_id)].append(row)
-    return cases
-
-
-def _hashes(rows: list[TrialRow]) -> dict[tuple[str, str], str]:
-    return {(row.suite, row.case_id): row.case_hash for row in rows}
 
 
 def _variant(key: CaseKey) -> Variant:
@@ -265,132 +266,86 @@ def _sort_key(key: tuple[str | None, ...]) -> tuple[str, ...]:
     return tuple(part or "" for part in key)
 
 
-def _case_pass_rate(trials: list[TrialRow]) -> float:
-    """The share of the case's epochs that passed (an error is not a pass)."""
-    return sum(t.status == "pass" for t in trials) / len(trials)
-
-
-def _trial_score(trial: TrialRow) -> float:
-    # an error is an answer the system failed to give: it scores 0, as it counts
-    # against the pass rate
-    return 0.0 if trial.score is None else float(trial.score)
-
-
-def _case_change(key: CaseKey, base: list[TrialRow], cand: list[TrialRow]) -> CaseChange | None:
-    if not base or not cand:
-        return None
+def _case_change(key: CaseKey, base: CaseSummary, cand: CaseSummary) -> CaseChange:
     return CaseChange(
         suite=key[0],
         case_id=key[1],
         target_id=key[2],
         prompt_id=key[3],
-        base_score=fmean(_trial_score(t) for t in base),
-        candidate_score=fmean(_trial_score(t) for t in cand),
-        base_pass_rate=_case_pass_rate(base),
-        candidate_pass_rate=_case_pass_rate(cand),
+        base_score=base.mean_score,
+        candidate_score=cand.mean_score,
+        base_pass_rate=base.pass_rate,
+        candidate_pass_rate=cand.pass_rate,
     )
 
 
 def _group(
     variant: Variant,
     keys: list[CaseKey],
-    base: dict[CaseKey, list[TrialRow]],
-    cand: dict[CaseKey, list[TrialRow]],
+    base: dict[CaseKey, CaseSummary],
+    cand: dict[CaseKey, CaseSummary],
     confidence: float,
 ) -> GroupComparison:
     metric_names = sorted(
-        {m for k in keys for t in base[k] for m in t.grades}
-        & {m for k in keys for t in cand[k] for m in t.grades}
+        {m for k in keys for m in base[k].grades} & {m for k in keys for m in cand[k].grades}
     )
     metrics = [
-        _metric(PASS_METRIC, keys, base, cand, confidence, _pass_value, _pass_flag),
-        _metric(SCORE_METRIC, keys, base, cand, confidence, _score_value, _pass_flag),
+        _metric(name, keys, base, cand, confidence)
+        for name in [PASS_METRIC, SCORE_METRIC, *metric_names]
     ]
-    for name in metric_names:
-        metrics.append(
-            _metric(name, keys, base, cand, confidence, _grade_value(name), _grade_flag(name))
-        )
     return GroupComparison(
         suite=variant[0],
         target_id=variant[1],
         prompt_id=variant[2],
         metrics=metrics,
-        base_epochs=max(len(base[k]) for k in keys),
-        candidate_epochs=max(len(cand[k]) for k in keys),
+        base_epochs=max(base[k].trials for k in keys),
+        candidate_epochs=max(cand[k].trials for k in keys),
         base_within_variance=_within_variance(base[k] for k in keys),
         candidate_within_variance=_within_variance(cand[k] for k in keys),
     )
 
 
-def _pass_value(trial: TrialRow) -> float | None:
-    return 1.0 if trial.status == "pass" else 0.0
-
-
-def _score_value(trial: TrialRow) -> float | None:
-    return _trial_score(trial)
-
-
-def _pass_flag(trial: TrialRow) -> bool | None:
-    return trial.status == "pass"
-
-
-def _grade_value(metric: str) -> ValueOf:
-    def value(trial: TrialRow) -> float | None:
-        grade = trial.grades.get(metric)
-        return None if grade is None else grade[0]
-
-    return value
-
-
-def _grade_flag(metric: str) -> FlagOf:
-    def flag(trial: TrialRow) -> bool | None:
-        grade = trial.grades.get(metric)
-        return None if grade is None else grade[1]
-
-    return flag
-
-
 def _metric(
     name: str,
     keys: list[CaseKey],
-    base: dict[CaseKey, list[TrialRow]],
-    cand: dict[CaseKey, list[TrialRow]],
+    base: dict[CaseKey, CaseSummary],
+    cand: dict[CaseKey, CaseSummary],
     confidence: float,
-    value: ValueOf,
-    flag: FlagOf,
 ) -> MetricComparison:
     base_values: list[float] = []
     cand_values: list[float] = []
     clusters: list[str | None] = []
     regressed = fixed = 0
-    most = [0, 0]
+    most_base = most_cand = 0
     for key in keys:
-        b, c = _case_mean(base[key], value), _case_mean(cand[key], value)
+        b_case, c_case = base[key], cand[key]
+        b, c = b_case.value(name), c_case.value(name)
         if b is None or c is None:
             continue  # the metric was not graded for this case in one of the runs
         base_values.append(b)
         cand_values.append(c)
-        most = [max(most[0], _graded(base[key], value)), max(most[1], _graded(cand[key], value))]
+        most_base = max(most_base, b_case.graded(name))
+        most_cand = max(most_cand, c_case.graded(name))
         # the cluster is part of the case's content, the same in both runs
-        clusters.append(next((t.cluster for t in cand[key] + base[key] if t.cluster), None))
-        b_rate, c_rate = _flag_rate(base[key], flag), _flag_rate(cand[key], flag)
+        clusters.append(c_case.cluster or b_case.cluster)
+        b_rate, c_rate = b_case.flag_rate(name), c_case.flag_rate(name)
         regressed += c_rate < b_rate
         fixed += c_rate > b_rate
     paired = paired_difference(base_values, cand_values, clusters, confidence)
-    binary = all(v in (0.0, 1.0) for v in base_values + cand_values)
-    if most == [1, 1] and binary and not any(clusters):
+    one_epoch = most_base == 1 and most_cand == 1
+    if one_epoch and not any(clusters) and _binary(base_values) and _binary(cand_values):
         # one epoch, a 0/1 metric, independent cases: McNemar's test on the value's own
         # flips is exact (the pass/fail flags of a score metric are another question)
         down = sum(b > c for b, c in zip(base_values, cand_values, strict=True))
         up = sum(c > b for b, c in zip(base_values, cand_values, strict=True))
-        p_value, p_drop, test, changed = (
+        p_value, p_drop, test, moved = (
             mcnemar_exact(down, up),
             mcnemar_drop(down, up),
             MCNEMAR,
             down + up,
         )
     else:
-        p_value, p_drop, test, changed = paired.p_value, paired.p_drop, paired.test, paired.nonzero
+        p_value, p_drop, test, moved = paired.p_value, paired.p_drop, paired.test, paired.nonzero
     return MetricComparison(
         metric=name,
         paired=paired,
@@ -399,37 +354,22 @@ def _metric(
         p_value=p_value,
         p_drop=p_drop,
         test=test,
-        verdict=verdict(paired, p_value, confidence, changed),
-        epochs=(most[0], most[1]),
+        verdict=verdict(paired, p_value, confidence, moved),
+        epochs=(most_base, most_cand),
     )
 
 
-def _case_mean(trials: list[TrialRow], value: ValueOf) -> float | None:
-    values = [v for t in trials if (v := value(t)) is not None]
-    return fmean(values) if values else None
+def _binary(values: list[float]) -> bool:
+    return all(v == 0.0 or v == 1.0 for v in values)
 
 
-def _graded(trials: list[TrialRow], value: ValueOf) -> int:
-    return sum(value(t) is not None for t in trials)
-
-
-def _flag_rate(trials: list[TrialRow], flag: FlagOf) -> float:
-    flags = [f for t in trials if (f := flag(t)) is not None]
-    return sum(flags) / len(flags) if flags else 0.0
-
-
-def _within_variance(cases: Iterable[list[TrialRow]]) -> float:
+def _within_variance(cases: Iterable[CaseSummary]) -> float:
     """Mean over cases of the score's sample variance across epochs; NaN with one epoch."""
-    variances = []
-    for trials in cases:
-        scores = [_trial_score(t) for t in trials]
-        if len(scores) > 1:
-            mean = fmean(scores)
-            variances.append(sum((s - mean) ** 2 for s in scores) / (len(scores) - 1))
+    variances = [v for case in cases if (v := case.within_variance()) is not None]
     return fmean(variances) if variances else math.nan
 
 
-def _flaky(side: str, cases: dict[CaseKey, list[TrialRow]]) -> list[str]:
+def _flaky(side: str, cases: dict[CaseKey, CaseSummary]) -> list[str]:
     """Cases whose epochs disagreed within one run, on at least FLAKY_EPOCHS epochs.
 
     A case that passes 2 of 3 epochs is non-deterministic: its pass/fail flips between
@@ -437,20 +377,14 @@ def _flaky(side: str, cases: dict[CaseKey, list[TrialRow]]) -> list[str]:
     evidence to call, and those are only counted (`_unconfirmed`).
     """
     return [
-        f"{side}: {_name(*key)} ({passed}/{len(trials)} epochs passed)"
-        for key, trials in sorted(cases.items(), key=lambda kv: _sort_key(kv[0]))
-        if len(trials) >= FLAKY_EPOCHS
-        and 0 < (passed := sum(t.status == "pass" for t in trials)) < len(trials)
+        f"{side}: {_name(*key)} ({case.passed}/{case.trials} epochs passed)"
+        for key, case in sorted(cases.items(), key=lambda kv: _sort_key(kv[0]))
+        if case.trials >= FLAKY_EPOCHS and 0 < case.passed < case.trials
     ]
 
 
-def _unconfirmed(side: str, cases: dict[CaseKey, list[TrialRow]]) -> int:
-    del side  # counted the same on both sides
-    return sum(
-        1
-        for trials in cases.values()
-        if 1 < len(trials) < FLAKY_EPOCHS and len({t.status == "pass" for t in trials}) > 1
-    )
+def _unconfirmed(cases: dict[CaseKey, CaseSummary]) -> int:
+    return sum(1 for c in cases.values() if 1 < c.trials < FLAKY_EPOCHS and 0 < c.passed < c.trials)
 
 
 def _name(suite: str, case_id: str, target_id: str, prompt_id: str | None) -> str:

@@ -175,13 +175,9 @@ def _comparison_checks(spec: GateSpec, comparison: Comparison) -> tuple[list[str
                 if metric is not None and not math.isnan(metric.p_drop):
                     family.append(_Test(metric.p_drop, group, name))
         if spec.max_regressions is not None:
-            p = _excess_p(group, spec.max_regressions)
+            p, why = _excess_p(group, spec.max_regressions)
             if p is None:
-                notes.append(
-                    f"{group.name}: max_regressions not checked: the runs have "
-                    f"{group.base_epochs} and {group.candidate_epochs} epochs, and cases "
-                    "flip unevenly between different epoch counts (max_drop still applies)"
-                )
+                notes.append(f"{group.name}: max_regressions not checked: {why}")
             else:
                 family.append(_Test(p, group, ""))
     rejected = dict((id(test), level) for test, level in _holm(family, alpha))
@@ -208,16 +204,24 @@ def _holm(family: list[_Test], alpha: float) -> list[tuple[_Test, float]]:
     return rejected
 
 
-def _excess_p(group: GroupComparison, allowed: int) -> float | None:
-    """One-sided exact p that more than `allowed` regressions are beyond noise."""
+def _excess_p(group: GroupComparison, allowed: int) -> tuple[float | None, str]:
+    """One-sided exact p that more than `allowed` regressions are beyond noise (or why not)."""
     if group.base_epochs != group.candidate_epochs:
-        return None
+        return None, (
+            f"the runs have {group.base_epochs} and {group.candidate_epochs} epochs, and "
+            "cases move unevenly between different epoch counts (max_drop still applies)"
+        )
     metric = group.metric(PASS_METRIC)
     if metric is None:
-        return 1.0
+        return 1.0, ""
+    if metric.paired.clusters != metric.paired.n:
+        return None, (
+            "cases share clusters, so their moves are not independent and a count of them "
+            "has no known false-alarm rate (max_drop's clustered test still applies)"
+        )
     # under "no change" each case that moved is as likely to fall as to rise (McNemar;
     # with epochs, a sign test on the cases' pass shares)
-    return binom_half_sf(metric.regressed - allowed, metric.regressed + metric.fixed)
+    return binom_half_sf(metric.regressed - allowed, metric.regressed + metric.fixed), ""
 
 
 def _drop_reason(
