@@ -232,7 +232,7 @@ def _compare(
     cand_variants = {_variant(k) for k in cand_cases}
     paired_keys = sorted(
         (k for k in base_cases.keys() & cand_cases.keys() if (k[0], k[1]) in pairable),
-        key=_sort_key,
+        key=_case_order,
     )
     changes = [_case_change(k, base_cases[k], cand_cases[k]) for k in paired_keys]
     groups: dict[Variant, list[CaseKey]] = defaultdict(list)
@@ -312,32 +312,46 @@ def _metric(
     cand: dict[CaseKey, CaseSummary],
     confidence: float,
 ) -> MetricComparison:
-    base_values: list[float] = []
-    cand_values: list[float] = []
-    clusters: list[str | None] = []
-    regressed = fixed = 0
-    most_base = most_cand = 0
-    for key in keys:
-        b_case, c_case = base[key], cand[key]
-        b, c = b_case.value(name), c_case.value(name)
-        if b is None or c is None:
-            continue  # the metric was not graded for this case in one of the runs
-        base_values.append(b)
-        cand_values.append(c)
-        most_base = max(most_base, b_case.graded(name))
-        most_cand = max(most_cand, c_case.graded(name))
-        # the cluster is part of the case's content, the same in both runs
-        clusters.append(c_case.cluster or b_case.cluster)
-        b_rate, c_rate = b_case.flag_rate(name), c_case.flag_rate(name)
-        regressed += c_rate < b_rate
-        fixed += c_rate > b_rate
+    pairs = [(base[k], cand[k]) for k in keys]
+    if name in (PASS_METRIC, SCORE_METRIC):  # every case has them: no lookups needed
+        flags = [(b.passed / b.trials, c.passed / c.trials) for b, c in pairs]
+        if name == PASS_METRIC:
+            values = flags
+        else:
+            values = [(b.score_sum / b.trials, c.score_sum / c.trials) for b, c in pairs]
+        most_base = max((b.trials for b, _ in pairs), default=0)
+        most_cand = max((c.trials for _, c in pairs), default=0)
+        clusters = [c.cluster or b.cluster for b, c in pairs]
+    else:
+        # (base sums, candidate sums, cluster) per case the metric was graded for in both
+        # runs; sums are [value total, values, flags passed, flags] (see CaseSummary)
+        graded = [
+            (bg, cg, c.cluster or b.cluster)
+            for b, c in pairs
+            if (bg := b.grades.get(name)) is not None
+            and (cg := c.grades.get(name)) is not None
+            and bg[1]
+            and cg[1]
+        ]
+        values = [(bg[0] / bg[1], cg[0] / cg[1]) for bg, cg, _ in graded]
+        flags = [
+            (bg[2] / bg[3] if bg[3] else 0.0, cg[2] / cg[3] if cg[3] else 0.0)
+            for bg, cg, _ in graded
+        ]
+        most_base = int(max((bg[1] for bg, _, _ in graded), default=0))
+        most_cand = int(max((cg[1] for _, cg, _ in graded), default=0))
+        clusters = [cluster for _, _, cluster in graded]
+    base_values = [b for b, _ in values]
+    cand_values = [c for _, c in values]
+    regressed = sum(c < b for b, c in flags)
+    fixed = sum(c > b for b, c in flags)
     paired = paired_difference(base_values, cand_values, clusters, confidence)
     one_epoch = most_base == 1 and most_cand == 1
     if one_epoch and not any(clusters) and _binary(base_values) and _binary(cand_values):
         # one epoch, a 0/1 metric, independent cases: McNemar's test on the value's own
         # flips is exact (the pass/fail flags of a score metric are another question)
-        down = sum(b > c for b, c in zip(base_values, cand_values, strict=True))
-        up = sum(c > b for b, c in zip(base_values, cand_values, strict=True))
+        down = sum(b > c for b, c in values)
+        up = sum(c > b for b, c in values)
         p_value, p_drop, test, moved = (
             mcnemar_exact(down, up),
             mcnemar_drop(down, up),
@@ -361,6 +375,10 @@ def _metric(
 
 def _binary(values: list[float]) -> bool:
     return all(v == 0.0 or v == 1.0 for v in values)
+
+
+def _case_order(key: CaseKey) -> tuple[str, str, str, str]:
+    return key[0], key[1], key[2], key[3] or ""
 
 
 def _within_variance(cases: Iterable[CaseSummary]) -> float:

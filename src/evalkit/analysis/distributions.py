@@ -10,6 +10,7 @@ the far end inward, so 100,000 discordant pairs take microseconds, not minutes.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from statistics import NormalDist
 
 _EPS = 1e-15
@@ -63,6 +64,7 @@ def t_sf(t: float, df: float) -> float:
     return tail if t >= 0 else 1.0 - tail
 
 
+@lru_cache(maxsize=1024)  # a comparison asks for the same few (confidence, df) many times
 def t_value(confidence: float, df: float) -> float:
     """The two-sided critical value of Student's t, e.g. 2.776 for 0.95 at 4 df."""
     if not 0.0 < confidence < 1.0:

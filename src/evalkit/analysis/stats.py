@@ -125,16 +125,21 @@ def paired_difference(
         raise ValueError("need one cluster (or None) per pair")
     n = len(base)
     diffs = [float(c) - float(b) for b, c in zip(base, candidate, strict=True)]
-    groups = _groups(clusters, n)
     if n == 0:
         nan = math.nan
         return PairedDifference(0, 0, nan, nan, nan, nan, nan, nan, nan)
     difference = math.fsum(diffs) / n
-    stderr = clustered_stderr(diffs, groups)
-    sums = _cluster_sums(diffs, groups)
+    if clusters is None or not any(clusters):
+        # every case its own cluster: the same numbers, without building n group keys
+        sums = diffs
+        stderr = _plain_stderr(diffs, difference)
+    else:
+        groups = _groups(clusters, n)
+        stderr = clustered_stderr(diffs, groups)
+        sums = _cluster_sums(diffs, groups)
     g = len(sums)
     nonzero = [s for s in sums if abs(s) > 1e-12]
-    bounded = all(0.0 <= float(v) <= 1.0 for v in (*base, *candidate))
+    bounded = min(min(base), min(candidate)) >= 0.0 and max(max(base), max(candidate)) <= 1.0
     usable = g >= 2 and not math.isnan(stderr)
     half = t_value(confidence, g - 1) * stderr if usable else math.nan
     exact = len(nonzero) <= EXACT_CLUSTERS or stderr == 0.0
@@ -145,8 +150,8 @@ def paired_difference(
     return PairedDifference(
         n=n,
         clusters=g,
-        base_mean=math.fsum(float(b) for b in base) / n,
-        candidate_mean=math.fsum(float(c) for c in candidate) / n,
+        base_mean=math.fsum(base) / n,
+        candidate_mean=math.fsum(candidate) / n,
         difference=difference,
         stderr=stderr,
         # scores and rates live in [0, 1]: their difference never leaves [-1, 1]
@@ -157,6 +162,14 @@ def paired_difference(
         nonzero=len(nonzero),
         exact=exact,
     )
+
+
+def _plain_stderr(values: list[float], mean: float) -> float:
+    """clustered_stderr with every value in a cluster of its own: sd / sqrt(n)."""
+    n = len(values)
+    if n < 2:
+        return math.nan
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1) / n)
 
 
 def _cluster_sums(values: Sequence[float], groups: Sequence[str]) -> list[float]:
