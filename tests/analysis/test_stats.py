@@ -124,19 +124,31 @@ def test_percentile_agrees_with_statistics_quantiles(values: list[float]) -> Non
 
 # --- paired comparison, McNemar and power, against scipy / statsmodels ---------------
 
+np = pytest.importorskip("numpy")
 scipy_stats = pytest.importorskip("scipy.stats")
 sm = pytest.importorskip("statsmodels.api")
 from statsmodels.stats.contingency_tables import mcnemar  # noqa: E402
 from statsmodels.stats.power import NormalIndPower  # noqa: E402
 from statsmodels.stats.weightstats import DescrStatsW  # noqa: E402
 
+from evalkit.analysis.distributions import (  # noqa: E402
+    binom_half_cdf,
+    binom_half_sf,
+    t_sf,
+    t_value,
+)
 from evalkit.analysis.stats import (  # noqa: E402
+    case_rate_interval,
     cases_needed,
     clustered_stderr,
     detectable_effect,
+    mcnemar_drop,
     mcnemar_exact,
+    min_attainable_p,
+    noise_regressions,
     paired_difference,
     power,
+    sign_flip_p,
 )
 
 BASE = [1, 1, 0, 1, 0.5, 1, 1, 0, 1, 1, 0.25, 1]
@@ -150,11 +162,53 @@ def test_paired_interval_matches_scipy_and_statsmodels() -> None:
     assert got.difference == pytest.approx(sum(diffs) / len(diffs))
     # the paired t statistic is the mean difference over exactly this standard error
     assert got.stderr == pytest.approx(got.difference / t.statistic)
-    low, high = DescrStatsW(diffs).zconfint_mean(alpha=0.05)
+    # a t interval with n - 1 degrees of freedom, not a z interval
+    low, high = DescrStatsW(diffs).tconfint_mean(alpha=0.05)
     assert (got.ci_low, got.ci_high) == (pytest.approx(low), pytest.approx(high))
-    _, p = DescrStatsW(diffs).ztest_mean(0)
-    assert got.p_value == pytest.approx(p)
+    assert got.df == len(BASE) - 1
+    # 6 non-zero differences: the p-value is the exact sign-flip permutation test
+    exact = scipy_stats.permutation_test(
+        (diffs,), np.mean, permutation_type="samples", n_resamples=math.inf
+    )
+    assert got.exact and got.p_value == pytest.approx(exact.pvalue, abs=1e-12)
+    lower = scipy_stats.permutation_test(
+        (diffs,), np.mean, permutation_type="samples", n_resamples=math.inf, alternative="less"
+    )
+    assert got.p_drop == pytest.approx(lower.pvalue, abs=1e-12)
     assert got.base_mean == pytest.approx(sum(BASE) / len(BASE))
+
+
+def test_many_non_zero_differences_use_the_paired_t_test() -> None:
+    rng = np.random.default_rng(3)
+    base = rng.uniform(0, 1, 60)
+    cand = base + rng.normal(-0.05, 0.2, 60)
+    got = paired_difference(list(base), list(cand))
+    t = scipy_stats.ttest_rel(cand, base)
+    assert not got.exact and got.test == "paired t (59 df)"
+    assert got.p_value == pytest.approx(t.pvalue, rel=1e-9)
+    less = scipy_stats.ttest_rel(cand, base, alternative="less")
+    assert got.p_drop == pytest.approx(less.pvalue, rel=1e-9)
+
+
+def test_a_standard_error_of_zero_never_gives_p_zero() -> None:
+    # two cases that both regress: SE 0, interval [-1, -1], but only 2 sign flips
+    got = paired_difference([1.0, 1.0], [0.0, 0.0])
+    assert got.stderr == 0.0
+    assert got.p_value == 0.5 and got.p_drop == 0.25
+    assert min_attainable_p(got.nonzero) == 0.5
+    same = paired_difference([1.0] * 40, [0.5] * 40)  # every case drops exactly 0.5
+    assert same.p_value == pytest.approx(2 * 0.5**40) and same.p_value > 0
+
+
+def test_sign_flip_p_matches_scipy_permutation_test() -> None:
+    sums = [-0.5, -1.0, 0.25, -2.0, 1.0, -0.75, -0.25, -1.5]
+    got = sign_flip_p(sums)
+    for alternative, value in (("two-sided", got[0]), ("less", got[1])):
+        ref = scipy_stats.permutation_test(
+            (sums,), np.sum, permutation_type="samples", n_resamples=math.inf,
+            alternative=alternative,
+        )  # fmt: skip
+        assert value == pytest.approx(ref.pvalue, abs=1e-12)
 
 
 def test_clustered_stderr_matches_statsmodels_cluster_robust_ols() -> None:
@@ -167,6 +221,13 @@ def test_clustered_stderr_matches_statsmodels_cluster_robust_ols() -> None:
     got = paired_difference(BASE, CANDIDATE, clusters=groups)
     assert got.stderr == pytest.approx(float(fit.bse[0]))
     assert got.clusters == 5
+    # t critical values with G - 1 = 4 degrees of freedom, as statsmodels' use_t does
+    fit_t = sm.OLS(diffs, [[1.0]] * len(diffs)).fit(
+        cov_type="cluster", cov_kwds={"groups": [ord(g) for g in groups]}, use_t=True
+    )
+    low, high = fit_t.conf_int(alpha=0.05)[0]
+    assert (got.ci_low, got.ci_high) == (pytest.approx(low), pytest.approx(high))
+    assert got.df == 4
 
 
 def test_cases_without_a_cluster_are_their_own_cluster() -> None:
@@ -212,3 +273,54 @@ def test_degenerate_inputs_say_undefined_rather_than_guess() -> None:
     assert cases_needed(0.0, 0.5) == math.inf
     with pytest.raises(ValueError):
         paired_difference([1.0], [1.0, 0.0])
+
+
+@pytest.mark.parametrize("df", [1, 2, 4, 11, 199, 10_000])
+def test_t_distribution_matches_scipy(df: int) -> None:
+    for t in (-4.0, -1.3, 0.0, 0.4, 2.1, 12.0):
+        assert t_sf(t, df) == pytest.approx(scipy_stats.t.sf(t, df), abs=1e-9, rel=1e-8)
+    for confidence in (0.8, 0.95, 0.99):
+        expected = scipy_stats.t.ppf(1 - (1 - confidence) / 2, df)
+        assert t_value(confidence, df) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("n", [1, 7, 50, 4_000, 40_500, 200_000])
+def test_binomial_tails_in_log_space_match_scipy(n: int) -> None:
+    for k in {0, 1, n // 3, n // 2, n // 2 + 1, n - 1, n}:
+        assert binom_half_cdf(k, n) == pytest.approx(
+            scipy_stats.binom.cdf(k, n, 0.5), rel=1e-9, abs=1e-300
+        )
+        assert binom_half_sf(k, n) == pytest.approx(
+            scipy_stats.binom.sf(k - 1, n, 0.5), rel=1e-9, abs=1e-300
+        )
+
+
+@pytest.mark.parametrize(
+    ("regressed", "fixed"), [(0, 0), (5, 1), (1, 5), (30, 12), (20_300, 20_200)]
+)
+def test_one_sided_mcnemar_and_what_noise_explains(regressed: int, fixed: int) -> None:
+    n = regressed + fixed
+    expected = scipy_stats.binomtest(regressed, n, alternative="greater").pvalue if n else 1.0
+    assert mcnemar_drop(regressed, fixed) == pytest.approx(expected, rel=1e-9)
+    explained = noise_regressions(n, 0.05)
+    # the largest count noise explains at 5%: one more would be significant, it is not
+    if n:
+        assert binom_half_sf(explained + 1, n) <= 0.05 < binom_half_sf(explained, n)
+
+
+def test_case_rate_interval_is_wilson_on_cases_and_widens_with_epochs_and_clusters() -> None:
+    plain = case_rate_interval([1.0] * 150 + [0.0] * 50)
+    assert (plain.low, plain.high) == wilson_interval(150, 200)
+    assert plain.label() == "95% CI over 200 cases"
+    means = [1.0, 2 / 3, 1 / 3, 1.0, 0.0, 2 / 3] * 20
+    epochs = case_rate_interval(means, epochs=3)
+    clusters = case_rate_interval(means, [f"doc{i % 5}" for i in range(120)], epochs=3)
+    assert epochs.label() == "95% CI over 120 cases, 3 epochs each"
+    assert clusters.label() == "95% CI over 120 cases, 3 epochs each, 5 clusters"
+    for got in (epochs, clusters):
+        assert got.low < got.mean < got.high
+    # the same 120 case means as if independent trials (Wilson on 360) is narrower
+    naive = wilson_interval(round(sum(means) * 3), 360)
+    assert naive[1] - naive[0] < epochs.high - epochs.low
+    everything = case_rate_interval([1.0] * 30, epochs=3)
+    assert everything.high == 1.0 and everything.low < 1.0

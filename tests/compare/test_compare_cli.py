@@ -72,7 +72,9 @@ def test_compare_names_exactly_the_regressed_cases_and_the_gate_fails(
         assert name in out
     reasons = data["gate"]["reasons"]
     assert len(reasons) == 2
-    assert reasons[0].startswith("8 cases regressed (pass -> fail)")
+    # 8 of 30 cases regressed and none fixed: beyond what noise explains (McNemar)
+    assert reasons[0].startswith("qa x bot[plain]: 8 cases regressed and 0 fixed")
+    assert "beyond noise, more than the gate's max_regressions 0" in reasons[0]
     assert "significant drop beyond the gate's max_drop 0.05" in reasons[1]
     for reason in reasons:
         assert reason in out.replace("\n", " ") or reason[:60] in out
@@ -123,7 +125,8 @@ def test_a_noise_pair_of_runs_does_not_fail_the_gate(workspace: Workspace, cli: 
     assert data["comparison"]["regressions"] == ["qa/q04@bot[plain]", "qa/q05@bot[plain]"]
     assert data["comparison"]["fixes"] == ["qa/q00@bot[plain]", "qa/q01@bot[plain]"]
     verdicts = {m["metric"]: m["verdict"] for m in data["comparison"]["groups"][0]["metrics"]}
-    assert verdicts["pass"] == "no detectable change"
+    # 4 flips: even 4 of 4 one way would give McNemar p = 0.125, so nothing can be told
+    assert verdicts["pass"] == "too few to tell"
 
 
 def test_added_removed_and_edited_cases_are_listed_apart(workspace: Workspace, cli: Cli) -> None:
@@ -161,9 +164,10 @@ def test_a_label_baseline_follows_the_newest_main_run(workspace: Workspace, cli:
     _script(workspace, wrong={2})
     cli("run", "--label", "branch=feature")
     code, out = cli("compare", "--gate")
-    assert code == 1, out
+    # one case that flipped is what noise does: max_regressions counts flips beyond it
+    assert code == 0, out
     assert f"-> {main_run}" in out
-    assert "1 cases regressed" in out and "qa/q02@bot[plain]" in out
+    assert "qa/q02@bot[plain]" in out and "gate passed" in out
     # a named baseline that does not exist is a usage error, not a silent fallback
     code, out = cli("compare", "nightly-that-is-not-there")
     assert code == 4

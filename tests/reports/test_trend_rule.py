@@ -37,7 +37,7 @@ def history(
 def test_a_steady_series_is_not_flagged() -> None:
     series = build_series(history([(45, 50), (46, 50), (44, 50), (45, 50), (46, 50), (44, 50)]))
     tests = flag_degradations(series, TrendRule())
-    assert tests == 2  # pass rate and mean score
+    assert tests == 4  # pass rate and mean score, of the latest run and of the latest two
     assert series[0].degradations == []
 
 
@@ -72,17 +72,17 @@ def test_only_the_trailing_window_is_the_baseline() -> None:
 def test_bonferroni_more_series_need_stronger_evidence() -> None:
     runs = [(90, 100)] * 5 + [(82, 100)]  # one-sided p about 0.01
     one = build_series(history(runs))
-    flag_degradations(one, TrendRule(min_drop=0.0))
-    assert "pass rate" in [d.metric for d in one[0].degradations]  # 0.01 < 0.05 / 2
+    flag_degradations(one, TrendRule(min_drop=0.0, nights=1))
+    assert "pass rate" in [d.metric for d in one[0].degradations]  # 0.01 < 0.05 / 4
 
     steady = [(90, 100)] * 6
     many = build_series(
         history(runs) + [r for i in range(20) for r in history(steady, suite=f"s{i:02d}")]
     )
-    tests = flag_degradations(many, TrendRule(min_drop=0.0))
-    assert tests == 42
+    tests = flag_degradations(many, TrendRule(min_drop=0.0, nights=1))
+    assert tests == 84
     dropped = next(s for s in many if s.suite == "refunds")
-    assert dropped.tests[0][3] > 0.05 / 42  # same drop, same p ...
+    assert dropped.tests[0][3] > 0.05 / 84  # same drop, same p ...
     assert all(d.metric != "pass rate" for d in dropped.degradations)  # ... not flagged now
 
 
@@ -121,5 +121,46 @@ def test_a_series_missing_from_the_latest_run_is_not_tested_again() -> None:
     old = history([(45, 50)] * 5 + [(20, 50)], suite="old")
     steady = history([(45, 50)] * 8)
     series = build_series(old + steady)
-    assert flag_degradations(series, TrendRule()) == 2  # only "refunds" is tested
+    assert flag_degradations(series, TrendRule()) == 4  # only "refunds" is tested
     assert all(not s.degradations for s in series)
+
+
+def test_each_night_spends_alpha_over_the_nights_watched() -> None:
+    runs = [(90, 100)] * 5 + [(82, 100)]  # one-sided p about 0.01
+    for nights, flagged in ((1, True), (14, False)):
+        series = build_series(history(runs))
+        flag_degradations(series, TrendRule(min_drop=0.0, nights=nights))
+        assert bool(series[0].degradations) is flagged
+        if flagged:
+            assert series[0].degradations[0].threshold == pytest.approx(0.05 / 4)
+
+
+def cases_of(outcomes: list[list[bool]]) -> list[dict[str, Any]]:
+    """Per-case rows as store.reporting.history_case_rows gives them, one list per run."""
+    return [
+        {"run_id": f"run{i:02d}", "suite": "refunds", "target_id": "model", "prompt_id": None,
+         "case_id": f"c{c:03d}", "passed": int(ok), "graded": 1, "mean_score": float(ok)}
+        for i, run in enumerate(outcomes) for c, ok in enumerate(run)
+    ]  # fmt: skip
+
+
+def test_cases_are_paired_with_themselves_across_runs() -> None:
+    # 200 cases: 150 always pass, 50 always fail; then 20 of the passing ones fail
+    steady = [c < 150 for c in range(200)]
+    dropped = [c < 130 for c in range(200)]
+    runs = [steady] * 5 + [dropped]
+    counts = [(sum(r), 200) for r in runs]
+    paired = build_series(history(counts), cases_of(runs))
+    flag_degradations(paired, TrendRule())
+    assert ("pass rate", 1) in {(d.metric, d.runs) for d in paired[0].degradations}
+    # a pass/fail suite's score is its pass rate: tested once, not twice
+    assert [t[0] for t in paired[0].tests] == ["pass rate", "pass rate (last 2 runs)"]
+    # the same counts pooled as independent trials give far weaker evidence
+    pooled = build_series(history(counts))
+    flag_degradations(pooled, TrendRule())
+    assert pooled[0].tests[0][3] > paired[0].tests[0][3]
+    # the drop is flagged again on its second night, by the two-run test as well
+    runs.append(dropped)
+    second = build_series(history([(sum(r), 200) for r in runs]), cases_of(runs))
+    flag_degradations(second, TrendRule())
+    assert any(d.runs == 2 for d in second[0].degradations)

@@ -1,9 +1,12 @@
 """Pure statistics for pass rates and scores: no I/O, no numpy/scipy, plain floats.
 
-Paired comparisons follow Miller (2024), "Adding Error Bars to Evals": a normal (CLT)
-interval on the mean of per-case differences, with a cluster-robust standard error when
-cases are not independent. Every function here is pure and tested against scipy or
-statsmodels reference values.
+Paired comparisons follow Miller (2024), "Adding Error Bars to Evals": an interval on
+the mean of per-case differences, with a cluster-robust standard error when cases are
+not independent. The case (or its cluster) is the unit: with G clusters the critical
+value is Student's t with G - 1 degrees of freedom, so few clusters widen the interval
+instead of breaking its promise, and with few non-zero differences the p-value is an
+exact sign-flip permutation test. Every function here is pure and tested against scipy
+or statsmodels reference values.
 """
 
 from __future__ import annotations
@@ -11,7 +14,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import product
 from statistics import NormalDist
+
+from evalkit.analysis.distributions import binom_half_cdf, binom_half_sf, t_sf, t_value
+
+# At most this many non-zero cluster differences are tested exactly (2**12 sign flips);
+# beyond it the t test is as good and far cheaper.
+EXACT_CLUSTERS = 12
 
 
 def z_value(confidence: float) -> float:
@@ -76,17 +86,30 @@ def percentile(values: Iterable[float], q: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class PairedDifference:
-    """The mean of per-case differences (candidate - base) with its CLT interval."""
+    """The mean of per-case differences (candidate - base), its t interval and p-values."""
 
     n: int  # paired cases
     clusters: int  # independent clusters (n when no case declares a cluster)
     base_mean: float
     candidate_mean: float
     difference: float
-    stderr: float  # NaN with fewer than two clusters
-    ci_low: float
+    stderr: float  # cluster-robust; NaN with fewer than two clusters
+    ci_low: float  # t interval with clusters - 1 degrees of freedom
     ci_high: float
-    p_value: float  # two-sided, normal approximation; NaN when undefined
+    p_value: float  # two-sided; NaN when undefined
+    p_drop: float = math.nan  # one-sided, against "the candidate is lower"
+    nonzero: int = 0  # clusters whose differences do not sum to zero
+    exact: bool = False  # p-values from the exact sign-flip permutation test
+
+    @property
+    def df(self) -> int:
+        """Degrees of freedom of the interval's t critical value."""
+        return max(self.clusters - 1, 0)
+
+    @property
+    def test(self) -> str:
+        """The test behind the p-value, in words."""
+        return "sign-flip exact" if self.exact else f"paired t ({self.df} df)"
 
 
 def paired_difference(
@@ -102,25 +125,172 @@ def paired_difference(
         raise ValueError("need one cluster (or None) per pair")
     n = len(base)
     diffs = [float(c) - float(b) for b, c in zip(base, candidate, strict=True)]
-    groups = _groups(clusters, n)
     if n == 0:
         nan = math.nan
         return PairedDifference(0, 0, nan, nan, nan, nan, nan, nan, nan)
     difference = math.fsum(diffs) / n
-    stderr = clustered_stderr(diffs, groups)
-    z = z_value(confidence)
-    low, high = difference - z * stderr, difference + z * stderr
+    if clusters is None or not any(clusters):
+        # every case its own cluster: the same numbers, without building n group keys
+        sums = diffs
+        stderr = _plain_stderr(diffs, difference)
+    else:
+        groups = _groups(clusters, n)
+        stderr = clustered_stderr(diffs, groups)
+        sums = _cluster_sums(diffs, groups)
+    g = len(sums)
+    nonzero = [s for s in sums if abs(s) > 1e-12]
+    bounded = min(min(base), min(candidate)) >= 0.0 and max(max(base), max(candidate)) <= 1.0
+    usable = g >= 2 and not math.isnan(stderr)
+    half = t_value(confidence, g - 1) * stderr if usable else math.nan
+    exact = len(nonzero) <= EXACT_CLUSTERS or stderr == 0.0
+    if exact:
+        p_two, p_drop = sign_flip_p(nonzero)
+    else:
+        p_two, p_drop = _t_p_values(difference, stderr, g - 1)
     return PairedDifference(
         n=n,
-        clusters=len(set(groups)),
-        base_mean=math.fsum(float(b) for b in base) / n,
-        candidate_mean=math.fsum(float(c) for c in candidate) / n,
+        clusters=g,
+        base_mean=math.fsum(base) / n,
+        candidate_mean=math.fsum(candidate) / n,
         difference=difference,
         stderr=stderr,
-        ci_low=low,
-        ci_high=high,
-        p_value=_normal_p_value(difference, stderr),
+        # scores and rates live in [0, 1]: their difference never leaves [-1, 1]
+        ci_low=max(difference - half, -1.0) if bounded else difference - half,
+        ci_high=min(difference + half, 1.0) if bounded else difference + half,
+        p_value=p_two if g >= 2 else math.nan,
+        p_drop=p_drop if g >= 2 else math.nan,
+        nonzero=len(nonzero),
+        exact=exact,
     )
+
+
+def _plain_stderr(values: list[float], mean: float) -> float:
+    """clustered_stderr with every value in a cluster of its own: sd / sqrt(n)."""
+    n = len(values)
+    if n < 2:
+        return math.nan
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1) / n)
+
+
+def _cluster_sums(values: Sequence[float], groups: Sequence[str]) -> list[float]:
+    sums: dict[str, float] = {}
+    for value, group in zip(values, groups, strict=True):
+        sums[group] = sums.get(group, 0.0) + value
+    return list(sums.values())
+
+
+def _t_p_values(estimate: float, stderr: float, df: int) -> tuple[float, float]:
+    """Two-sided and lower one-sided p-values of a t statistic."""
+    t = estimate / stderr
+    return min(1.0, 2.0 * t_sf(abs(t), df)), 1.0 - t_sf(t, df)
+
+
+def sign_flip_p(sums: Sequence[float]) -> tuple[float, float]:
+    """Exact sign-flip permutation p-values (two-sided, lower) for a sum of differences.
+
+    Under "no change" each cluster's summed difference is as likely negative as
+    positive; flipping signs in every way gives the exact null distribution of the
+    total, with no variance to estimate (so a standard error of 0 never gives p = 0).
+    Zero sums are left out: they are the same under every flip.
+    """
+    values = [float(s) for s in sums if s != 0.0]
+    k = len(values)
+    if k == 0:
+        return 1.0, 1.0
+    total = math.fsum(values)
+    if all(v > 0 for v in values) or all(v < 0 for v in values):
+        # only the two all-one-sign flips are as extreme: no need to enumerate
+        return min(1.0, 2.0 * 0.5**k), (0.5**k if total < 0 else 1.0)
+    if k > 20:
+        raise ValueError(f"an exact sign-flip test of {k} clusters is too large; use the t test")
+    tolerance = 1e-9 * max(abs(v) for v in values)
+    as_extreme = at_most = 0
+    magnitudes = [abs(v) for v in values]
+    for signs in product((1.0, -1.0), repeat=k):
+        flipped = math.fsum(s * m for s, m in zip(signs, magnitudes, strict=True))
+        as_extreme += abs(flipped) >= abs(total) - tolerance
+        at_most += flipped <= total + tolerance
+    flips = float(2**k)
+    return as_extreme / flips, at_most / flips
+
+
+def min_attainable_p(nonzero: int) -> float:
+    """The smallest two-sided p an exact test on this many non-zero pairs can give."""
+    return min(1.0, 2.0 * 0.5**nonzero)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseInterval:
+    """A rate over cases (each case's mean over its epochs) with its interval and unit."""
+
+    mean: float
+    low: float
+    high: float
+    cases: int
+    epochs: int  # the most epochs any case had
+    clusters: int  # independent clusters (cases when none is declared)
+
+    def label(self, confidence: float = 0.95) -> str:
+        """'95% CI over 200 cases, 3 epochs each, 12 clusters': what the interval is."""
+        return interval_label(confidence, self.cases, self.epochs, self.clusters)
+
+
+def interval_label(confidence: float, cases: int, epochs: int, clusters: int) -> str:
+    """What an interval is over, in words: the one wording every screen and page uses."""
+    parts = [f"{confidence:.0%} CI over {cases} case{'s' if cases != 1 else ''}"]
+    if epochs > 1:
+        parts.append(f"{epochs} epochs each")
+    if clusters != cases:
+        parts.append(f"{clusters} cluster{'s' if clusters != 1 else ''}")
+    return ", ".join(parts)
+
+
+def case_rate_interval(
+    case_means: Sequence[float],
+    clusters: Sequence[str | None] | None = None,
+    trials: int | None = None,
+    epochs: int = 1,
+    confidence: float = 0.95,
+) -> CaseInterval:
+    """Interval for a rate in [0, 1] from per-case means, clustered where cases share one.
+
+    With one epoch and no clusters this is Wilson's interval on the cases. Otherwise the
+    cluster-robust standard error gives an effective sample size (the n at which a
+    binomial would have this variance, never more than the trials), and Wilson's interval
+    on it uses Student's t with G - 1 degrees of freedom: it stays inside [0, 1], widens
+    with few clusters and handles all-pass runs (Korn & Graubard's approach).
+    """
+    n = len(case_means)
+    groups = _groups(clusters, n)
+    g = len(set(groups))
+    if n == 0:
+        return CaseInterval(math.nan, 0.0, 1.0, 0, epochs, 0)
+    mean = math.fsum(case_means) / n
+    if epochs <= 1 and g == n and all(v in (0.0, 1.0) for v in case_means):
+        low, high = wilson_interval(round(mean * n), n, confidence)
+        return CaseInterval(mean, low, high, n, epochs, g)
+    if g < 2:
+        return CaseInterval(mean, 0.0, 1.0, n, epochs, g)
+    stderr = clustered_stderr(case_means, groups)
+    most = float(trials) if trials else float(n * max(epochs, 1))
+    spread = mean * (1.0 - mean)
+    if spread <= 0.0 or stderr <= 0.0:
+        effective = float(g)  # no observed spread: each cluster counts once, no more
+    else:
+        effective = min(most, spread / (stderr * stderr))
+    low, high = _wilson(mean, effective, t_value(confidence, g - 1))
+    return CaseInterval(mean, low, high, n, epochs, g)
+
+
+def _wilson(p: float, n: float, critical: float) -> tuple[float, float]:
+    """Wilson's interval for a rate p observed over a (possibly fractional) n."""
+    c2 = critical * critical
+    denominator = 1.0 + c2 / n
+    center = (p + c2 / (2.0 * n)) / denominator
+    half = (critical / denominator) * math.sqrt(p * (1.0 - p) / n + c2 / (4.0 * n * n))
+    low = 0.0 if p <= 0.0 else max(0.0, center - half)
+    high = 1.0 if p >= 1.0 else min(1.0, center + half)
+    return low, high
 
 
 def _groups(clusters: Sequence[str | None] | None, n: int) -> list[str]:
@@ -153,14 +323,6 @@ def clustered_stderr(values: Sequence[float], groups: Sequence[str]) -> float:
     return math.sqrt(meat * g / (g - 1)) / n
 
 
-def _normal_p_value(estimate: float, stderr: float) -> float:
-    if math.isnan(stderr):
-        return math.nan
-    if stderr == 0.0:
-        return 1.0 if estimate == 0.0 else 0.0
-    return 2.0 * NormalDist().cdf(-abs(estimate) / stderr)
-
-
 def mcnemar_exact(regressed: int, fixed: int) -> float:
     """McNemar's exact two-sided p-value from the discordant pairs (pass->fail, fail->pass)."""
     if regressed < 0 or fixed < 0:
@@ -168,13 +330,32 @@ def mcnemar_exact(regressed: int, fixed: int) -> float:
     n = regressed + fixed
     if n == 0:
         return 1.0
-    return min(1.0, 2.0 * _binomial_cdf_half(min(regressed, fixed), n))
+    return min(1.0, 2.0 * binom_half_cdf(min(regressed, fixed), n))
 
 
-def _binomial_cdf_half(k: int, n: int) -> float:
-    """P(X <= k) for X ~ Binomial(n, 1/2), exact in integers until the final division."""
-    tail: int = sum(math.comb(n, i) for i in range(k + 1))
-    return tail / (1 << n)
+def mcnemar_drop(regressed: int, fixed: int) -> float:
+    """McNemar's exact one-sided p-value against "more cases regressed than were fixed"."""
+    if regressed < 0 or fixed < 0:
+        raise ValueError(f"counts must be >= 0, got {regressed} and {fixed}")
+    return binom_half_sf(regressed, regressed + fixed)
+
+
+def noise_regressions(discordant: int, alpha: float) -> int:
+    """The most pass -> fail flips among `discordant` flips that noise explains at `alpha`.
+
+    Under "no change" each flip is as likely one way as the other; a count above this
+    has a one-sided exact (McNemar) p-value below alpha.
+    """
+    if discordant <= 0:
+        return 0
+    low, high = 0, discordant  # smallest k with P(X >= k + 1) <= alpha
+    while low < high:
+        middle = (low + high) // 2
+        if binom_half_sf(middle + 1, discordant) <= alpha:
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def power(effect: float, sd: float, n: float, alpha: float = 0.05) -> float:

@@ -7,17 +7,22 @@ Python API) reads its pass rate and mean score from here or from those counts.
   skipped is left out, and the count of skipped trials is shown beside it.
 - mean score = the mean over the same trials of each trial's score, an errored trial
   scoring 0 (a grader error never raises a score).
-- The interval on a pass rate is Wilson's 95%.
+- The run table's interval is over cases, not trials: each case's share of passing
+  epochs is the unit, clustered where cases share a `cluster`
+  (`evalkit.analysis.stats.case_rate_interval`), and `ci_label` says so ("95% CI over
+  200 cases, 3 epochs each, 12 clusters"). With one epoch and no clusters it is
+  Wilson's interval. The metric and tag breakdowns keep Wilson's over trials.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from evalkit.analysis.stats import wilson_interval
-from evalkit.store import queries, reporting
+from evalkit.analysis.stats import CaseInterval, case_rate_interval, wilson_interval
+from evalkit.store import ci_rows, queries, reporting
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,8 +30,10 @@ if TYPE_CHECKING:
 SUMMARY_COLUMNS = [
     "suite", "target_id", "prompt_id", "trials", "passed", "failed", "errors", "skipped",
     "pass_rate", "ci_low", "ci_high", "mean_score", "p50_latency_ms", "p95_latency_ms",
-    "input_tokens", "output_tokens", "cost_usd", "cached",
+    "input_tokens", "output_tokens", "cost_usd", "cached", "ci_label",
 ]  # fmt: skip
+
+Variant = tuple[str, str, str | None]
 
 
 def pass_rate(passed: int, graded: int) -> tuple[float | None, float | None, float | None]:
@@ -79,9 +86,15 @@ def runs_frame(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame:
 def summary_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
     """One row per suite x target x prompt: counts, pass rate with its interval, costs."""
     rows = queries.summary_counts(con, run_id)
+    intervals = case_intervals(con, run_id)
     for row in rows:
         with_rate(row)
         known_cost(row)
+        interval = intervals.get((row["suite"], row["target_id"], row["prompt_id"]))
+        if interval is not None and row["graded"]:
+            row.update(ci_low=interval.low, ci_high=interval.high, ci_label=interval.label())
+        else:
+            row["ci_label"] = None
     return [{name: row[name] for name in SUMMARY_COLUMNS} for row in rows]
 
 
@@ -106,3 +119,25 @@ def tag_breakdown(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str,
     for row in rows:
         with_rate(row)
     return rows
+
+
+def case_intervals(
+    con: duckdb.DuckDBPyConnection, run_id: str, confidence: float = 0.95
+) -> dict[Variant, CaseInterval]:
+    """The case-level pass-rate interval of every suite x target x prompt of a run."""
+    means: dict[Variant, list[float]] = defaultdict(list)
+    clusters: dict[Variant, list[str | None]] = defaultdict(list)
+    epochs: dict[Variant, int] = defaultdict(int)
+    trials: dict[Variant, int] = defaultdict(int)
+    for suite, target, prompt, cluster, passed, graded in ci_rows.case_pass_counts(con, run_id):
+        if not graded:
+            continue  # every trial skipped: the case says nothing
+        key = (suite, target, prompt)
+        means[key].append(passed / graded)
+        clusters[key].append(cluster)
+        epochs[key] = max(epochs[key], graded)
+        trials[key] += graded
+    return {
+        key: case_rate_interval(values, clusters[key], trials[key], epochs[key], confidence)
+        for key, values in means.items()
+    }

@@ -1,30 +1,40 @@
 """Pure: a run history -> trend series per plan x suite x target, with drops flagged.
 
-The rule (also in the README): for every series, the latest run is compared with the
-pooled trailing window of up to `window` runs before it.
+The rule (also in the README): for every series, the latest run, and the latest two
+runs together, are compared with the trailing window of up to `window` runs before
+them. The case is the unit: each case's pass share (and mean score) in the latest
+run(s) is paired with its own mean over the window, and a one-sided paired t test
+(exact sign-flip with few non-zero differences) asks whether the cases got worse.
+Pairing takes each case's difficulty out of the noise; the two-run test catches a
+drop on its second night even when the first night's evidence was short.
 
-- pass rate: one-sided two-proportion z-test (pooled standard error), H1 "the latest
-  run passes less often than the window";
-- mean score: one-sided Welch z-test on the means (per-run sd and n from the store).
+A drop is flagged when the p-value is below alpha / (m x nights), where m is the
+number of tests made that night and `nights` the number of nightly runs watched (14):
+Bonferroni over the series, metrics and spans of one night keeps a night's false-alarm
+rate at alpha / nights, and so the chance that a stable series raises any false alarm
+over `nights` nights at alpha (5%). It must also be at least `min_drop` in absolute
+terms, so a huge suite does not alert on a statistically real but immaterial dip.
+tests/benchmarks/bench_trend_sim.py measures both promises.
 
-A drop is flagged when the p-value is below alpha / m, where m is the number of tests
-made that night (Bonferroni): with dozens of suite x target series, an unadjusted 5%
-test would raise a false alarm most nights. It must also be at least `min_drop` in
-absolute terms, so a huge suite does not alert on a statistically real but immaterial
-dip. Trials of the same cases across runs are not independent; pooling them makes the
-test a little conservative, which is the right direction for an alarm.
+Without per-case rows (older callers) the runs' pooled counts are tested instead:
+one-sided two-proportion z and Welch z tests, conservative because trials of the same
+cases are not independent.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from statistics import NormalDist
 from typing import Any
 
-from evalkit.analysis.stats import wilson_interval
+from evalkit.analysis.stats import paired_difference, wilson_interval
 from evalkit.analysis.summary import mean_score
+
+CaseValues = Mapping[str, tuple[float, float]]  # case id -> (pass share, mean score)
+SPANS = (1, 2)  # the latest run, and the latest two runs together
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +42,9 @@ class TrendRule:
     """How a drop is judged."""
 
     window: int = 5  # runs before the latest that form the baseline
-    alpha: float = 0.05  # family-wise false-alarm rate per `evalkit trend`
+    alpha: float = 0.05  # chance that a stable series alarms at all over `nights` runs
     min_drop: float = 0.05  # smallest absolute drop worth an alert
+    nights: int = 14  # nightly runs watched: each night spends alpha / nights
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +64,7 @@ class TrendPoint:
     scored: int
     config_hash: str | None
     config_changed: bool  # the target's config/prompt/model differs from the run before
+    cases: CaseValues | None = None  # per case, when the store gave them
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +75,9 @@ class Degradation:
     latest: float
     baseline: float
     p_value: float
-    threshold: float  # alpha / m that p had to be below
+    threshold: float  # alpha / (m x nights) that p had to be below
     config_changed: bool  # the drop coincides with a config change in the window
+    runs: int = 1  # the latest run alone (1) or the latest two together (2)
 
 
 @dataclass(slots=True)
@@ -91,8 +104,24 @@ class TrendSeries:
         return f"{self.plan}/{self.suite}@{self.target_label}"
 
 
-def build_series(rows: list[dict[str, Any]]) -> list[TrendSeries]:
-    """Group history rows (oldest first per series) into series of points."""
+def build_series(
+    rows: list[dict[str, Any]], case_rows: list[dict[str, Any]] | None = None
+) -> list[TrendSeries]:
+    """Group history rows (oldest first per series) into series of points.
+
+    `case_rows` (store.reporting.history_case_rows) give each point its cases' pass
+    shares and mean scores, so drops are tested case by case.
+    """
+    by_run: dict[tuple[str, str, str, str | None], dict[str, tuple[float, float]]] = {}
+    for row in case_rows or []:
+        graded = int(row["graded"] or 0)
+        if graded:
+            key = (row["run_id"], row["suite"], row["target_id"], row["prompt_id"])
+            score = _number(row.get("mean_score"))
+            by_run.setdefault(key, {})[str(row["case_id"])] = (
+                int(row["passed"] or 0) / graded,
+                0.0 if score is None else score,
+            )
     series: dict[tuple[str, str, str, str | None], TrendSeries] = {}
     for row in rows:
         key = (row["plan"], row["suite"], row["target_id"], row["prompt_id"])
@@ -115,14 +144,15 @@ def build_series(rows: list[dict[str, Any]]) -> list[TrendSeries]:
                 scored=int(row.get("scored") or 0),
                 config_hash=row.get("config_hash"),
                 config_changed=bool(one.points) and row.get("config_hash") != before,
+                cases=by_run.get((row["run_id"], *key[1:])) if case_rows is not None else None,
             )
         )
     return list(series.values())
 
 
 def flag_degradations(all_series: list[TrendSeries], rule: TrendRule) -> int:
-    """Test every series' latest run against its window; flag drops. Returns the tests made."""
-    planned: list[tuple[TrendSeries, str, float, float, float, bool]] = []
+    """Test every series' latest run(s) against its window; flag drops. Returns the tests made."""
+    planned: list[tuple[TrendSeries, str, float, float, float, bool, int]] = []
     newest: dict[str, datetime] = {}
     for one in all_series:
         if one.points:
@@ -133,24 +163,62 @@ def flag_degradations(all_series: list[TrendSeries], rule: TrendRule) -> int:
             continue  # nothing to compare the first run with
         if one.points[-1].started_at < newest[one.plan]:
             continue  # not in the plan's latest run (e.g. skipped): its old news is not news
-        latest, window = one.points[-1], one.points[-1 - rule.window : -1]
-        changed = latest.config_changed or any(p.config_changed for p in window[1:])
-        rate = _rate_test(latest, window)
-        if rate is not None:
-            planned.append((one, "pass rate", *rate, changed))
-        score = _score_test(latest, window)
-        if score is not None:
-            planned.append((one, "mean score", *score, changed))
-    threshold = rule.alpha / max(len(planned), 1)
-    for one, metric, now, base, p, changed in planned:
-        one.tests.append((metric, now, base, p))
+        for span in SPANS:
+            if len(one.points) < span + 1:
+                continue
+            latest = one.points[-span:]
+            window = one.points[-span - rule.window : -span]
+            changed = any(p.config_changed for p in latest) or any(
+                p.config_changed for p in window[1:]
+            )
+            for metric, test in (("pass rate", 0), ("mean score", 1)):
+                if test == 1 and _score_is_pass(latest + window):
+                    continue  # the same numbers tested twice would only spend alpha twice
+                found = _case_test(latest, window, test)
+                if found is None and test == 0:
+                    found = _rate_test(latest, window)
+                elif found is None:
+                    found = _score_test(latest, window)
+                if found is not None:
+                    planned.append((one, metric, *found, changed, span))
+    threshold = rule.alpha / (max(len(planned), 1) * max(rule.nights, 1))
+    for one, metric, now, base, p, changed, span in planned:
+        one.tests.append((metric if span == 1 else f"{metric} (last {span} runs)", now, base, p))
         if p < threshold and base - now >= rule.min_drop:
-            one.degradations.append(Degradation(metric, now, base, p, threshold, changed))
+            one.degradations.append(Degradation(metric, now, base, p, threshold, changed, span))
     return len(planned)
 
 
-def _rate_test(latest: TrendPoint, window: list[TrendPoint]) -> tuple[float, float, float] | None:
-    n1, k1 = latest.graded, latest.passed
+def _score_is_pass(points: list[TrendPoint]) -> bool:
+    """Whether every case's mean score is its pass share (a pass/fail suite's score)."""
+    return all(p.cases is not None for p in points) and all(
+        share == score for p in points if p.cases for share, score in p.cases.values()
+    )
+
+
+def _case_test(
+    latest: list[TrendPoint], window: list[TrendPoint], which: int
+) -> tuple[float, float, float] | None:
+    """(latest, baseline, one-sided p) pairing each case with itself; None without cases."""
+    maps = [p.cases for p in (*latest, *window)]
+    if any(m is None for m in maps):
+        return None
+    shared = set.intersection(*(set(m) for m in maps if m is not None))
+    if len(shared) < 2:
+        return None
+    keys = sorted(shared)
+    now = [sum(p.cases[k][which] for p in latest if p.cases) / len(latest) for k in keys]
+    before = [sum(p.cases[k][which] for p in window if p.cases) / len(window) for k in keys]
+    paired = paired_difference(before, now)
+    if math.isnan(paired.p_drop):
+        return None
+    return paired.candidate_mean, paired.base_mean, paired.p_drop
+
+
+def _rate_test(
+    latest: list[TrendPoint], window: list[TrendPoint]
+) -> tuple[float, float, float] | None:
+    n1, k1 = sum(p.graded for p in latest), sum(p.passed for p in latest)
     n0, k0 = sum(p.graded for p in window), sum(p.passed for p in window)
     if n1 == 0 or n0 == 0:
         return None
@@ -162,9 +230,12 @@ def _rate_test(latest: TrendPoint, window: list[TrendPoint]) -> tuple[float, flo
     return p1, p0, NormalDist().cdf((p1 - p0) / se)
 
 
-def _score_test(latest: TrendPoint, window: list[TrendPoint]) -> tuple[float, float, float] | None:
+def _score_test(
+    latest_runs: list[TrendPoint], window: list[TrendPoint]
+) -> tuple[float, float, float] | None:
+    latest = _pooled(latest_runs)
     usable = [p for p in window if p.mean_score is not None and p.scored > 0]
-    if latest.mean_score is None or latest.scored < 2 or not usable:
+    if latest is None or latest.mean_score is None or latest.scored < 2 or not usable:
         return None
     n0 = sum(p.scored for p in usable)
     m0 = sum(p.mean_score * p.scored for p in usable if p.mean_score is not None) / n0
@@ -177,6 +248,21 @@ def _score_test(latest: TrendPoint, window: list[TrendPoint]) -> tuple[float, fl
     if se == 0:
         return latest.mean_score, m0, (0.0 if latest.mean_score < m0 else 1.0)
     return latest.mean_score, m0, NormalDist().cdf((latest.mean_score - m0) / se)
+
+
+def _pooled(points: list[TrendPoint]) -> TrendPoint | None:
+    """Several runs as one: their scores pooled (mean and within-run sd)."""
+    if len(points) == 1:
+        return points[0]
+    usable = [p for p in points if p.mean_score is not None and p.scored > 0]
+    if not usable:
+        return None
+    n = sum(p.scored for p in usable)
+    mean = sum((p.mean_score or 0.0) * p.scored for p in usable) / n
+    df = sum(p.scored - 1 for p in usable)
+    ss = sum((p.sd_score or 0.0) ** 2 * (p.scored - 1) for p in usable)
+    sd = math.sqrt(ss / df) if df > 0 else 0.0
+    return replace(usable[-1], mean_score=mean, sd_score=sd, scored=n)
 
 
 def _number(value: Any) -> float | None:

@@ -11,6 +11,7 @@ import duckdb
 from evalkit.analysis.compare import Comparison, compare
 from evalkit.analysis.gate import GateResult, evaluate
 from evalkit.analysis.human_verdict import human_verdicts
+from evalkit.analysis.summary import case_intervals
 from evalkit.errors import UsageError
 from evalkit.store import baselines, ci_rows
 from evalkit.store.comparison_rows import trial_labels, trial_rows
@@ -101,6 +102,9 @@ def judge(
             ci_rows.pass_rates(con, candidate),
             ci_rows.case_outcomes(con, candidate),
             comparison,
+            intervals=case_intervals(con, candidate, gate_spec.confidence)
+            if gate_spec.min_pass_rate_of == "lower_bound"
+            else None,
         )
     return comparison, gate
 

@@ -44,7 +44,7 @@ def check_gates(plans: list[LoadedPlan], options: CiOptions) -> None:
     if bare:
         raise UsageError(
             f"--gate was given but plan {', '.join(repr(n) for n in bare)} has no `gate:` rules",
-            hint="add e.g. `gate: {min_pass_rate: 0.8, max_regressions: 0, max_drop: 0.05}` "
+            hint="add e.g. `gate: {min_pass_rate: 0.8, max_drop: 0.02}` "
             "to the plan, or drop --gate",
         )
 

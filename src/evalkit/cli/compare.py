@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from evalkit.analysis.compare import Comparison
+from evalkit.analysis.compare import FLAKY_EPOCHS, Comparison
 from evalkit.analysis.gate import GateResult
 from evalkit.analysis.verdict import judge, resolve_base, with_human
 from evalkit.cli.console import console, db_path
@@ -117,8 +117,8 @@ def _print_comparison(c: Comparison, limit: int, only: set[str]) -> None:
         ("base", "right"),
         ("candidate", "right"),
         (f"difference ({c.confidence:.0%} CI)", "right"),
-        ("pass→fail / fail→pass", "right"),
-        ("McNemar p", "right"),
+        ("cases fell / rose", "right"),
+        ("p (test)", "right"),
         ("verdict", "left"),
     ]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
@@ -134,10 +134,13 @@ def _print_comparison(c: Comparison, limit: int, only: set[str]) -> None:
                 _num(p.candidate_mean),
                 f"{_signed(p.difference)} ({_signed(p.ci_low)} to {_signed(p.ci_high)})",
                 f"{m.regressed} / {m.fixed}",
-                _num(m.mcnemar_p),
+                f"{_num(m.p_value)} ({m.test})",
                 Text(m.verdict, style=VERDICT_STYLE.get(m.verdict, "")),
             )
     console.print(table)
+    for group in c.groups:
+        labels = {m.label(c.confidence) for m in group.metrics if not only or m.metric in only}
+        console.print(Text(f"{group.name}: {'; '.join(sorted(labels))}", style="dim"))
     for group in c.groups:
         if max(group.base_epochs, group.candidate_epochs) > 1:
             console.print(
@@ -151,7 +154,14 @@ def _print_comparison(c: Comparison, limit: int, only: set[str]) -> None:
     _print_list(
         "fixed (fail -> pass)", [x.name + c.human_note(x.name) for x in c.fixes], limit, "green"
     )
-    _print_list("flaky (outcome changed across epochs)", c.flaky, limit, "yellow")
+    _print_list(
+        f"flaky (epochs disagreed within a run, {FLAKY_EPOCHS}+ epochs)", c.flaky, limit, "yellow"
+    )
+    if c.unconfirmed_flaky:
+        console.print(
+            f"[dim]{c.unconfirmed_flaky} cases with 2 epochs disagreed: too few epochs to call "
+            f"flaky (a case that passes half the time disagrees on 2 epochs half the time)[/]"
+        )
     _print_list("added cases, not compared", c.added, limit, "dim")
     _print_list("removed cases, not compared", c.removed, limit, "dim")
     _print_list("changed content, not compared", c.changed_content, limit, "dim")
@@ -175,6 +185,11 @@ def _print_gate(gate: GateResult) -> None:
         console.print("[yellow]the plan has no gate rules: nothing to gate on[/]")
     elif gate.passed:
         console.print("[green]gate passed[/]")
+    if gate.tests:
+        console.print(
+            f"[dim]gate: {gate.tests} comparison tests, Holm-adjusted together "
+            "(family-wise false-alarm rate 1 - confidence)[/]"
+        )
     for reason in gate.reasons:
         # a reason names targets like `bot[plain]`: printed as Text, never as markup
         console.print(Text("gate failed: ", style="red") + Text(reason))

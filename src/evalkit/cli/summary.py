@@ -28,6 +28,10 @@ def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
         ("cost", "right"),
     ]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    labels = sorted({str(r["ci_label"]) for r in rows if _present(r.get("ci_label"))})
+    if labels:  # what each interval is over, under the table
+        table.caption = "pass-rate interval: " + "; ".join(labels)
+        table.caption_justify = "left"
     for row in rows:
         target, prompt = row["target_id"], row["prompt_id"]
         name = f"{target}[{prompt}]" if _present(prompt) else str(target)

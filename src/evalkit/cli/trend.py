@@ -21,6 +21,12 @@ NOTHING_RAN = 5
 def command(
     plan: Annotated[str | None, typer.Argument(help="Plan name (default: every plan).")] = None,
     window: Annotated[int, typer.Option(min=1, help="Runs before the latest to compare with.")] = 5,
+    nights: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Runs watched: alpha is the false-alarm rate of a stable series over them."
+        ),
+    ] = 14,
     alpha: Annotated[
         float, typer.Option(min=0.0001, max=0.5, help="False-alarm rate over all series.")
     ] = 0.05,
@@ -48,16 +54,18 @@ def command(
     ] = None,
 ) -> int:
     """Chart every suite x target over time and flag the latest run's drops (exit 1)."""
-    rule = TrendRule(window=window, alpha=alpha, min_drop=min_drop)
+    rule = TrendRule(window=window, alpha=alpha, min_drop=min_drop, nights=nights)
     workspace = workspace_or_none()
     with Store.open(db_path(db, workspace), read_only=True) as store:
-        rows = reporting.history_rows(store.con, plan, max(last, window + 1))
+        rows = reporting.history_rows(store.con, plan, max(last, window + 2))
+        # per case only for the runs the rule tests: the latest two and their window
+        case_rows = reporting.history_case_rows(store.con, plan, window + 2)
         plans = [plan] if plan else reporting.known_plans(store.con)
     if not rows:
         scope = f"plan '{plan}'" if plan else "any plan"
         console.print(f"no finished runs of {scope} with results: nothing to chart")
         return NOTHING_RAN
-    all_series = build_series(rows)
+    all_series = build_series(rows, case_rows)
     tests = flag_degradations(all_series, rule)
 
     from evalkit.reports.html.trend_page import render_trend_report
@@ -68,7 +76,10 @@ def command(
     flagged = [s for s in all_series if s.degradations]
     console.print(f"wrote {written}")
     if not flagged:
-        console.print(f"no degradation ({tests} tests, alpha {alpha} over all of them)")
+        console.print(
+            f"no degradation ({tests} tests, each at alpha {alpha} / ({tests} x {nights} runs): "
+            f"a stable series alarms at most {alpha:.0%} of the time over {nights} runs)"
+        )
         return 0
     console.print(f"[bold red]{len(flagged)} series degraded[/]", markup=True)
     if webhook:

@@ -20,6 +20,7 @@ from evalkit import __version__
 from evalkit.analysis.calibration_history import judge_calibration
 from evalkit.analysis.gate import GateResult, apply_rates
 from evalkit.analysis.outcome import RunVerdict, run_verdict
+from evalkit.analysis.summary import case_intervals
 from evalkit.engine.plan import Selection, TrialPlan, expand, select_cases
 from evalkit.engine.preflight import preflight
 from evalkit.engine.resume import resume_point
@@ -166,7 +167,13 @@ def execute(
         if status == "failed":
             store.finish_run(run_id, status, {"finished": engine.totals.finished})
     rates = ci_rows.pass_rates(store.con, run_id)
-    gate = apply_rates(plan.spec.gate, rates)
+    spec = plan.spec.gate
+    intervals = (
+        case_intervals(store.con, run_id, spec.confidence)
+        if spec.min_pass_rate_of == "lower_bound"
+        else None
+    )
+    gate = apply_rates(spec, rates, intervals)
     counts = outcome_counts(store.con, run_id)
     verdict = run_verdict(
         interrupted=status == "interrupted",

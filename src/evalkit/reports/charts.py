@@ -94,7 +94,7 @@ def trend_chart(series: TrendSeries, width: int = 720, height: int = 220) -> Mar
         color = ALERT_COLOR if last and alerted else PASS_COLOR
         tip = (
             f"{p.run_id} · {p.started_at:%Y-%m-%d %H:%M} · pass {_pct(p.pass_rate)} "
-            f"({_pct(p.ci_low)}–{_pct(p.ci_high)}, n={p.graded}) · score "
+            f"({_pct(p.ci_low)}–{_pct(p.ci_high)}, Wilson 95% CI over {p.graded} trials) · score "
             f"{'-' if p.mean_score is None else f'{p.mean_score:.2f}'}"
         )
         out.append(

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from evalkit.analysis.compare import PASS_METRIC, SCORE_METRIC, Comparison
+from evalkit.analysis.compare import FLAKY_EPOCHS, PASS_METRIC, SCORE_METRIC, Comparison
 from evalkit.reports.data import ReportData
 
 HEADLINE_METRICS = (PASS_METRIC, SCORE_METRIC)  # in the comment's main table
@@ -73,7 +73,7 @@ def _comparison(c: Comparison) -> list[str]:
         lines.append("")
     lines += _listed("Regressed (pass → fail)", [x.name for x in c.regressions], c.human_note)
     lines += _listed("Fixed (fail → pass)", [x.name for x in c.fixes], c.human_note)
-    lines += _listed("Flaky (outcome changed across epochs)", c.flaky)
+    lines += _listed(f"Flaky (epochs disagreed within a run, {FLAKY_EPOCHS}+ epochs)", c.flaky)
     lines += _listed("Added cases (not compared)", c.added)
     lines += _listed("Removed cases (not compared)", c.removed)
     lines += _listed("Changed content (not compared)", c.changed_content)
@@ -84,7 +84,7 @@ def _comparison(c: Comparison) -> list[str]:
 def _metric_table(c: Comparison, wanted: Callable[[str], bool]) -> list[str]:
     lines = [
         "| suite x target | metric | base | candidate | difference "
-        f"({c.confidence:.0%} CI) | pass→fail / fail→pass | McNemar p | verdict |",
+        f"({c.confidence:.0%} CI) | cases fell / rose | p (test) | verdict |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for group in c.groups:
@@ -95,8 +95,9 @@ def _metric_table(c: Comparison, wanted: Callable[[str], bool]) -> list[str]:
             lines.append(
                 f"| {_esc(group.name)} | {_esc(m.metric)} | {_num(p.base_mean)} | "
                 f"{_num(p.candidate_mean)} | {_signed(p.difference)} "
-                f"({_signed(p.ci_low)} to {_signed(p.ci_high)}) | {m.regressed} / {m.fixed} | "
-                f"{_num(m.mcnemar_p)} | {_verdict(m.verdict)} |"
+                f"({_signed(p.ci_low)} to {_signed(p.ci_high)}; {m.label(c.confidence)}) | "
+                f"{m.regressed} / {m.fixed} | {_num(m.p_value)} ({m.test}) | "
+                f"{_verdict(m.verdict)} |"
             )
     return [*lines, ""]
 
@@ -134,8 +135,10 @@ def _summary(data: ReportData) -> list[str]:
             f"| {_esc(row['suite'])} | {_esc(target)} | {row['trials']} | {rate} | "
             f"{_num(row['mean_score'])} | {row['errors']} | {_pct(drop)} |"
         )
+    labels = sorted({str(r["ci_label"]) for r in data.summary if r.get("ci_label")})
     lines += [
         "",
+        *([f"_Pass-rate intervals: {'; '.join(labels)}._", ""] if labels else []),
         "_Smallest detectable drop: of the pass rate, two-sided α = 0.05 at 80% power, "
         "for two runs of these cases assumed uncorrelated (cautious)._",
     ]

@@ -51,6 +51,29 @@ def pass_rates(
     return {(r[0], r[1], r[2]): (int(r[3]), int(r[4])) for r in rows}
 
 
+def case_pass_counts(
+    con: duckdb.DuckDBPyConnection, run_id: str
+) -> list[tuple[str, str, str | None, str | None, int, int]]:
+    """Per case: (suite, target, prompt, cluster, passed, graded) over its epochs.
+
+    The unit the run table's interval is computed over: an error counts as not
+    passed, a skip is left out.
+    """
+    rows = con.execute(
+        """
+        SELECT r.suite, r.target_id, r.prompt_id, any_value(c.cluster),
+               count(*) FILTER (WHERE r.status = 'pass'),
+               count(*) FILTER (WHERE r.status IN ('pass', 'fail', 'error'))
+        FROM results r LEFT JOIN cases c USING (case_hash)
+        WHERE r.run_id = ?
+        GROUP BY r.suite, r.target_id, r.prompt_id, r.case_id
+        ORDER BY ALL
+        """,
+        [run_id],
+    ).fetchall()
+    return [(r[0], r[1], r[2], r[3], int(r[4]), int(r[5])) for r in rows]
+
+
 def case_outcomes(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, list[str]]:
     """ "suite/case" -> the statuses of all its trials (every target, prompt and epoch)."""
     rows = con.execute(

@@ -187,6 +187,37 @@ def history_rows(
     )
 
 
+def history_case_rows(
+    con: duckdb.DuckDBPyConnection, plan: str | None, last: int
+) -> list[dict[str, Any]]:
+    """Per finished run x suite x target x case: passed, graded and mean score, for the
+    same runs as `history_rows` (the trend rule pairs each case with itself)."""
+    where = "AND u.plan = ?" if plan else ""
+    params: list[Any] = [*([plan] if plan else []), last]
+    return dict_rows(
+        con.execute(
+            f"""
+            WITH recent AS (
+                SELECT run_id, plan,
+                       row_number() OVER (PARTITION BY plan ORDER BY started_at DESC, run_id DESC)
+                           AS back
+                FROM runs u WHERE status = 'completed' {where}
+            )
+            SELECT u.run_id, r.suite, r.target_id, r.prompt_id, r.case_id,
+                   count(*) FILTER (WHERE r.status = 'pass') AS passed,
+                   count(*) FILTER (WHERE r.status IN ('pass', 'fail', 'error')) AS graded,
+                   avg(coalesce(r.score, 0)) FILTER (WHERE r.status IN ('pass', 'fail', 'error'))
+                       AS mean_score
+            FROM recent u JOIN results r USING (run_id)
+            WHERE u.back <= ?
+            GROUP BY ALL
+            ORDER BY ALL
+            """,
+            params,
+        )
+    )
+
+
 def known_plans(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Plan names that have recorded runs."""
     return [str(r[0]) for r in con.execute("SELECT DISTINCT plan FROM runs ORDER BY 1").fetchall()]

@@ -147,9 +147,13 @@ class GateSpec(BaseModel):
     model_config = Strict
 
     min_pass_rate: Rate | None = None  # every suite x target
+    # what must reach min_pass_rate: the point estimate, or the lower end of its interval
+    # ("we are 95% sure the pass rate is at least this")
+    min_pass_rate_of: Literal["estimate", "lower_bound"] = "estimate"
     suites: dict[str, SuiteGateSpec] = Field(default_factory=dict)  # per-suite minimums
     must_pass: list[str] = Field(default_factory=list)  # case ids (suite/case, globs)
-    max_regressions: Annotated[StrictInt, Field(ge=0)] | None = None  # pass -> fail cases
+    # regressed cases beyond what noise explains (McNemar's null, family-wise level)
+    max_regressions: Annotated[StrictInt, Field(ge=0)] | None = None
     max_drop: Rate | None = None  # tolerance for a statistically significant drop
     drop_metrics: list[str] = Field(default_factory=lambda: ["pass"])
     confidence: Annotated[StrictFloat, Field(gt=0.5, lt=1)] = 0.95

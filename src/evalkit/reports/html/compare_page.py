@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 
-from evalkit.analysis.compare import CaseChange, Comparison, compare
+from evalkit.analysis.compare import FLAKY_EPOCHS, CaseChange, Comparison, compare
 from evalkit.analysis.verdict import with_human
 from evalkit.reports.html.page import asset, render_page, write_page
 from evalkit.reports.html.run_page import MAX_TEXT
@@ -130,7 +130,9 @@ def compare_context(
                 {"metric": m.metric, "n": p.n, "clusters": p.clusters, "base": p.base_mean,
                  "candidate": p.candidate_mean, "difference": p.difference,
                  "ci_low": _finite(p.ci_low), "ci_high": _finite(p.ci_high),
-                 "p_value": _finite(p.p_value), "regressed": m.regressed, "fixed": m.fixed,
+                 "p_value": _finite(m.p_value), "p_drop": _finite(m.p_drop), "test": m.test,
+                 "label": m.label(comparison.confidence), "epochs": list(m.epochs),
+                 "regressed": m.regressed, "fixed": m.fixed,
                  "mcnemar_p": _finite(m.mcnemar_p), "verdict": m.verdict}
             )  # fmt: skip
         groups.append({"name": group.name, "metrics": metrics})
@@ -147,6 +149,7 @@ def compare_context(
         "changed_content": comparison.changed_content,
         "unpaired_variants": comparison.unpaired_variants,
         "flaky": comparison.flaky,
+        "flaky_epochs": FLAKY_EPOCHS,
         "max_cases": MAX_CASES,
     }
 

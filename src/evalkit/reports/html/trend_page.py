@@ -19,7 +19,7 @@ def trend_context(
         "plans": plans,
         "rule": rule,
         "tests": tests,
-        "threshold": rule.alpha / max(tests, 1),
+        "threshold": rule.alpha / (max(tests, 1) * max(rule.nights, 1)),
         "flagged": sum(1 for s in all_series if s.degradations),
         "series": [
             {
