@@ -29,6 +29,7 @@ from evalkit.store.db import Store
 from evalkit.store.runs import RunInfo, RunTarget, git_info, git_user, new_run_id
 from evalkit.targets import build_targets
 from evalkit.targets.base import Target, TargetContext, TargetUnavailable
+from evalkit.targets.inputs import plan_input_hashes, target_input_hashes
 from evalkit.targets.limits import TargetLimits
 from evalkit.targets.retry import RetryPolicy
 from evalkit.workspace.loaded import LoadedPlan
@@ -192,7 +193,9 @@ def _build_targets(
     recorded: list[RunTarget] = []
     for spec in plan.spec.targets:
         config = redact(spec.model_dump(mode="json", exclude_none=True))
-        config_hash = _hash(config)
+        files = target_input_hashes(spec, plan.root, plan.path.parent)
+        # The files a target reads decide its outputs as much as its config does.
+        config_hash = _hash({"config": config, "files": files} if files else config)
         try:
             variants = build_targets(spec, ctx)
         except TargetUnavailable as exc:
@@ -247,6 +250,7 @@ def _run_info(plan: LoadedPlan, settings: RunSettings, run_id: str, planned: int
             "concurrency": settings.concurrency,
             "cache": settings.use_cache and plan.spec.cache,
             "grader_code": grader_code_hashes(plan.root),
+            "target_files": plan_input_hashes(plan),
         },
         trials_planned=planned,
     )
