@@ -7,9 +7,12 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import signal
 import socket
 import sys
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +40,9 @@ from evalkit.workspace.root import grader_code_hashes
 
 # Keys never recorded with a target's config, whatever their value: the config is
 # stored in DuckDB and shown in reports, and secrets must never be (DESIGN rule 8).
+# Seconds between a second Ctrl-C and a forced exit, should the orderly stop hang.
+HARD_STOP_GRACE = 3.0
+
 SECRET_KEYS = ("key", "token", "secret", "password", "authorization", "auth", "cookie")
 
 
@@ -159,27 +165,53 @@ async def _drive(
     """Run the engine; a first Ctrl-C drains the trials in flight, a second aborts."""
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
+    presses = 0
 
-    def on_interrupt() -> None:
-        if engine.stopping.is_set():
-            if main is not None:
-                main.cancel()
-            return
+    def drain() -> None:
         notice("interrupted: finishing the trials in flight (Ctrl-C again to stop at once)")
         engine.stop()
 
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    def on_signal(_signum: int, _frame: object) -> None:
+        # A Python-level handler, not loop.add_signal_handler: it runs even while the
+        # loop is blocked (a grader spinning on it), and counts the presses itself.
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            loop.call_soon_threadsafe(drain)
+            return
+        if main is not None:
+            loop.call_soon_threadsafe(main.cancel)
+        hard_exit_after(HARD_STOP_GRACE)
+
+    previous: Any = None
+    with contextlib.suppress(ValueError):  # not the main thread: no signal handling
+        previous = signal.signal(signal.SIGINT, on_signal)
     try:
         return await engine.run(trials)
     except asyncio.CancelledError:
         raise KeyboardInterrupt from None
     finally:
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(signal.SIGINT)
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
         for target in {id(t): t for t in targets.values()}.values():
             with contextlib.suppress(Exception):
                 await target.aclose()
+
+
+def hard_exit_after(seconds: float) -> None:
+    """Exit with 2 in `seconds` unless the process has ended by itself by then.
+
+    After a second Ctrl-C the run cancels its tasks and commits what it has; this is
+    the backstop when something cannot be cancelled (a target function that never
+    returns holds interpreter shutdown, a grader spinning on the event loop). Batches
+    already committed are safe; the run stays resumable.
+    """
+
+    def stop() -> None:
+        time.sleep(seconds)
+        os._exit(2)
+
+    threading.Thread(target=stop, name="evalkit-hard-stop", daemon=True).start()
 
 
 def _build_targets(

@@ -23,6 +23,7 @@ from evalkit.graders.rules._common import (
     parse_json_text,
     text_of,
 )
+from evalkit.graders.rules.safe_regex import SafePattern, compile_pattern
 from evalkit.records import Case, TargetOutput
 
 
@@ -206,7 +207,7 @@ class RegexParams(Compared):
     value: str | None = None
     flags: str = ""
     _flags: int = PrivateAttr(default=0)
-    _pattern: re.Pattern[str] | None = PrivateAttr(default=None)
+    _pattern: SafePattern | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _compile_pattern(self) -> RegexParams:
@@ -219,18 +220,15 @@ class RegexParams(Compared):
             self._pattern = _regex(self.value, self._flags)
         return self
 
-    def pattern(self, case: Case) -> re.Pattern[str]:
+    def pattern(self, case: Case) -> SafePattern:
         """The compiled pattern: once at bind time unless it is templated or from expected."""
         if self._pattern is not None:
             return self._pattern
         return _regex(_needle(self, case), self._flags)  # re caches recent compilations
 
 
-def _regex(pattern: str, flags: int) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern, flags)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+def _regex(pattern: str, flags: int) -> SafePattern:
+    return compile_pattern(pattern, flags)  # searched within a time budget
 
 
 @grader("regex", params=RegexParams)
@@ -240,7 +238,7 @@ def regex(output: TargetOutput, case: Case, params: RegexParams) -> Score:
     text = text_of(output)
     match = pattern.search(text)
     if match:
-        return Score(1.0, reason=f"matched {clip(match.group(0), 60)} at {match.start()}")
+        return Score(1.0, reason=f"matched {clip(match.text, 60)} at {match.start}")
     return Score(0.0, reason=f"no match for /{pattern.pattern}/ in output ({len(text)} chars)")
 
 
