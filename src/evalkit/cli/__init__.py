@@ -32,6 +32,7 @@ from evalkit.cli import (
 )
 from evalkit.cli.console import err_console
 from evalkit.errors import EvalkitError
+from evalkit.workspace.secrets import redact_text
 
 app = typer.Typer(
     name="evalkit",
@@ -69,7 +70,8 @@ def invoke(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, standalone_mode=False, prog_name="evalkit")
     except EvalkitError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        message = redact_text(str(exc))  # an error may quote a URL, a header, a body
+        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
         return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code

@@ -35,15 +35,13 @@ from evalkit.targets.base import Target, TargetContext, TargetUnavailable
 from evalkit.targets.inputs import plan_input_hashes, target_input_hashes
 from evalkit.targets.limits import TargetLimits
 from evalkit.targets.retry import RetryPolicy
+from evalkit.workspace import secrets
 from evalkit.workspace.loaded import LoadedPlan
 from evalkit.workspace.root import grader_code_hashes
+from evalkit.workspace.secrets import redact_text
 
-# Keys never recorded with a target's config, whatever their value: the config is
-# stored in DuckDB and shown in reports, and secrets must never be (DESIGN rule 8).
 # Seconds between a second Ctrl-C and a forced exit, should the orderly stop hang.
 HARD_STOP_GRACE = 3.0
-
-SECRET_KEYS = ("key", "token", "secret", "password", "authorization", "auth", "cookie")
 
 
 @dataclass(slots=True)
@@ -96,6 +94,7 @@ def execute(
     notices: list[str] = []
 
     def notice(message: str) -> None:
+        message = redact_text(message)  # an unavailable target's reason may quote its URL
         notices.append(message)
         notify(message)
 
@@ -224,7 +223,9 @@ def _build_targets(
     built: dict[Variant, Target] = {}
     recorded: list[RunTarget] = []
     for spec in plan.spec.targets:
-        config = redact(spec.model_dump(mode="json", exclude_none=True))
+        raw = spec.model_dump(mode="json", exclude_none=True)
+        secrets.remember_config(raw)  # before anything about this target is written
+        config = secrets.redact_config(raw)
         files = target_input_hashes(spec, plan.root, plan.path.parent)
         # The files a target reads decide its outputs as much as its config does.
         config_hash = _hash({"config": config, "files": files} if files else config)
@@ -272,7 +273,7 @@ def _run_info(plan: LoadedPlan, settings: RunSettings, run_id: str, planned: int
         labels={**plan.spec.labels, **settings.labels},
         created_by=git_user(plan.root),
         hostname=socket.gethostname(),
-        command=settings.command or " ".join(sys.argv),
+        command=redact_text(settings.command or " ".join(sys.argv)),
         settings={
             "filters": list(selection.filters),
             "tags": list(selection.tags),
@@ -293,21 +294,6 @@ def _cases(trials: list[Trial]) -> list[Any]:
     for trial in trials:
         seen.setdefault(trial.case.content_hash, trial.case)
     return list(seen.values())
-
-
-def redact(value: Any) -> Any:
-    """A copy of a config with every secret-looking key's value replaced."""
-    if isinstance(value, dict):
-        return {k: ("<redacted>" if _is_secret_key(k) else redact(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
-
-
-def _is_secret_key(key: str) -> bool:
-    lowered = key.lower()
-    # `api_key_env` names an environment variable; the name is not the secret.
-    return any(word in lowered for word in SECRET_KEYS) and not lowered.endswith("_env")
 
 
 def _hash(value: Any) -> str:
