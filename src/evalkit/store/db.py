@@ -56,7 +56,9 @@ class Store:
     ) -> ResultWriter:
         """Start the single background writer for `run_id`'s results."""
         self._require_writable("write results")
-        writer = ResultWriter(self.con, run_id, flush_rows=flush_rows, flush_seconds=flush_seconds)
+        writer = ResultWriter(
+            self.con, run_id, flush_rows=flush_rows, flush_seconds=flush_seconds, path=self.path
+        )
         self._writers.append(writer)
         return writer
 
