@@ -32,6 +32,7 @@ from evalkit.cli import (
 )
 from evalkit.cli.console import err_console
 from evalkit.errors import EvalkitError
+from evalkit.store.db import read_error
 from evalkit.workspace.secrets import redact_text
 
 app = typer.Typer(
@@ -88,4 +89,10 @@ def invoke(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 2
+    except Exception as exc:
+        damaged = read_error(exc)  # a damaged database file, met by any query of any command
+        if damaged is None:
+            raise
+        err_console.print(f"[bold red]error:[/] {escape(redact_text(str(damaged)))}")
+        return damaged.exit_code
     return result if isinstance(result, int) else 0

@@ -18,6 +18,14 @@ from evalkit.store.runs import RunInfo, RunTarget
 from evalkit.store.writer import ResultWriter
 
 _LOCK_WORDS = ("could not set lock", "conflicting lock")
+# What DuckDB raises when the pages a query reaches are missing or garbled.
+_DAMAGE = (
+    duckdb.IOException,
+    duckdb.InternalException,
+    duckdb.FatalException,
+    duckdb.SerializationException,
+)
+_OPENED: list[Path] = []  # databases this process opened, newest last (see read_error)
 _PID = re.compile(r"\(PID (\d+)\)")
 _STORAGE_VERSION = re.compile(r"storage version number (\d+)")
 
@@ -35,6 +43,7 @@ class Store:
     def open(cls, path: Path, *, read_only: bool = False) -> Store:
         """Open (and on a writable open, create and migrate) the database at `path`."""
         path = Path(path).expanduser()
+        _OPENED.append(path)
         if read_only:
             if not path.exists():
                 raise StoreError(
@@ -65,7 +74,13 @@ class Store:
     def start_run(self, info: RunInfo, targets: list[RunTarget], cases: list[Case]) -> None:
         """Record a run as `running`, with its targets and any cases not stored yet."""
         self._require_writable("record a run")
-        runs.start_run(self.con, info, targets, cases)
+        try:
+            runs.start_run(self.con, info, targets, cases)
+        except StoreError as exc:
+            damaged = read_error(exc.__cause__) if exc.__cause__ is not None else None
+            if damaged is not None:
+                raise damaged from exc
+            raise
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
         """Mark a run finished with `status` and its summary totals."""
@@ -101,6 +116,22 @@ class Store:
         if self.read_only:
             # a programming error in evalkit, but say it plainly all the same
             raise StoreError(f"cannot {action}: {self.path} was opened read-only")
+
+
+def read_error(exc: BaseException) -> StoreError | None:
+    """A DuckDB error that escaped a query, said as what it almost always means: the file is
+    damaged (cut short, overwritten). DuckDB opens such a file and fails only when a query
+    reaches the broken pages, anywhere in any command. None for any other exception."""
+    if not isinstance(exc, _DAMAGE):
+        return None
+    where = f" {_OPENED[-1]}" if _OPENED else ""
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return StoreError(
+        f"cannot read the results database{where}: it is damaged (cut short or overwritten) "
+        f"or not a DuckDB file (DuckDB said: {first_line})",
+        hint="move the file aside to start a fresh history (keep it if you mean to recover "
+        "it), or point --db/EVALKIT_DB at another database",
+    )
 
 
 def _open_read_only(path: Path) -> duckdb.DuckDBPyConnection:

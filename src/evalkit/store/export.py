@@ -43,6 +43,11 @@ def export_run(con: duckdb.DuckDBPyConnection, run_id: str, fmt: ExportFormat, o
         ) TO $out ({_COPY_OPTIONS[fmt]})
     """
     out = Path(out)
+    if out.is_dir():
+        raise UsageError(
+            f"--out {out} is a directory; give a file name",
+            hint=f"e.g. --out {out / f'{run_id}.{fmt}'}",
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         con.execute(query, {"run_id": run_id, "out": str(out)})

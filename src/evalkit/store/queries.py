@@ -49,7 +49,10 @@ def resolve_run(con: duckdb.DuckDBPyConnection, ref: str, plan: str | None = Non
     scope = f" of plan '{plan}'" if plan else ""
     latest = _LATEST.match(ref.strip())
     if latest:
-        back = int(latest[1] or 0)
+        digits = latest[1] or "0"
+        if len(digits) > 18:  # past any count of runs, and past DuckDB's BIGINT
+            raise _no_match(con, plan, f"there is no run '{ref[:40]}...'{scope}")
+        back = int(digits)
         row = con.execute(
             f"SELECT run_id FROM runs {where} {_NEWEST_FIRST} LIMIT 1 OFFSET ?", [*params, back]
         ).fetchone()

@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from evalkit.errors import ConfigError
+from evalkit.errors import ConfigError, UsageError
 from evalkit.reports.charts import rate_bar
 
 # JSON inside <script type="application/json"> must not be able to close the element
@@ -135,6 +135,11 @@ def render_page(
 
 def write_page(html: str, out: Path) -> Path:
     """Write the page, creating its folder."""
+    if out.is_dir():
+        raise UsageError(
+            f"--out {out} is a directory; give a file name",
+            hint=f"e.g. --out {out / 'report.html'}",
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     return out
