@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -51,7 +52,12 @@ class Store:
                     hint="or point --db/EVALKIT_DB at the database you meant",
                 )
             return cls(path, _open_read_only(path), read_only=True)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _not_writable(path, exc.strerror or str(exc)) from exc
+        if not os.access(path.parent, os.W_OK):  # EROFS even for root on a read-only mount
+            raise _not_writable(path, "permission denied or read-only file system")
         con = _connect(path, read_only=False)
         try:
             migrate(con, str(path))
@@ -167,8 +173,20 @@ def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         raise _translate_open_error(path, exc) from exc
 
 
+def _not_writable(path: Path, why: str) -> StoreError:
+    return StoreError(
+        f"cannot write the results database {path}: the folder {path.parent} is not "
+        f"writable ({why})",
+        hint="point the run at a writable place with --db (e.g. --db /tmp/evalkit.duckdb) "
+        "or EVALKIT_DB; reading commands still work on a read-only folder",
+    )
+
+
 def _translate_open_error(path: Path, exc: duckdb.Error) -> StoreError:
     text = str(exc)
+    for why in ("Read-only file system", "Permission denied"):
+        if why.lower() in text.lower():
+            return _not_writable(path, why.lower())
     if any(word in text.lower() for word in _LOCK_WORDS):
         pid = _PID.search(text)
         holder = f" (PID {pid[1]})" if pid else ""
