@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 from evalkit.errors import UsageError
 from evalkit.store.export import ExportFormat, export_run
+from evalkit.store.reporting import output_preview
 from evalkit.store.rows import dict_rows
 
 __all__ = [
@@ -204,9 +205,18 @@ FAILURE_COLUMNS = [
 
 
 def failure_rows(
-    con: duckdb.DuckDBPyConnection, run_id: str, limit: int | None = None
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    limit: int | None = None,
+    *,
+    preview: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Failing and erroring trials with their failing grades' reasons, and how many in all."""
+    """Failing and erroring trials with their failing grades' reasons, and how many in all.
+
+    `preview`: only the first that many characters of each output (the terminal's list;
+    reassembling every long output of a big run would hold all of them at once).
+    """
+    output = "full_output(r.output, r.output_ref)" if preview is None else output_preview(preview)
     total = con.execute(
         "SELECT count(*) FROM results WHERE run_id = ? AND status IN ('fail', 'error')",
         [run_id],
@@ -226,7 +236,7 @@ def failure_rows(
             GROUP BY trial_id
         )
         SELECT r.trial_id, r.suite, r.case_id, r.target_id, r.prompt_id, r.epoch, r.status,
-               r.score, r.error_kind, r.error, full_output(r.output, r.output_ref) AS output,
+               r.score, r.error_kind, r.error, {output} AS output,
                coalesce(x.reasons, []::VARCHAR[]) AS reasons
         FROM results r LEFT JOIN reasons x USING (trial_id)
         WHERE r.run_id = ? AND r.status IN ('fail', 'error')

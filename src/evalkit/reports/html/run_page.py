@@ -15,13 +15,27 @@ from evalkit.store import reporting
 from evalkit.store.calibration_rows import run_calibration
 
 # Long texts are cut in the embedded data: a report is for reading, the store keeps all.
-MAX_TEXT = 20_000
+# A bounded preview keeps a report of 20,000 trials of 100 KB outputs to tens of MB
+# (it was 394 MB, and 10 GB of memory to build).
+MAX_TEXT = 4_000
 
 
 def _cut(value: Any) -> Any:
     if isinstance(value, str) and len(value) > MAX_TEXT:
         return value[:MAX_TEXT] + f"… [{len(value) - MAX_TEXT:,} more characters in the store]"
     return value
+
+
+def _output_preview(t: dict[str, Any], run_id: str) -> str | None:
+    """The output's first MAX_TEXT characters, and the command that prints the rest."""
+    output: str | None = t["output"]
+    chars = t["output_chars"]
+    if output is None or chars is None or chars <= len(output):
+        return output
+    return (
+        f"{output}… [{chars - len(output):,} more characters: "
+        f"evalkit show {run_id} --trial '{t['trial_id']}']"
+    )
 
 
 def _label(target_id: str, prompt_id: str | None) -> str:
@@ -31,7 +45,7 @@ def _label(target_id: str, prompt_id: str | None) -> str:
 def trial_data(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
     """The trials as the page's script reads them (short keys: 10,000 of them are embedded)."""
     data = []
-    for t in reporting.trial_rows(con, run_id):
+    for t in reporting.trial_rows(con, run_id, preview=MAX_TEXT):
         data.append(
             {
                 "id": t["trial_id"],
@@ -47,7 +61,7 @@ def trial_data(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, An
                 "tags": t["tags"],
                 "input": t["messages"] if t["messages"] else t["vars"],
                 "expected": _cut(t["expected"]),
-                "output": _cut(t["output"]),
+                "output": _output_preview(t, run_id),
                 "data": t["output_data"],
                 "error": _cut(t["error"]),
                 "error_kind": t["error_kind"],
