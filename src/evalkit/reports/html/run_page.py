@@ -10,7 +10,7 @@ import duckdb
 
 from evalkit.analysis import summary
 from evalkit.reports import human
-from evalkit.reports.html.page import asset, render_page, write_page
+from evalkit.reports.html.page import asset, write_page_with_items
 from evalkit.store import reporting
 from evalkit.store.calibration_rows import run_calibration
 
@@ -113,11 +113,11 @@ def render_run_report(
     human.attach(con, run_id, trials)
     context = run_context(con, run_id)
     context["review"] = human.overview(trials)
-    html = render_page(
+    return write_page_with_items(
         "report.html.j2",
         context,
+        trials,
+        out,
         workspace=workspace,
         scripts=[asset("trials.js")],
-        data=trials,
     )
-    return write_page(html, out)
