@@ -100,6 +100,7 @@ from evalkit.graders.base import grader
 
 @grader("spin")
 def spin(output, case, params):
+    open("stuck.flag", "w").close()
     while True:
         pass
 """
@@ -109,6 +110,7 @@ import time
 
 def answer(case):
     if case.id == "stuck":
+        open("stuck.flag", "w").close()
         while True:
             time.sleep(1)
     return "fine"
@@ -130,7 +132,11 @@ def test_a_second_ctrl_c_stops_at_once_whatever_is_stuck(workspace: Workspace, s
         extra="timeout: 600\n",
     )
     proc = start_cli(root, "run")
-    time.sleep(4)  # well into the stuck call
+    deadline = time.monotonic() + 120
+    while not (root / "stuck.flag").exists() and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[0]
+        time.sleep(0.1)
+    time.sleep(0.5)  # well into the stuck call
     assert proc.poll() is None
     proc.send_signal(signal.SIGINT)
     time.sleep(1)

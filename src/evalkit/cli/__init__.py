@@ -6,7 +6,9 @@ Every command parses its arguments, calls the core, and prints. Expected failure
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 
 import typer
 from rich.markup import escape
@@ -63,7 +65,16 @@ app.add_typer(stats.app, name="stats")
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point; exits with evalkit's pytest-style codes."""
-    sys.exit(invoke(argv))
+    code = invoke(argv)
+    if code == 2 and any(
+        not t.daemon for t in threading.enumerate() if t is not threading.main_thread()
+    ):
+        # Interrupted with a target's function still running in a thread that cannot be
+        # stopped: Python would wait for it at exit. Everything is committed by now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def invoke(argv: list[str] | None = None) -> int:

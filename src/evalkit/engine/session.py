@@ -12,7 +12,6 @@ import signal
 import socket
 import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -127,15 +126,18 @@ def execute(
     display = contextlib.ExitStack()
     if isinstance(observer, contextlib.AbstractContextManager):
         display.enter_context(observer)  # a progress bar lives exactly as long as the run
+    hard_stop = HardStop()
     try:
         with display:
-            totals = asyncio.run(judging(judge, _drive(engine, trials, targets, notice)))
+            driven = _drive(engine, trials, targets, notice, hard_stop)
+            totals = asyncio.run(judging(judge, driven))
         status = "interrupted" if totals.interrupted else "completed"
     except KeyboardInterrupt:
         totals = engine.totals
         totals.interrupted = True
         status = "interrupted"
     finally:
+        hard_stop.disarm()  # the loop and its threads let go: the orderly stop goes on
         writer.close()  # commits every finished trial, whatever happened above
         if status == "failed":
             store.finish_run(run_id, status, {"finished": engine.totals.finished})
@@ -160,6 +162,7 @@ async def _drive(
     trials: list[Trial],
     targets: dict[Variant, Target],
     notice: Callable[[str], None],
+    hard_stop: HardStop,
 ) -> EngineTotals:
     """Run the engine; a first Ctrl-C drains the trials in flight, a second aborts."""
     loop = asyncio.get_running_loop()
@@ -180,7 +183,7 @@ async def _drive(
             return
         if main is not None:
             loop.call_soon_threadsafe(main.cancel)
-        hard_exit_after(HARD_STOP_GRACE)
+        hard_stop.arm(HARD_STOP_GRACE)
 
     previous: Any = None
     with contextlib.suppress(ValueError):  # not the main thread: no signal handling
@@ -197,20 +200,35 @@ async def _drive(
                 await target.aclose()
 
 
-def hard_exit_after(seconds: float) -> None:
-    """Exit with 2 in `seconds` unless the process has ended by itself by then.
+class HardStop:
+    """Exit with 2 a few seconds after a second Ctrl-C, unless the run let go by then.
 
     After a second Ctrl-C the run cancels its tasks and commits what it has; this is
-    the backstop when something cannot be cancelled (a target function that never
-    returns holds interpreter shutdown, a grader spinning on the event loop). Batches
+    the backstop when something cannot be cancelled: a grader spinning on the event
+    loop, or a target function that never returns (asyncio.run waits for its thread).
+    Disarmed as soon as the loop has stopped, so a notebook kernel lives on. Batches
     already committed are safe; the run stays resumable.
     """
 
-    def stop() -> None:
-        time.sleep(seconds)
-        os._exit(2)
+    def __init__(self) -> None:
+        self._disarmed = threading.Event()
+        self._armed = False
 
-    threading.Thread(target=stop, name="evalkit-hard-stop", daemon=True).start()
+    def arm(self, seconds: float) -> None:
+        """Start the countdown (once)."""
+        if self._armed:
+            return
+        self._armed = True
+
+        def stop() -> None:
+            if not self._disarmed.wait(seconds):
+                os._exit(2)
+
+        threading.Thread(target=stop, name="evalkit-hard-stop", daemon=True).start()
+
+    def disarm(self) -> None:
+        """The orderly stop is under way: no forced exit."""
+        self._disarmed.set()
 
 
 def _build_targets(
