@@ -1,6 +1,7 @@
 """Memory benchmark: peak RSS of `evalkit run` as trials grow, with 20 KB outputs.
 
     python tests/benchmarks/bench_memory.py [--trials 50000] [--output-kb 20] [--memory-limit 256MB]
+    python tests/benchmarks/bench_memory.py --trials 20000 --output-kb 100 --read --only-full
 
 Runs a `python` target that answers every case with a distinct ~20 KB text, graded by
 two rule graders, everything written to DuckDB, at 1/10 of --trials and at --trials,
@@ -9,8 +10,10 @@ The engine keeps one worker pool per target and a bounded writer queue, so peak 
 should not depend on the number of trials, except for DuckDB's buffer pool, which
 keeps written blocks cached up to its memory limit: evalkit caps it at 256 MB in the
 writing process; --memory-limit sets EVALKIT_DB_MEMORY_LIMIT (`none` for DuckDB's own
-80% of RAM). Outputs over 32 KB are stored in parts (try --output-kb 200). Measured
-numbers are in the README's Reliability section.
+80% of RAM). Outputs over 32 KB are stored in parts (try --output-kb 200). With
+--read it then measures the readers of that run the same way: `evalkit report` and
+`evalkit export` in each format (peak RSS, wall time, file size). Measured numbers are
+in the README's Reliability section.
 """
 
 from __future__ import annotations
@@ -73,8 +76,42 @@ def workspace(root: Path, trials: int, output_kb: int) -> None:
     (root / "system.py").write_text(SYSTEM.format(size=output_kb * 1024))
 
 
-def measure(trials: int, output_kb: int, memory_limit: str | None) -> tuple[float, float, int]:
-    """(peak RSS in MB, wall seconds, results stored) of one `evalkit run` process."""
+def peak_of(root: Path, env: dict[str, str], *args: str) -> tuple[float, float]:
+    """(peak RSS in MB, wall seconds) of one `evalkit ARGS` process run in `root`."""
+    # a child of a fresh `time`-like wrapper, so RUSAGE_CHILDREN is this command's alone
+    wrapper = (
+        "import resource, subprocess, sys; "
+        f"p = subprocess.run([sys.executable, '-m', 'evalkit', *{list(args)!r}], "
+        "capture_output=True); "
+        "sys.stderr.write(p.stderr.decode()[-2000:]) if p.returncode not in (0, 1) else None; "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode)"
+    )
+    began = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", wrapper], cwd=root, env=env, capture_output=True, text=True
+    )
+    wall = time.perf_counter() - began
+    if done.returncode != 0 or not done.stdout.strip():
+        raise SystemExit(f"evalkit {' '.join(args)} failed: {done.stderr}")
+    peak_kb, code = done.stdout.split()
+    if code not in ("0", "1"):
+        raise SystemExit(f"evalkit {' '.join(args)} exited {code}: {done.stderr}")
+    return int(peak_kb) / 1024, wall
+
+
+READERS = {
+    "report": ("report", "latest", "--out", "out/report.html"),
+    "export csv": ("export", "--format", "csv", "--out", "out/trials.csv"),
+    "export jsonl": ("export", "--format", "jsonl", "--out", "out/trials.jsonl"),
+    "export parquet": ("export", "--format", "parquet", "--out", "out/trials.parquet"),
+}
+
+
+def measure(
+    trials: int, output_kb: int, memory_limit: str | None, read: bool = False
+) -> tuple[float, float, int]:
+    """(peak RSS in MB, wall seconds, results stored) of one `evalkit run` process; with
+    `read`, also print the peak RSS of each reader of the run."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "ws"
         workspace(root, trials, output_kb)
@@ -83,29 +120,22 @@ def measure(trials: int, output_kb: int, memory_limit: str | None) -> tuple[floa
         env.pop("EVALKIT_DB_MEMORY_LIMIT", None)
         if memory_limit:
             env["EVALKIT_DB_MEMORY_LIMIT"] = memory_limit
-        # a child of a fresh `time`-like wrapper, so RUSAGE_CHILDREN is this run's alone
-        wrapper = (
-            "import resource, subprocess, sys; "
-            "p = subprocess.run([sys.executable, '-m', 'evalkit', 'run'], capture_output=True); "
-            "sys.stderr.write(p.stderr.decode()[-2000:]) if p.returncode not in (0, 1) else None; "
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode)"
-        )
-        began = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-c", wrapper], cwd=root, env=env, capture_output=True, text=True
-        )
-        wall = time.perf_counter() - began
-        if done.returncode != 0 or not done.stdout.strip():
-            raise SystemExit(f"run failed: {done.stderr}")
-        peak_kb, code = done.stdout.split()
-        if code not in ("0", "1"):
-            raise SystemExit(f"evalkit run exited {code}: {done.stderr}")
+        peak, wall = peak_of(root, env, "run")
         con = duckdb.connect(str(root / "results.duckdb"), read_only=True)
         try:
             (stored,) = con.execute("SELECT count(*) FROM results").fetchone() or (0,)
         finally:
             con.close()
-        return int(peak_kb) / 1024, wall, int(stored)
+        if read:
+            for name, args in READERS.items():
+                reader_peak, reader_wall = peak_of(root, env, *args)
+                size = (root / args[-1]).stat().st_size / 2**20
+                print(
+                    f"    {name:<15} peak RSS {reader_peak:7.1f} MB  {reader_wall:6.1f} s  "
+                    f"file {size:8.1f} MB",
+                    flush=True,
+                )
+        return peak, wall, int(stored)
 
 
 def main() -> None:
@@ -116,16 +146,24 @@ def main() -> None:
     parser.add_argument(
         "--memory-limit", help="EVALKIT_DB_MEMORY_LIMIT for the runs, e.g. 128MB or none"
     )
+    parser.add_argument(
+        "--read", action="store_true", help="also measure report and export of each run"
+    )
+    parser.add_argument(
+        "--only-full", action="store_true", help="skip the run at a tenth of --trials"
+    )
     args = parser.parse_args()
     limit = args.memory_limit or "evalkit's default cap (256MB)"
     print(f"python target, {args.output_kb} KB outputs, 2 rule graders, DuckDB memory: {limit}")
     print(f"{'trials':>8} {'peak RSS MB':>12} {'wall s':>8} {'stored':>8}")
     peaks = []
-    for trials in (args.trials // 10, args.trials):
-        peak, wall, stored = measure(trials, args.output_kb, args.memory_limit)
+    sizes = (args.trials,) if args.only_full else (args.trials // 10, args.trials)
+    for trials in sizes:
+        peak, wall, stored = measure(trials, args.output_kb, args.memory_limit, args.read)
         peaks.append(peak)
         print(f"{trials:>8} {peak:>12.1f} {wall:>8.1f} {stored:>8}", flush=True)
-    print(f"growth x{peaks[1] / peaks[0]:.2f} for x10 trials")
+    if len(peaks) == 2:
+        print(f"growth x{peaks[1] / peaks[0]:.2f} for x10 trials")
 
 
 if __name__ == "__main__":

@@ -146,7 +146,7 @@ class FakeModel:
         system = _text_of(body.get("system") or "")
         last = _last_user(messages)
         self._record(request, "anthropic", body, last, system)
-        failure = await self._prelude("anthropic")
+        failure = await self._prelude("anthropic", request)
         if failure is not None:
             return failure
         rule = self._rule_for(last)
@@ -181,7 +181,7 @@ class FakeModel:
         system = " ".join(_text_of(m.get("content")) for m in messages if m.get("role") == "system")
         last = _last_user(messages)
         self._record(request, "openai", body, last, system)
-        failure = await self._prelude("openai")
+        failure = await self._prelude("openai", request)
         if failure is not None:
             return failure
         rule = self._rule_for(last)
@@ -224,7 +224,7 @@ class FakeModel:
             return web.json_response({"error": "body is not JSON"}, status=400)
         last = payload.get("prompt", "") if isinstance(payload, dict) else ""
         self._record(request, "echo", payload, str(last), "")
-        failure = await self._prelude("openai")
+        failure = await self._prelude("openai", request)
         if failure is not None:
             return failure
         rule = self._rule_for(str(last))
@@ -322,7 +322,7 @@ class FakeModel:
         if ms > 0:
             await asyncio.sleep(ms / 1000)
 
-    async def _prelude(self, api: str) -> web.StreamResponse | None:
+    async def _prelude(self, api: str, request: web.Request) -> web.StreamResponse | None:
         failure = self.state.take_failure()
         if failure is None:
             return None
@@ -334,7 +334,8 @@ class FakeModel:
                 text=BROKEN_BODIES[failure.broken], status=200, content_type="application/json"
             )
         assert failure.status is not None
-        return error_response(api, failure.status, failure.retry_after)
+        presented = _presented_key(request) if failure.status == 401 else None
+        return error_response(api, failure.status, failure.retry_after, presented)
 
 
 def _reply(rule: Rule | None, last_user: str) -> str:
@@ -346,10 +347,20 @@ def _reply(rule: Rule | None, last_user: str) -> str:
     return scripted_verdict(rule.judge, last_user) if rule.judge else rule.reply
 
 
-def error_response(api: str, status: int, retry_after: str | None) -> web.Response:
+def _presented_key(request: web.Request) -> str:
+    """The credential a request carried, as some real providers echo it in a 401 body."""
+    bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
+    return request.headers.get("x-api-key") or request.query.get("api_key") or bearer
+
+
+def error_response(
+    api: str, status: int, retry_after: str | None, presented: str | None = None
+) -> web.Response:
     """An error body in the given API's format, with Retry-After when asked."""
     anthropic_type, openai_type = _ERROR_TYPES.get(status, ("api_error", "server_error"))
     message = f"fake server: injected HTTP {status}"
+    if presented:
+        message += f": incorrect API key provided: {presented}"
     headers = {"retry-after": retry_after} if retry_after is not None else {}
     if api == "anthropic":
         body: dict[str, Any] = {

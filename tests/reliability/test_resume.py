@@ -134,9 +134,11 @@ def test_first_ctrl_c_prints_the_resume_command(workspace: Workspace) -> None:
 # -- refusals: a run left unfinished, then something it measures changes -----------
 
 
-def crashed_run(ws: Workspace, cli: Callable[..., tuple[int, str]]) -> str:
+def crashed_run(
+    ws: Workspace, cli: Callable[..., tuple[int, str]], targets: str | None = None
+) -> str:
     """A finished run turned into what kill -9 leaves: status running, last batch lost."""
-    ws.plan(PYTHON_TARGET)
+    ws.plan(targets or PYTHON_TARGET)
     code, out = cli("run")
     assert code in (0, 1), out
     (run_id,) = ws.sql("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1")[0]

@@ -6,7 +6,9 @@ Every command parses its arguments, calls the core, and prints. Expected failure
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 
 import typer
 from rich.markup import escape
@@ -32,6 +34,8 @@ from evalkit.cli import (
 )
 from evalkit.cli.console import err_console
 from evalkit.errors import EvalkitError
+from evalkit.store.db import read_error
+from evalkit.workspace.secrets import redact_text
 
 app = typer.Typer(
     name="evalkit",
@@ -78,7 +82,16 @@ def _options(
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point; exits with evalkit's pytest-style codes."""
-    sys.exit(invoke(argv))
+    code = invoke(argv)
+    if code == 2 and any(
+        not t.daemon for t in threading.enumerate() if t is not threading.main_thread()
+    ):
+        # Interrupted with a target's function still running in a thread that cannot be
+        # stopped: Python would wait for it at exit. Everything is committed by now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def invoke(argv: list[str] | None = None) -> int:
@@ -86,7 +99,8 @@ def invoke(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, standalone_mode=False, prog_name="evalkit")
     except EvalkitError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        message = redact_text(str(exc))  # an error may quote a URL, a header, a body
+        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
         return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code
@@ -103,4 +117,10 @@ def invoke(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 2
+    except Exception as exc:
+        damaged = read_error(exc)  # a damaged database file, met by any query of any command
+        if damaged is None:
+            raise
+        err_console.print(f"[bold red]error:[/] {escape(redact_text(str(damaged)))}")
+        return damaged.exit_code
     return result if isinstance(result, int) else 0

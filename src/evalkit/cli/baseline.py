@@ -41,6 +41,12 @@ def set_command(
     db: DbOption = None,
 ) -> int:
     """Pin RUN as baseline NAME of its plan, or make NAME follow a label's newest run."""
+    if not name.strip() or name != name.strip():
+        raise UsageError(
+            f"--name {name!r} is not a baseline name: give a non-empty name without "
+            "leading or trailing spaces",
+            hint="evalkit baseline set latest --name main",
+        )
     if (run is None) == (label is None):
         raise UsageError(
             "give either a RUN to pin or --label key=value to follow, not both or neither",

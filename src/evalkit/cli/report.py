@@ -11,6 +11,7 @@ from evalkit.cli.console import console, db_path
 from evalkit.errors import UsageError, WorkspaceError
 from evalkit.store import queries
 from evalkit.store.db import Store
+from evalkit.store.memory import apply_memory_limit
 from evalkit.workspace.root import REPORT_DIR, find_root
 
 
@@ -52,6 +53,7 @@ def command(
         )
     workspace = workspace_or_none()
     with Store.open(db_path(db, workspace), read_only=True) as store:
+        apply_memory_limit(store.con)  # the page holds previews; DuckDB's cache stays capped
         if compare is not None:
             from evalkit.reports.html.compare_page import render_compare_report
 

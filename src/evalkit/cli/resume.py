@@ -15,6 +15,7 @@ from evalkit.cli.console import console, db_path, err_console
 from evalkit.cli.progress import make_progress
 from evalkit.cli.run import _report
 from evalkit.engine.plan import Selection
+from evalkit.engine.resume import ResumeRefused
 from evalkit.engine.session import RunSettings, execute
 from evalkit.graders.discovery import load_all
 from evalkit.store.lock import open_when_free, wait_seconds
@@ -46,6 +47,11 @@ def command(
     with open_when_free(db_path(db, root), wait=wait_seconds(), notify=notify) as store:
         run_id = unfinished_run(store.con, run, plan)
         recorded = recorded_run(store.con, run_id)
+        if recorded.status == "completed":  # refuse before saying anything about resuming
+            raise ResumeRefused(
+                f"cannot resume run {run_id}: it already completed",
+                hint="start a new run with `evalkit run`",
+            )
         (loaded,) = load_plans(root, recorded.plan)
         console.print(
             f"resuming run {run_id} ({len(recorded.done)} trials already saved)", highlight=False

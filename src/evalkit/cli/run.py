@@ -164,7 +164,7 @@ def _report(store: Store, outcome: RunOutcome, failures: int) -> None:
         _print_reasons(outcome)
         return
     console.print(summary_table(rows, f"{outcome.plan} · run {outcome.run_id}"))
-    failing, total = queries.failure_rows(store.con, outcome.run_id, failures)
+    failing, total = queries.failure_rows(store.con, outcome.run_id, failures, preview=200)
     print_failures(console, failing, total, failures)
     judge = judge_line(judge_summary(store.con, outcome.run_id))
     if judge:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from evalkit.analysis.calibration_history import kappa_line, reviewed_line
 from evalkit.cli.console import console, db_path
 from evalkit.cli.stats import detectable_drop_line
 from evalkit.cli.summary import judge_line, print_failures, print_reasoning, summary_table
+from evalkit.errors import UsageError
 from evalkit.store import queries, reporting
 from evalkit.store.calibration_rows import label_counts, run_calibration
 from evalkit.store.db import Store
@@ -31,6 +33,10 @@ def command(
     reasoning: Annotated[
         bool, typer.Option(help="Show the judge's reasoning for every model-graded grade.")
     ] = False,
+    trial: Annotated[
+        str | None,
+        typer.Option(help="Print this trial's whole output instead (reports show a preview)."),
+    ] = None,
     db: Annotated[
         Path | None, typer.Option(help="Results database (default: $EVALKIT_DB).")
     ] = None,
@@ -38,6 +44,8 @@ def command(
     """Show a run: where it came from, its table per suite x target, and why trials failed."""
     with Store.open(db_path(db), read_only=True) as store:
         run_id = queries.resolve_run(store.con, run)
+        if trial is not None:
+            return _print_output(store, run_id, trial)
         header = reporting.run_header(store.con, run_id)
         plan, status, started, finished = (header[k] for k in _WHEN)
         sha, branch, dirty, who, version = (header[k] for k in _WHO)
@@ -59,7 +67,7 @@ def command(
         console.print(summary_table(summary.summary_rows(store.con, run_id), ""))
         if drops := detectable_drop_line(store.con, run_id):
             console.print(drops, style="dim", markup=False)
-        failing, total = queries.failure_rows(store.con, run_id, failures)
+        failing, total = queries.failure_rows(store.con, run_id, failures, preview=200)
         print_failures(console, failing, total, failures)
         judge = judge_line(judge_summary(store.con, run_id))
         if judge:
@@ -69,4 +77,16 @@ def command(
             console.print(line, style="red" if entry.get("status") == "below" else "", markup=False)
         if reasoning:
             print_reasoning(console, judged_grades(store.con, run_id))
+    return 0
+
+
+def _print_output(store: Store, run_id: str, trial: str) -> int:
+    """The whole output text, raw on stdout (pipe it to a file or a pager)."""
+    if not reporting.trial_exists(store.con, run_id, trial):
+        raise UsageError(
+            f"run {run_id} has no trial '{trial}'",
+            hint="trial ids look like suite/case@target#epoch; `evalkit export` lists them",
+        )
+    text = reporting.trial_output(store.con, run_id, trial)
+    sys.stdout.write((text or "") + "\n")
     return 0

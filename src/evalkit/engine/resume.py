@@ -23,6 +23,7 @@ from evalkit.errors import ConfigError
 from evalkit.records import Trial
 from evalkit.store.resumable import RecordedRun, recorded_run, reopen_run
 from evalkit.store.runs import RunTarget
+from evalkit.targets.inputs import plan_input_hashes
 from evalkit.workspace.loaded import LoadedPlan
 from evalkit.workspace.root import grader_code_hashes
 
@@ -84,10 +85,25 @@ def changes(
         if now is None:
             problems.append(f"target '{name}' is no longer in the plan (or is skipped now)")
         elif now != recorded:
-            problems.append(f"target '{name}' config changed")
+            problems.append(_target_change(name, variant[0], run.settings, plan))
     problems.extend(_case_changes(run, trials))
     problems.extend(_grader_code_changes(run.settings.get("grader_code"), plan))
     return problems
+
+
+def _target_change(name: str, target_id: str, settings: dict[str, Any], plan: LoadedPlan) -> str:
+    """Why a target's hash moved: which of its files changed, else its config."""
+    recorded = settings.get("target_files")
+    if isinstance(recorded, dict) and isinstance(recorded.get(target_id), dict):
+        files = _hash_changes(
+            "file",
+            recorded[target_id],
+            plan_input_hashes(plan).get(target_id, {}),
+            ("was removed", "was added", "changed"),
+        )
+        if files:
+            return f"target '{name}' " + ", ".join(files)
+    return f"target '{name}' config changed"
 
 
 def _grader_code_changes(recorded: Any, plan: LoadedPlan) -> list[str]:

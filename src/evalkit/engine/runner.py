@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from evalkit.engine.concurrency import AdaptiveLimiter
 from evalkit.engine.plan import TrialPlan
@@ -42,6 +42,7 @@ from evalkit.records import (
 )
 from evalkit.targets.base import Target, TargetCallError
 from evalkit.targets.limits import TargetLimits, request_hash
+from evalkit.workspace.secrets import redact_known, redact_text, redact_value
 
 Variant = tuple[str, str | None]  # (target id, prompt id)
 
@@ -239,7 +240,13 @@ class Engine:
     ) -> None:
         """Grade the output and hand the result to the sink."""
         current_trial.set(_identity(trial))
+        output = _without_secrets(output)
         grades, status, score = await grade_output(self._bound(trial.case), trial.case, output)
+        for grade in grades:
+            if grade.reason:
+                grade.reason = redact_text(grade.reason)
+            if grade.metadata:
+                grade.metadata = redact_value(grade.metadata)
         result = TrialResult(
             run_id=self.run_id,
             trial_id=trial.trial_id,
@@ -404,3 +411,18 @@ def _failure(exc: TargetCallError) -> TargetFailure:
 def count_status(totals: EngineTotals, status: Status) -> int:
     """How many finished trials ended with `status`."""
     return totals.by_status.get(status, 0)
+
+
+def _without_secrets(output: TargetOutput) -> TargetOutput:
+    """The output with known secret values (and, in errors and metadata, anything shaped
+    like a credential) replaced before graders, the store or the terminal see it."""
+    changes: dict[str, Any] = {}
+    if output.text:
+        text = redact_known(output.text)
+        if text != output.text:
+            changes["text"] = text
+    if output.metadata:
+        changes["metadata"] = redact_value(output.metadata)
+    if output.error is not None:
+        changes["error"] = replace(output.error, message=redact_text(output.error.message))
+    return replace(output, **changes) if changes else output

@@ -7,9 +7,11 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import signal
 import socket
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,14 +36,16 @@ from evalkit.store.outcome_rows import OutcomeCounts, outcome_counts
 from evalkit.store.runs import RunInfo, RunTarget, git_info, git_user, new_run_id
 from evalkit.targets import build_targets
 from evalkit.targets.base import Target, TargetContext, TargetUnavailable
+from evalkit.targets.inputs import plan_input_hashes, target_input_hashes
 from evalkit.targets.limits import TargetLimits
 from evalkit.targets.retry import RetryPolicy
+from evalkit.workspace import secrets
 from evalkit.workspace.loaded import LoadedPlan
 from evalkit.workspace.root import grader_code_hashes
+from evalkit.workspace.secrets import redact_text
 
-# Keys never recorded with a target's config, whatever their value: the config is
-# stored in DuckDB and shown in reports, and secrets must never be (DESIGN rule 8).
-SECRET_KEYS = ("key", "token", "secret", "password", "authorization", "auth", "cookie")
+# Seconds between a second Ctrl-C and a forced exit, should the orderly stop hang.
+HARD_STOP_GRACE = 3.0
 
 
 @dataclass(slots=True)
@@ -97,6 +101,7 @@ def execute(
     notices: list[str] = []
 
     def notice(message: str) -> None:
+        message = redact_text(message)  # an unavailable target's reason may quote its URL
         notices.append(message)
         notify(message)
 
@@ -154,15 +159,18 @@ def execute(
     display = contextlib.ExitStack()
     if isinstance(observer, contextlib.AbstractContextManager):
         display.enter_context(observer)  # a progress bar lives exactly as long as the run
+    hard_stop = HardStop()
     try:
         with display:
-            totals = asyncio.run(judging(judge, _drive(engine, trials, targets, notice)))
+            driven = _drive(engine, trials, targets, notice, hard_stop)
+            totals = asyncio.run(judging(judge, driven))
         status = "interrupted" if totals.interrupted else "completed"
     except KeyboardInterrupt:
         totals = engine.totals
         totals.interrupted = True
         status = "interrupted"
     finally:
+        hard_stop.disarm()  # the loop and its threads let go: the orderly stop goes on
         writer.close()  # commits every finished trial, whatever happened above
         if status == "failed":
             store.finish_run(run_id, status, {"finished": engine.totals.finished})
@@ -210,37 +218,78 @@ async def _drive(
     trials: TrialPlan,
     targets: dict[Variant, Target],
     notice: Callable[[str], None],
+    hard_stop: HardStop,
 ) -> EngineTotals:
     """Run the engine; a first Ctrl-C or SIGTERM drains the trials in flight, a second aborts."""
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
+    presses = 0
 
-    def on_interrupt(name: str) -> None:
-        if engine.stopping.is_set():
-            if main is not None:
-                main.cancel()
-            return
+    def drain(name: str) -> None:
         notice(
             f"interrupted ({name}): finishing the trials in flight (Ctrl-C again to stop at once)"
         )
         engine.stop()
 
-    # SIGTERM is what CI systems and `kill` send on cancel: it drains like a first Ctrl-C,
-    # so a cancelled job leaves an `interrupted` run that `evalkit resume` continues.
+    def on_signal(signum: int, _frame: object) -> None:
+        # A Python-level handler, not loop.add_signal_handler: it runs even while the
+        # loop is blocked (a grader spinning on it), and counts the presses itself.
+        # SIGTERM is what CI systems and `kill` send on cancel: it drains like a first
+        # Ctrl-C, so a cancelled job leaves an `interrupted` run that `evalkit resume` continues.
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            loop.call_soon_threadsafe(drain, signal.Signals(signum).name)
+            return
+        if main is not None:
+            loop.call_soon_threadsafe(main.cancel)
+        hard_stop.arm(HARD_STOP_GRACE)
+
+    previous: dict[int, Any] = {}
     for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signum, on_interrupt, signal.Signals(signum).name)
+        with contextlib.suppress(ValueError):  # not the main thread: no signal handling
+            previous[signum] = signal.signal(signum, on_signal)
     try:
         return await engine.run(trials)
     except asyncio.CancelledError:
         raise KeyboardInterrupt from None
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.remove_signal_handler(signum)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         for target in {id(t): t for t in targets.values()}.values():
             with contextlib.suppress(Exception):
                 await target.aclose()
+
+
+class HardStop:
+    """Exit with 2 a few seconds after a second Ctrl-C, unless the run let go by then.
+
+    After a second Ctrl-C the run cancels its tasks and commits what it has; this is
+    the backstop when something cannot be cancelled: a grader spinning on the event
+    loop, or a target function that never returns (asyncio.run waits for its thread).
+    Disarmed as soon as the loop has stopped, so a notebook kernel lives on. Batches
+    already committed are safe; the run stays resumable.
+    """
+
+    def __init__(self) -> None:
+        self._disarmed = threading.Event()
+        self._armed = False
+
+    def arm(self, seconds: float) -> None:
+        """Start the countdown (once)."""
+        if self._armed:
+            return
+        self._armed = True
+
+        def stop() -> None:
+            if not self._disarmed.wait(seconds):
+                os._exit(2)
+
+        threading.Thread(target=stop, name="evalkit-hard-stop", daemon=True).start()
+
+    def disarm(self) -> None:
+        """The orderly stop is under way: no forced exit."""
+        self._disarmed.set()
 
 
 def _build_targets(
@@ -253,8 +302,12 @@ def _build_targets(
     built: dict[Variant, Target] = {}
     recorded: list[RunTarget] = []
     for spec in plan.spec.targets:
-        config = redact(spec.model_dump(mode="json", exclude_none=True))
-        config_hash = _hash(config)
+        raw = spec.model_dump(mode="json", exclude_none=True)
+        secrets.remember_config(raw)  # before anything about this target is written
+        config = secrets.redact_config(raw)
+        files = target_input_hashes(spec, plan.root, plan.path.parent)
+        # The files a target reads decide its outputs as much as its config does.
+        config_hash = _hash({"config": config, "files": files} if files else config)
         try:
             variants = build_targets(spec, ctx)
         except TargetUnavailable as exc:
@@ -299,7 +352,7 @@ def _run_info(plan: LoadedPlan, settings: RunSettings, run_id: str, planned: int
         labels={**plan.spec.labels, **settings.labels},
         created_by=git_user(plan.root),
         hostname=socket.gethostname(),
-        command=settings.command or " ".join(sys.argv),
+        command=redact_text(settings.command or " ".join(sys.argv)),
         settings={
             "filters": list(selection.filters),
             "tags": list(selection.tags),
@@ -309,6 +362,7 @@ def _run_info(plan: LoadedPlan, settings: RunSettings, run_id: str, planned: int
             "concurrency": settings.concurrency,
             "cache": settings.use_cache and plan.spec.cache,
             "grader_code": grader_code_hashes(plan.root),
+            "target_files": plan_input_hashes(plan),
         },
         trials_planned=planned,
     )
@@ -319,21 +373,6 @@ def _cases(cases: list[Case]) -> list[Any]:
     for case in cases:
         seen.setdefault(case.content_hash, case)
     return list(seen.values())
-
-
-def redact(value: Any) -> Any:
-    """A copy of a config with every secret-looking key's value replaced."""
-    if isinstance(value, dict):
-        return {k: ("<redacted>" if _is_secret_key(k) else redact(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
-
-
-def _is_secret_key(key: str) -> bool:
-    lowered = key.lower()
-    # `api_key_env` names an environment variable; the name is not the secret.
-    return any(word in lowered for word in SECRET_KEYS) and not lowered.endswith("_env")
 
 
 def _hash(value: Any) -> str:

@@ -9,35 +9,24 @@ a card, and placeholders hold no digits or `@` for a later kind to match.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+# The key detectors are shared with the redaction of everything evalkit writes.
+from evalkit.workspace.secrets import (
+    ASSIGNED,
+    BEARER,
+    PRIVATE_KEY,
+    TOKENS,
+    assigned_secret,
+    bearer_secret,
+)
+
 KINDS = ("key", "email", "card", "phone")
 PLACEHOLDERS = {"key": "[KEY]", "email": "[EMAIL]", "card": "[CARD]", "phone": "[PHONE]"}
 
-_PRIVATE_KEY = re.compile(
-    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
-    re.DOTALL,
-)
-_TOKENS = re.compile(
-    r"(?<![A-Za-z0-9_-])(?:"
-    r"sk-ant-[A-Za-z0-9_-]{16,}"  # Anthropic
-    r"|sk-(?:proj-|live_|test_)?[A-Za-z0-9_-]{20,}"  # OpenAI, Stripe
-    r"|(?:AKIA|ASIA)[0-9A-Z]{16}"  # AWS access key ids
-    r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}"  # GitHub
-    r"|xox[abposr]-[A-Za-z0-9-]{10,}"  # Slack
-    r"|AIza[0-9A-Za-z_-]{35}"  # Google API keys
-    r")(?![A-Za-z0-9_-])"
-)
-_BEARER = re.compile(r"(?i)\b((?:Bearer|Basic)\s+)([A-Za-z0-9._~+/=-]{12,})")
-# `api_key = "..."`, `"token": "..."`, `password: ...`: the value is replaced, the name kept.
-_ASSIGNED = re.compile(
-    r"(?i)\b((?:[a-z0-9]+[_-])*(?:api[_-]?key|access[_-]?key|secret(?:[_-]?key)?|token"
-    r"|passw(?:or)?d|pwd|client[_-]?secret)[\"']?\s*[:=]\s*[\"']?)([^\s\"',;}]+)"
-)
 _EMAIL = re.compile(
     r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}(?![\w-])"
 )
@@ -70,14 +59,6 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def entropy(text: str) -> float:
-    """Shannon entropy in bits per character: random keys score high, words low."""
-    if not text:
-        return 0.0
-    counts = Counter(text)
-    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
-
-
 def _card(match: re.Match[str]) -> str | None:
     digits = re.sub(r"\D", "", match.group(0))
     if 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn_valid(digits):
@@ -91,31 +72,19 @@ def _phone(match: re.Match[str]) -> str | None:
 
 
 def _assigned(match: re.Match[str]) -> str | None:
-    name, value = match.group(1), match.group(2)
-    if value.startswith("[") or len(value) < 6:
-        return None
-    if re.search(r"(?i)passw|pwd", name):
-        # A password needs no entropy to be secret, but `password: required` is prose.
-        secret_like = re.search(r"[\d\W_]|[a-z][A-Z]", value) is not None
-    else:
-        secret_like = len(value) >= 16 and entropy(value) >= 3.0
-    return f"{name}{PLACEHOLDERS['key']}" if secret_like else None
+    return assigned_secret(match, PLACEHOLDERS["key"])
 
 
 def _bearer(match: re.Match[str]) -> str | None:
-    # "Basic questionnaires" is prose: a credential has digits or base64 padding in it.
-    token = match.group(2)
-    if re.search(r"[\d=+/]", token) is None or entropy(token) < 3.0:
-        return None
-    return f"{match.group(1)}{PLACEHOLDERS['key']}"
+    return bearer_secret(match, PLACEHOLDERS["key"])
 
 
 Rule = tuple[str, re.Pattern[str], Callable[[re.Match[str]], str | None] | None]
 _RULES: tuple[Rule, ...] = (
-    ("key", _PRIVATE_KEY, None),
-    ("key", _TOKENS, None),
-    ("key", _BEARER, _bearer),
-    ("key", _ASSIGNED, _assigned),
+    ("key", PRIVATE_KEY, None),
+    ("key", TOKENS, None),
+    ("key", BEARER, _bearer),
+    ("key", ASSIGNED, _assigned),
     ("email", _EMAIL, None),
     ("card", _CARD, _card),
     ("phone", _PHONE, _phone),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,6 +19,14 @@ from evalkit.store.runs import RunInfo, RunTarget
 from evalkit.store.writer import ResultWriter
 
 _LOCK_WORDS = ("could not set lock", "conflicting lock")
+# What DuckDB raises when the pages a query reaches are missing or garbled.
+_DAMAGE = (
+    duckdb.IOException,
+    duckdb.InternalException,
+    duckdb.FatalException,
+    duckdb.SerializationException,
+)
+_OPENED: list[Path] = []  # databases this process opened, newest last (see read_error)
 _PID = re.compile(r"\(PID (\d+)\)")
 _STORAGE_VERSION = re.compile(r"storage version number (\d+)")
 
@@ -35,6 +44,7 @@ class Store:
     def open(cls, path: Path, *, read_only: bool = False) -> Store:
         """Open (and on a writable open, create and migrate) the database at `path`."""
         path = Path(path).expanduser()
+        _OPENED.append(path)
         if read_only:
             if not path.exists():
                 raise StoreError(
@@ -42,7 +52,12 @@ class Store:
                     hint="or point --db/EVALKIT_DB at the database you meant",
                 )
             return cls(path, _open_read_only(path), read_only=True)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _not_writable(path, exc.strerror or str(exc)) from exc
+        if not os.access(path.parent, os.W_OK):  # EROFS even for root on a read-only mount
+            raise _not_writable(path, "permission denied or read-only file system")
         con = _connect(path, read_only=False)
         try:
             migrate(con, str(path))
@@ -56,14 +71,22 @@ class Store:
     ) -> ResultWriter:
         """Start the single background writer for `run_id`'s results."""
         self._require_writable("write results")
-        writer = ResultWriter(self.con, run_id, flush_rows=flush_rows, flush_seconds=flush_seconds)
+        writer = ResultWriter(
+            self.con, run_id, flush_rows=flush_rows, flush_seconds=flush_seconds, path=self.path
+        )
         self._writers.append(writer)
         return writer
 
     def start_run(self, info: RunInfo, targets: list[RunTarget], cases: list[Case]) -> None:
         """Record a run as `running`, with its targets and any cases not stored yet."""
         self._require_writable("record a run")
-        runs.start_run(self.con, info, targets, cases)
+        try:
+            runs.start_run(self.con, info, targets, cases)
+        except StoreError as exc:
+            damaged = read_error(exc.__cause__) if exc.__cause__ is not None else None
+            if damaged is not None:
+                raise damaged from exc
+            raise
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
         """Mark a run finished with `status` and its summary totals."""
@@ -101,6 +124,22 @@ class Store:
             raise StoreError(f"cannot {action}: {self.path} was opened read-only")
 
 
+def read_error(exc: BaseException) -> StoreError | None:
+    """A DuckDB error that escaped a query, said as what it almost always means: the file is
+    damaged (cut short, overwritten). DuckDB opens such a file and fails only when a query
+    reaches the broken pages, anywhere in any command. None for any other exception."""
+    if not isinstance(exc, _DAMAGE):
+        return None
+    where = f" {_OPENED[-1]}" if _OPENED else ""
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return StoreError(
+        f"cannot read the results database{where}: it is damaged (cut short or overwritten) "
+        f"or not a DuckDB file (DuckDB said: {first_line})",
+        hint="move the file aside to start a fresh history (keep it if you mean to recover "
+        "it), or point --db/EVALKIT_DB at another database",
+    )
+
+
 def _open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection, migrating first (briefly writable) if the schema is old."""
     con = _connect(path, read_only=True)
@@ -134,8 +173,20 @@ def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         raise _translate_open_error(path, exc) from exc
 
 
+def _not_writable(path: Path, why: str) -> StoreError:
+    return StoreError(
+        f"cannot write the results database {path}: the folder {path.parent} is not "
+        f"writable ({why})",
+        hint="point the run at a writable place with --db (e.g. --db /tmp/evalkit.duckdb) "
+        "or EVALKIT_DB; reading commands still work on a read-only folder",
+    )
+
+
 def _translate_open_error(path: Path, exc: duckdb.Error) -> StoreError:
     text = str(exc)
+    for why in ("Read-only file system", "Permission denied"):
+        if why.lower() in text.lower():
+            return _not_writable(path, why.lower())
     if any(word in text.lower() for word in _LOCK_WORDS):
         pid = _PID.search(text)
         holder = f" (PID {pid[1]})" if pid else ""

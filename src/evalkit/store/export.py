@@ -1,51 +1,176 @@
-"""Export one run's trials, with their grades and case fields, to a file via DuckDB COPY."""
+"""Export one run's trials, with their grades and case fields, to a file via DuckDB COPY.
+
+Streamed in batches: a run's outputs can be gigabytes (20,000 trials of 100 KB), and
+one COPY over them all made DuckDB reassemble every output stored in parts at once
+(10 GB of memory). Each batch of trials, bounded in characters of output, is one COPY
+to a part file; the parts are appended in order (csv, jsonl) or read back into one
+file (parquet). DuckDB's memory is capped as in the writing process. Rows come in the
+order the run recorded them.
+"""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 
 from evalkit.errors import StoreError, UsageError
+from evalkit.store.memory import apply_memory_limit
 
 ExportFormat = Literal["csv", "jsonl", "parquet"]
+
+# One COPY holds about this much output text (and its parts being reassembled).
+BATCH_CHARS = 8 * 1024 * 1024
+BATCH_ROWS = 5000
 
 # CSV has no nested values: grades go in as one JSON text cell; jsonl and parquet keep
 # them as a list of structs that readers see as real nested data.
 _GRADES_NESTED = "list(struct_pack(idx, grader, metric, status, score, passed, reason, weight, threshold, metadata) ORDER BY idx)"  # noqa: E501
 _COPY_OPTIONS = {
-    "csv": "FORMAT csv, HEADER true",
+    "csv": "FORMAT csv, HEADER {header}",
     "jsonl": "FORMAT json",
     "parquet": "FORMAT parquet, COMPRESSION zstd",
 }
+# Rows go out in the order the run recorded them: that is also the order of the parts
+# in `large_texts`, so each batch reads one stretch of both tables (rowid ranges prune
+# whole row groups) instead of scanning every stored text once per batch.
+_SIZES = """
+    WITH parts AS (
+        SELECT text_hash, min(rowid) AS lo, max(rowid) AS hi, sum(length(text)) AS chars
+        FROM large_texts
+        WHERE text_hash IN (SELECT output_ref FROM results WHERE run_id = $run_id)
+        GROUP BY text_hash
+    )
+    SELECT r.rowid, coalesce(length(r.output), 0) + coalesce(p.chars, 0), p.lo, p.hi
+    FROM results r LEFT JOIN parts p ON p.text_hash = r.output_ref
+    WHERE r.run_id = $run_id
+    ORDER BY r.rowid
+"""
+
+
+@dataclass(slots=True)
+class _Batch:
+    """A stretch of a run's results (rowids first..last) and of the parts its outputs use."""
+
+    first: int
+    last: int = -1
+    chars: int = 0
+    rows: int = 0
+    parts_lo: int | None = None
+    parts_hi: int | None = None
+
+    def add(self, rowid: int, chars: int, lo: int | None, hi: int | None) -> None:
+        self.last, self.chars, self.rows = rowid, self.chars + chars, self.rows + 1
+        if lo is not None and hi is not None:
+            self.parts_lo = lo if self.parts_lo is None else min(self.parts_lo, lo)
+            self.parts_hi = hi if self.parts_hi is None else max(self.parts_hi, hi)
 
 
 def export_run(con: duckdb.DuckDBPyConnection, run_id: str, fmt: ExportFormat, out: Path) -> Path:
     """Write every trial of `run_id` to `out` as csv, jsonl or parquet; returns `out`."""
     if fmt not in _COPY_OPTIONS:
         raise UsageError(f"unknown export format '{fmt}'; use one of csv, jsonl, parquet")
-    grades = f"to_json({_GRADES_NESTED})" if fmt == "csv" else _GRADES_NESTED
-    query = f"""
-        COPY (
-            WITH g AS (
-                SELECT trial_id, {grades} AS grades
-                FROM grades WHERE run_id = $run_id GROUP BY trial_id
-            )
-            SELECT r.* EXCLUDE (output_ref) REPLACE (full_output(r.output, r.output_ref) AS output),
-                   c.vars, c.messages, c.expected, c.context, c.tags,
-                   c.metadata AS case_metadata, c.cluster, g.grades
-            FROM results r
-            LEFT JOIN cases c USING (case_hash)
-            LEFT JOIN g USING (trial_id)
-            WHERE r.run_id = $run_id
-            ORDER BY r.suite, r.case_id, r.target_id, r.prompt_id NULLS FIRST, r.epoch
-        ) TO $out ({_COPY_OPTIONS[fmt]})
-    """
     out = Path(out)
+    if out.is_dir():
+        raise UsageError(
+            f"--out {out} is a directory; give a file name",
+            hint=f"e.g. --out {out / f'{run_id}.{fmt}'}",
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
+    apply_memory_limit(con)
+    batches = _batches(con.execute(_SIZES, {"run_id": run_id}).fetchall())
     try:
-        con.execute(query, {"run_id": run_id, "out": str(out)})
+        with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp:
+            parts = [
+                _copy_batch(con, run_id, fmt, batch, Path(tmp) / f"{n:06d}.{fmt}", first=n == 0)
+                for n, batch in enumerate(batches or [None])
+            ]
+            _join(con, fmt, parts, out)
     except duckdb.IOException as exc:
         raise StoreError(f"could not write the export to {out}: {exc}") from exc
+    except OSError as exc:
+        raise StoreError(f"could not write the export to {out}: {exc}") from exc
     return out
+
+
+def _batches(sizes: list[tuple[Any, ...]]) -> list[_Batch]:
+    """Results cut into stretches of at most BATCH_ROWS rows and about BATCH_CHARS chars."""
+    batches: list[_Batch] = []
+    current: _Batch | None = None
+    for rowid, size, lo, hi in sizes:
+        full = current is not None and (
+            current.rows >= BATCH_ROWS or current.chars + int(size) > BATCH_CHARS
+        )
+        if current is None or full:
+            current = _Batch(first=int(rowid))
+            batches.append(current)
+        current.add(int(rowid), int(size), lo, hi)
+    return batches
+
+
+def _copy_batch(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    fmt: ExportFormat,
+    batch: _Batch | None,
+    part: Path,
+    *,
+    first: bool,
+) -> Path:
+    grades = f"to_json({_GRADES_NESTED})" if fmt == "csv" else _GRADES_NESTED
+    options = _COPY_OPTIONS[fmt].format(header="true" if first else "false")
+    query = f"""
+        COPY (
+            WITH batch AS (
+                SELECT rowid AS recorded, * FROM results
+                WHERE run_id = $run_id AND rowid BETWEEN $first AND $last
+            ),
+            texts AS (
+                SELECT text_hash, string_agg(text, '' ORDER BY part) AS text
+                FROM large_texts
+                WHERE rowid BETWEEN $lo AND $hi
+                  AND text_hash IN (SELECT output_ref FROM batch)
+                GROUP BY text_hash
+            ),
+            g AS (
+                SELECT trial_id, {grades} AS grades
+                FROM grades WHERE run_id = $run_id AND trial_id IN (SELECT trial_id FROM batch)
+                GROUP BY trial_id
+            )
+            SELECT r.* EXCLUDE (recorded, output_ref)
+                       REPLACE (coalesce(r.output, t.text) AS output),
+                   c.vars, c.messages, c.expected, c.context, c.tags,
+                   c.metadata AS case_metadata, c.cluster, g.grades
+            FROM batch r
+            LEFT JOIN texts t ON t.text_hash = r.output_ref
+            LEFT JOIN cases c USING (case_hash)
+            LEFT JOIN g USING (trial_id)
+            ORDER BY r.recorded
+        ) TO $out ({options})
+    """
+    b = batch or _Batch(first=0)
+    lo, hi = (b.parts_lo, b.parts_hi) if b.parts_lo is not None else (-1, -1)
+    params = {"run_id": run_id, "first": b.first, "last": b.last, "lo": lo, "hi": hi}
+    con.execute(query, {**params, "out": str(part)})
+    return part
+
+
+def _join(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, parts: list[Path], out: Path) -> None:
+    """The parts, in order, as the one file `out`."""
+    if fmt == "parquet":
+        # Row groups bounded in rows: 100 KB outputs x DuckDB's default 122,880 rows
+        # would be a 12 GB row group.
+        con.execute(
+            "COPY (SELECT * FROM read_parquet($parts)) TO $out "
+            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 2048)",
+            {"parts": [str(p) for p in parts], "out": str(out)},
+        )
+        return
+    with out.open("wb") as sink:
+        for part in parts:
+            with part.open("rb") as source:
+                shutil.copyfileobj(source, sink, 1024 * 1024)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 from evalkit.errors import UsageError
 from evalkit.store import counting
 from evalkit.store.export import ExportFormat, export_run
+from evalkit.store.reporting import output_preview
 from evalkit.store.rows import dict_rows
 
 __all__ = [
@@ -49,7 +50,10 @@ def resolve_run(con: duckdb.DuckDBPyConnection, ref: str, plan: str | None = Non
     scope = f" of plan '{plan}'" if plan else ""
     latest = _LATEST.match(ref.strip())
     if latest:
-        back = int(latest[1] or 0)
+        digits = latest[1] or "0"
+        if len(digits) > 18:  # past any count of runs, and past DuckDB's BIGINT
+            raise _no_match(con, plan, f"there is no run '{ref[:40]}...'{scope}")
+        back = int(digits)
         row = con.execute(
             f"SELECT run_id FROM runs {where} {_NEWEST_FIRST} LIMIT 1 OFFSET ?", [*params, back]
         ).fetchone()
@@ -200,9 +204,18 @@ FAILURE_COLUMNS = [
 
 
 def failure_rows(
-    con: duckdb.DuckDBPyConnection, run_id: str, limit: int | None = None
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    limit: int | None = None,
+    *,
+    preview: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Failing and erroring trials with their failing grades' reasons, and how many in all."""
+    """Failing and erroring trials with their failing grades' reasons, and how many in all.
+
+    `preview`: only the first that many characters of each output (the terminal's list;
+    reassembling every long output of a big run would hold all of them at once).
+    """
+    output = "full_output(r.output, r.output_ref)" if preview is None else output_preview(preview)
     total = con.execute(
         "SELECT count(*) FROM results WHERE run_id = ? AND status IN ('fail', 'error')",
         [run_id],
@@ -222,7 +235,7 @@ def failure_rows(
             GROUP BY trial_id
         )
         SELECT r.trial_id, r.suite, r.case_id, r.target_id, r.prompt_id, r.epoch, r.status,
-               r.score, r.error_kind, r.error, full_output(r.output, r.output_ref) AS output,
+               r.score, r.error_kind, r.error, {output} AS output,
                coalesce(x.reasons, []::VARCHAR[]) AS reasons
         FROM results r LEFT JOIN reasons x USING (trial_id)
         WHERE r.run_id = ? AND r.status IN ('fail', 'error')

@@ -102,13 +102,36 @@ def tag_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, An
     return rows
 
 
-def trial_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
-    """Every trial with its case's inputs and expected answer, and its grades."""
+def output_preview(chars: int) -> str:
+    """SQL for the first `chars` characters of `r`'s output, read from its first stored
+    part when it is stored out of line: never the whole text (see trial_rows)."""
+    n = int(chars)
+    return (
+        f"CASE WHEN r.output_ref IS NULL THEN left(r.output, {n}) "
+        f"ELSE (SELECT left(l.text, {n}) FROM large_texts l "
+        "WHERE l.text_hash = r.output_ref AND l.part = 0) END"
+    )
+
+
+def trial_rows(
+    con: duckdb.DuckDBPyConnection, run_id: str, preview: int = 4000
+) -> list[dict[str, Any]]:
+    """Every trial with its case's inputs and expected answer, and its grades.
+
+    `output` is the first `preview` characters only, and `output_chars` its full length:
+    reassembling every output stored in parts (store/large_texts.py) would hold a whole
+    run's text at once.
+    """
     trials = dict_rows(
         con.execute(
-            """
+            f"""
             SELECT r.trial_id, r.suite, r.case_id, r.target_id, r.prompt_id, r.epoch,
-                   r.status, r.score, full_output(r.output, r.output_ref) AS output,
+                   r.status, r.score,
+                   {output_preview(preview)} AS output,
+                   CASE WHEN r.output_ref IS NULL THEN length(r.output)
+                        ELSE (SELECT sum(length(l.text)) FROM large_texts l
+                              WHERE l.text_hash = r.output_ref)
+                   END AS output_chars,
                    r.output_data::VARCHAR AS output_data,
                    r.error_kind, r.error, r.latency_ms, r.cost_usd, r.cached,
                    c.vars::VARCHAR AS vars, c.messages::VARCHAR AS messages,
@@ -137,6 +160,23 @@ def trial_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, An
         trial["tags"] = list(trial["tags"] or [])
         trial["grades"] = grades.get(trial["trial_id"], [])
     return trials
+
+
+def trial_output(con: duckdb.DuckDBPyConnection, run_id: str, trial_id: str) -> str | None:
+    """One trial's whole output text (None: no such trial, or it produced none)."""
+    row = con.execute(
+        "SELECT full_output(output, output_ref) FROM results WHERE run_id = ? AND trial_id = ?",
+        [run_id, trial_id],
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def trial_exists(con: duckdb.DuckDBPyConnection, run_id: str, trial_id: str) -> bool:
+    """Whether `run_id` has a trial `trial_id`."""
+    row = con.execute(
+        "SELECT count(*) FROM results WHERE run_id = ? AND trial_id = ?", [run_id, trial_id]
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def _reasoning(metadata: Any) -> str | None:

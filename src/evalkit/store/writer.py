@@ -12,8 +12,10 @@ memory with 20 KB outputs.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
+from pathlib import Path
 
 import duckdb
 
@@ -40,6 +42,7 @@ class ResultWriter:
         *,
         flush_rows: int = 500,
         flush_seconds: float = 1.0,
+        path: Path | None = None,
     ) -> None:
         if flush_rows < 1 or flush_seconds <= 0:
             raise ValueError("flush_rows must be >= 1 and flush_seconds > 0")
@@ -59,6 +62,10 @@ class ResultWriter:
         self._lost = 0
         self._inline_large = 0  # bytes of large strings stored inline so far, see _commit
         self._closed = False
+        # The database file's identity: deleted or replaced mid-run, DuckDB would go on
+        # committing to an unlinked inode and every result would vanish at exit.
+        self._path = path
+        self._identity = _identity(path) if path is not None else None
         self._thread = threading.Thread(
             target=self._run, name=f"evalkit-writer-{run_id}", daemon=True
         )
@@ -123,6 +130,13 @@ class ResultWriter:
     def _error(self) -> StoreError:
         if self._failure is None:
             return StoreError(f"the result writer for run {self.run_id} is closed")
+        if isinstance(self._failure, _FileGone):
+            return StoreError(
+                f"the results database {self._path} was {self._failure} while run "
+                f"{self.run_id} was writing to it: all {self.written + self._lost} results "
+                "of this run were lost (the saved ones went to the file that is gone)",
+                hint="keep the database file in place during a run, then rerun",
+            )
         return StoreError(
             f"could not save results of run {self.run_id} to the results database: "
             f"{self._failure} ({self.written} results were saved, {self._lost} were not)",
@@ -183,12 +197,14 @@ class ResultWriter:
             return Batch() if not batch.empty else batch
         cur = self._cursor
         try:
+            self._check_file()
             if large := batch.inline_large_bytes():
                 self._inline_large += large
                 make_room(cur, self._inline_large)
             cur.begin()
             batch.insert(cur)
             cur.commit()
+            self._check_file()  # deleted during the commit: this batch is gone with it
         except Exception as exc:
             # the transaction may already be gone; the original error is what matters
             with contextlib.suppress(duckdb.Error):
@@ -198,7 +214,30 @@ class ResultWriter:
             self.written += batch.size
         return Batch()
 
+    def _check_file(self) -> None:
+        """Raise _FileGone when the database file is no longer the one the run opened."""
+        if self._identity is None or self._path is None:
+            return
+        now = _identity(self._path)
+        if now is None:
+            raise _FileGone("deleted")
+        if now != self._identity:
+            raise _FileGone("replaced by another file")
+
     def _fail(self, exc: BaseException, lost: int) -> None:
         if self._failure is None:
             self._failure = exc
         self._lost += lost
+
+
+class _FileGone(Exception):
+    """The database file was deleted or replaced under the writer."""
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of `path`, None when it does not exist."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino

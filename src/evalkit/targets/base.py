@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from evalkit.records import Case, ErrorKind, TargetOutput, TargetRequest
 from evalkit.workspace.models import PromptSpec, TargetSpec
+from evalkit.workspace.secrets import redact_text
 
 
 class TargetCallError(Exception):
@@ -31,6 +32,8 @@ class TargetCallError(Exception):
         status_code: int | None = None,
         retry_after: float | None = None,
     ) -> None:
+        # Bodies and URLs in a failure may hold a key (a 401 that echoes it, ?api_key=).
+        message = redact_text(message)
         super().__init__(message)
         self.kind = kind
         self.message = message

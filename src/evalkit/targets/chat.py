@@ -3,7 +3,6 @@ fingerprints, API keys and timing."""
 
 from __future__ import annotations
 
-import os
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt
@@ -12,6 +11,7 @@ from evalkit.records import Case, TargetRequest
 from evalkit.targets.base import TargetContext, TargetUnavailable
 from evalkit.targets.prompt import PromptRenderer
 from evalkit.workspace.models import PromptSpec, TargetSpec
+from evalkit.workspace.secrets import remember_env
 
 # The engine enforces the per-attempt timeout; the SDK's own timeout sits just above it
 # so that a hung connection is still closed if the engine's cancellation is missed.
@@ -35,7 +35,7 @@ class ChatOptions(BaseModel):
 
 def read_api_key(env_name: str) -> str:
     """The API key in env var `env_name`; TargetUnavailable when it is unset or empty."""
-    key = os.environ.get(env_name)
+    key = remember_env(env_name)  # redacted by value wherever it shows up
     if not key:
         raise TargetUnavailable(f"{env_name} is not set")
     return key

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from typing import Any, ClassVar, Literal
@@ -20,6 +19,7 @@ from evalkit.targets.chat import sdk_timeout
 from evalkit.targets.failures import shorten, status_error
 from evalkit.targets.prompt import PromptRenderer, compile_template, render_template, template_vars
 from evalkit.workspace.models import PromptSpec, TargetSpec
+from evalkit.workspace.secrets import remember_env
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -56,7 +56,7 @@ def resolve_env_refs(value: str, where: str) -> str:
 
     def lookup(match: re.Match[str]) -> str:
         name = match.group(1)
-        found = os.environ.get(name)
+        found = remember_env(name)  # redacted by value wherever it shows up
         if found is None:
             raise TargetUnavailable(f"{name} is not set (used in {where})")
         return found

@@ -125,6 +125,7 @@ def _read_jsonl(text: str, source: str, renames: dict[str, str]) -> list[CaseRow
         line = raw.removesuffix("\r")
         if not line.strip():
             continue
+        deep = False
         try:
             value = json.loads(
                 line, object_pairs_hook=no_duplicate_keys, parse_constant=no_constants
@@ -135,6 +136,14 @@ def _read_jsonl(text: str, source: str, renames: dict[str, str]) -> list[CaseRow
             ) from None
         except ValueError as exc:
             raise SpecError.single(Location(source, number), "", str(exc)) from None
+        except RecursionError:
+            value, deep = None, True  # deeper than Python's parser goes
+        if deep or too_deep(value):
+            raise SpecError.single(
+                Location(source, number),
+                "",
+                f"a value is nested more than {MAX_DEPTH} levels deep; flatten it",
+            )
         if not isinstance(value, dict):
             raise SpecError.single(
                 Location(source, number), "", "each line must be one JSON object ({...})"
@@ -142,6 +151,24 @@ def _read_jsonl(text: str, source: str, renames: dict[str, str]) -> list[CaseRow
         fields = {str(renames.get(k, k)): item for k, item in value.items()}
         rows.append(CaseRow(_shape(fields, from_csv=False, where=Location(source, number)), number))
     return rows
+
+
+# Far beyond any real case, and far below the depth at which hashing, storing or
+# rendering a value would exhaust Python's recursion limit.
+MAX_DEPTH = 100
+
+
+def too_deep(value: Any) -> bool:
+    """Whether lists/objects in `value` nest more than MAX_DEPTH levels (iteratively)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

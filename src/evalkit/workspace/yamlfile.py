@@ -271,6 +271,13 @@ class _Builder:
             try:
                 return int(text)
             except ValueError:
+                digits = sum(c.isdigit() for c in text)
+                if digits > 1000:  # past Python's limit on converting digits to int
+                    raise _error(
+                        self.source,
+                        node,
+                        f"'{text[:12]}...' is too large a number ({digits:,} digits)",
+                    ) from None
                 raise _error(self.source, node, f"'{text}' is not a whole number") from None
         if tag == FLOAT:
             try:

@@ -31,6 +31,7 @@ from evalkit.graders.rules._common import (
 from evalkit.graders.rules._js import output_string
 from evalkit.graders.rules._jsonextract import TooMuchWork, iter_json_objects, load_yaml
 from evalkit.graders.rules._jsonpath import PathMissing, Step, parse_path, walk
+from evalkit.graders.rules.safe_regex import SafePattern
 from evalkit.records import Case, TargetOutput
 
 _SHOWN_ERRORS = 3  # a reason lists the first few schema errors, not hundreds
@@ -238,7 +239,7 @@ class JsonFieldParams(Params):
     _equals: Value | None = PrivateAttr(default=None)
     _contains: Value | None = PrivateAttr(default=None)
     _one_of: Value | None = PrivateAttr(default=None)
-    _matches: re.Pattern[str] | None = PrivateAttr(default=None)
+    _matches: SafePattern | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _prepare(self) -> JsonFieldParams:
@@ -249,7 +250,7 @@ class JsonFieldParams(Params):
         self._one_of = Value(self.one_of) if self.one_of is not None else None
         if self.matches is not None:
             try:
-                self._matches = re.compile(self.matches)
+                self._matches = SafePattern(self.matches)  # searched within a time budget
             except re.error as exc:
                 raise ValueError(f"`matches` {self.matches!r} is not a regex: {exc}") from None
         return self
@@ -290,7 +291,7 @@ def _check_problem(actual: Any, case: Case, params: JsonFieldParams) -> str | No
             return f"{clip(actual)} is not one of {clip(options)}"
     if params._matches is not None:
         text = actual if isinstance(actual, str) else json.dumps(actual, ensure_ascii=False)
-        if not params._matches.search(text):
+        if params._matches.search(text) is None:
             return f"{clip(actual)} does not match /{params._matches.pattern}/"
     return None
 

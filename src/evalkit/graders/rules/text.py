@@ -11,7 +11,6 @@ time (an empty `contains` value, a number for `starts-with`) is a grade of statu
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, StrictBool, StrictInt, model_validator
@@ -29,6 +28,7 @@ from evalkit.graders.rules._common import (
     parse_json_text,
     text_of,
 )
+from evalkit.graders.rules.safe_regex import SafePattern, compile_pattern
 from evalkit.records import Case, TargetOutput
 
 
@@ -282,7 +282,7 @@ class RegexParams(Compared):
     `new RegExp(value)`); `flags`: letters of 'ims' (JavaScript's i, m, s)."""
 
     flags: str = ""
-    _pattern: re.Pattern[str] | None = PrivateAttr(default=None)
+    _pattern: SafePattern | None = PrivateAttr(default=None)
     _problem: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -294,8 +294,8 @@ class RegexParams(Compared):
             self._pattern, self._problem = self.compile(self.value)
         return self
 
-    def compile(self, source: str) -> tuple[re.Pattern[str] | None, str | None]:
-        """The pattern, or why JavaScript would refuse it."""
+    def compile(self, source: str) -> tuple[SafePattern | None, str | None]:
+        """The pattern (searched within a time budget), or why JavaScript would refuse it."""
         try:
             pattern = _jsregex.compile_js(
                 source,
@@ -305,7 +305,7 @@ class RegexParams(Compared):
             )
         except _jsregex.InvalidRegex as exc:
             return None, f"invalid regular expression /{source}/: {exc}"
-        return pattern, None
+        return compile_pattern(pattern.pattern, pattern.flags), None
 
 
 @grader("regex", params=RegexParams, uses_threshold=False)
@@ -323,9 +323,9 @@ def regex(output: TargetOutput, case: Case, params: RegexParams) -> Score | Inva
     if pattern is None:
         return Score(0.0, passed=False, reason=problem or "invalid pattern", final=True)
     text = _js.output_string(output)
-    match = _jsregex.search(pattern, text)
+    match = pattern.search(_js.utf16(text))  # JavaScript matches on UTF-16 code units
     if match:
-        return Score(1.0, reason=f"matched {clip(match.group(0), 60)} at {match.start()}")
+        return Score(1.0, reason=f"matched {clip(match.text, 60)} at {match.start}")
     return Score(0.0, reason=f"no match for /{source}/ in output ({len(text)} chars)")
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from evalkit.errors import ConfigError
+from evalkit.errors import ConfigError, UsageError
 from evalkit.reports.charts import rate_bar
 
 # JSON inside <script type="application/json"> must not be able to close the element
@@ -106,8 +106,11 @@ def render_page(
     workspace: Path | None,
     scripts: list[str] | None = None,
     data: Any = None,
+    data_json: Markup | None = None,
 ) -> str:
     """Render `template` with the shared stylesheet, the given inline scripts and data."""
+    if data is not None:
+        data_json = embed_json(clean(data))
     styles = [asset("report.css")]
     scripts = scripts or []
     env = environment(workspace)
@@ -118,7 +121,7 @@ def render_page(
             csp=content_security_policy(scripts, styles),
             styles=[Markup(s) for s in styles],  # our own packaged CSS, not user data
             scripts=[Markup(s) for s in scripts],  # our own packaged JS, not user data
-            data_json=embed_json(clean(data)) if data is not None else None,
+            data_json=data_json,
         )
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(
@@ -133,8 +136,54 @@ def render_page(
         ) from exc
 
 
+# Stands in for the embedded data while the page renders; the data is written in its
+# place item by item, so a page of 20,000 trials never exists as one string.
+_DATA_SLOT = "\x00evalkit-data\x00"
+
+
+def write_page_with_items(
+    template: str,
+    context: dict[str, Any],
+    items: list[Any],
+    out: Path,
+    *,
+    workspace: Path | None,
+    scripts: list[str] | None = None,
+) -> Path:
+    """`render_page` + `write_page` for a page whose data is a long list, streamed."""
+    html = render_page(
+        template, context, workspace=workspace, scripts=scripts, data_json=Markup(_DATA_SLOT)
+    )
+    head, slot, tail = html.partition(_DATA_SLOT)
+    if not slot:  # an overriding template that embeds no data
+        return write_page(html, out)
+    _check_out(out)
+    with out.open("w", encoding="utf-8") as sink:
+        sink.write(head)
+        sink.write("[")
+        for n, item in enumerate(items):
+            sink.write(("," if n else "") + embed_json(clean(item)))
+        sink.write("]")
+        sink.write(tail)
+    return out
+
+
+def _check_out(out: Path) -> None:
+    if out.is_dir():
+        raise UsageError(
+            f"--out {out} is a directory; give a file name",
+            hint=f"e.g. --out {out / 'report.html'}",
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+
 def write_page(html: str, out: Path) -> Path:
     """Write the page, creating its folder."""
+    if out.is_dir():
+        raise UsageError(
+            f"--out {out} is a directory; give a file name",
+            hint=f"e.g. --out {out / 'report.html'}",
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     return out

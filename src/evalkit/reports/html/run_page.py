@@ -10,18 +10,32 @@ import duckdb
 
 from evalkit.analysis import summary
 from evalkit.reports import human
-from evalkit.reports.html.page import asset, render_page, write_page
+from evalkit.reports.html.page import asset, write_page_with_items
 from evalkit.store import reporting
 from evalkit.store.calibration_rows import run_calibration
 
 # Long texts are cut in the embedded data: a report is for reading, the store keeps all.
-MAX_TEXT = 20_000
+# A bounded preview keeps a report of 20,000 trials of 100 KB outputs to tens of MB
+# (it was 394 MB, and 10 GB of memory to build).
+MAX_TEXT = 4_000
 
 
 def _cut(value: Any) -> Any:
     if isinstance(value, str) and len(value) > MAX_TEXT:
         return value[:MAX_TEXT] + f"… [{len(value) - MAX_TEXT:,} more characters in the store]"
     return value
+
+
+def _output_preview(t: dict[str, Any], run_id: str) -> str | None:
+    """The output's first MAX_TEXT characters, and the command that prints the rest."""
+    output: str | None = t["output"]
+    chars = t["output_chars"]
+    if output is None or chars is None or chars <= len(output):
+        return output
+    return (
+        f"{output}… [{chars - len(output):,} more characters: "
+        f"evalkit show {run_id} --trial '{t['trial_id']}']"
+    )
 
 
 def _label(target_id: str, prompt_id: str | None) -> str:
@@ -31,7 +45,7 @@ def _label(target_id: str, prompt_id: str | None) -> str:
 def trial_data(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
     """The trials as the page's script reads them (short keys: 10,000 of them are embedded)."""
     data = []
-    for t in reporting.trial_rows(con, run_id):
+    for t in reporting.trial_rows(con, run_id, preview=MAX_TEXT):
         data.append(
             {
                 "id": t["trial_id"],
@@ -47,7 +61,7 @@ def trial_data(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, An
                 "tags": t["tags"],
                 "input": t["messages"] if t["messages"] else t["vars"],
                 "expected": _cut(t["expected"]),
-                "output": _cut(t["output"]),
+                "output": _output_preview(t, run_id),
                 "data": t["output_data"],
                 "error": _cut(t["error"]),
                 "error_kind": t["error_kind"],
@@ -102,11 +116,11 @@ def render_run_report(
     human.attach(con, run_id, trials)
     context = run_context(con, run_id)
     context["review"] = human.overview(trials)
-    html = render_page(
+    return write_page_with_items(
         "report.html.j2",
         context,
+        trials,
+        out,
         workspace=workspace,
         scripts=[asset("trials.js")],
-        data=trials,
     )
-    return write_page(html, out)

@@ -1,0 +1,153 @@
+"""A grader never hangs a run: regex searches have a time budget, and a second Ctrl-C
+stops the process at once whatever is stuck (a backtracking regex, a spinning grader,
+a target function that never returns)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+
+import pytest
+
+from evalkit.graders.rules.safe_regex import RegexTimeout, compile_pattern
+from tests.cli.conftest import Workspace
+from tests.reliability.test_resume import start_cli
+
+CLI = Callable[..., tuple[int, str]]
+
+EVIL = "a" * 34 + "!"  # `^(a+)+$` backtracks 2**34 times on it in Python's `re`
+
+SUITE = f"""\
+name: support
+cases:
+  - id: evil
+    vars: {{question: "{EVIL}"}}
+    graders: [{{type: regex, value: '^(a+)+$'}}]
+  - id: evil-backref
+    vars: {{question: "{EVIL}"}}
+    graders: [{{type: regex, value: '^(a+)+\\1$'}}]
+  - id: evil-unicode
+    vars: {{question: "{EVIL}é"}}
+    graders: [{{type: regex, value: '^(a+)+$'}}]
+  - id: fine
+    vars: {{question: "order 1234"}}
+    graders: [{{type: regex, value: '\\d{{4}}'}}, {{type: json-field, path: a, matches: 'x'}}]
+"""
+
+ECHO = "  - id: local\n    provider: python\n    function: echo.py:answer\n"
+
+
+def test_a_catastrophic_regex_is_an_error_grade_within_the_budget(
+    workspace: Workspace, cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVALKIT_REGEX_BUDGET", "0.5")
+    (workspace.root / "suites" / "support.yaml").write_text(SUITE)
+    (workspace.root / "echo.py").write_text("def answer(case):\n    return case.vars['question']\n")
+    workspace.plan(ECHO, extra="timeout: 5\n")
+    started = time.monotonic()
+    code, out = cli("run")
+    assert time.monotonic() - started < 20, "a regex outran the run's budget"
+    assert code == 1, out
+    grades = dict(
+        workspace.sql(
+            "SELECT r.case_id || ':' || g.grader, g.status || ' ' || g.reason FROM grades g "
+            "JOIN results r USING (run_id, trial_id)"
+        )
+    )
+    # RE2 answers what it can answer exactly, in linear time: a plain fail.
+    assert str(grades["evil:regex"]).startswith("fail no match for /^(a+)+$/")
+    # A backreference, or non-ASCII text, leave RE2 out: the budgeted worker gives up.
+    for case in ("evil-backref", "evil-unicode"):
+        status, _, reason = str(grades[f"{case}:regex"]).partition(" ")
+        assert status == "error", grades
+        assert "0.5 s budget" in reason and "catastrophic backtracking" in reason
+    assert str(grades["fine:regex"]).startswith("pass matched '1234'")
+    assert workspace.sql("SELECT status FROM runs") == [("completed",)]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "expected"),
+    [
+        (r"\d+", "x ١٢٣ 45", "١٢٣"),  # Unicode digits, as `re` finds them
+        (r"abc$", "abc\n", "abc"),  # `$` before a final newline
+        (r"(\w)\1", "hello", "ll"),  # a backreference
+        (r"colou?r", "The colour", "colour"),
+        (r"(?<=\$)\d+", "cost $42", "42"),
+        (r"a{,2}b", "aaab", "aab"),
+    ],
+)
+def test_budgeted_searches_agree_with_python_re(pattern: str, text: str, expected: str) -> None:
+    found = compile_pattern(pattern).search(text)
+    assert found is not None and found.text == expected
+    import re
+
+    match = re.search(pattern, text)
+    assert match is not None and found.start == match.start()
+
+
+def test_the_worker_recovers_after_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EVALKIT_REGEX_BUDGET", "0.3")
+    with pytest.raises(RegexTimeout):
+        compile_pattern(r"^(a+)+\1$").search(EVIL)
+    found = compile_pattern(r"(a)\1").search("baab")
+    assert found is not None and found.start == 1
+
+
+SPIN_GRADER = """\
+from evalkit.graders.base import grader
+
+@grader("spin")
+def spin(output, case, params):
+    open("stuck.flag", "w").close()
+    while True:
+        pass
+"""
+
+STUCK_TARGET = """\
+import time
+
+def answer(case):
+    if case.id == "stuck":
+        open("stuck.flag", "w").close()
+        while True:
+            time.sleep(1)
+    return "fine"
+"""
+
+
+@pytest.mark.parametrize("stuck", ["grader", "target"])
+def test_a_second_ctrl_c_stops_at_once_whatever_is_stuck(workspace: Workspace, stuck: str) -> None:
+    root = workspace.root
+    (root / "graders").mkdir()
+    (root / "graders" / "spin.py").write_text(SPIN_GRADER)
+    (root / "stuck.py").write_text(STUCK_TARGET)
+    grader = "{type: spin}" if stuck == "grader" else "{type: icontains, value: fine}"
+    (root / "suites" / "support.yaml").write_text(
+        f"name: support\ncases:\n  - {{id: stuck, vars: {{q: x}}, graders: [{grader}]}}\n"
+    )
+    workspace.plan(
+        "  - id: local\n    provider: python\n    function: stuck.py:answer\n",
+        extra="timeout: 600\n",
+    )
+    proc = start_cli(root, "run")
+    deadline = time.monotonic() + 120
+    while not (root / "stuck.flag").exists() and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[0]
+        time.sleep(0.1)
+    time.sleep(0.5)  # well into the stuck call
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    time.sleep(1)
+    assert proc.poll() is None  # the first Ctrl-C waits for the trial in flight
+    proc.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    try:
+        out, _ = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail("the second Ctrl-C did not stop the run")
+    assert time.monotonic() - started < 10
+    assert proc.returncode == 2, out
