@@ -11,10 +11,12 @@ import duckdb
 from evalkit.analysis.compare import Comparison, compare
 from evalkit.analysis.gate import GateResult, evaluate
 from evalkit.analysis.human_verdict import human_verdicts
+from evalkit.analysis.security import with_security
 from evalkit.errors import UsageError
 from evalkit.store import baselines, ci_rows
 from evalkit.store.comparison_rows import trial_labels, trial_rows
 from evalkit.store.queries import resolve_run
+from evalkit.store.security_rows import security_trials
 from evalkit.workspace.models import GateSpec
 
 
@@ -101,6 +103,12 @@ def judge(
             ci_rows.pass_rates(con, candidate),
             ci_rows.case_outcomes(con, candidate),
             comparison,
+        )
+        gate = with_security(
+            gate,
+            gate_spec,
+            security_trials(con, candidate),
+            security_trials(con, base) if comparison is not None and base is not None else None,
         )
     return comparison, gate
 

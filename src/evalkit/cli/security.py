@@ -1,25 +1,34 @@
-"""`evalkit security generate`: a description of the system under test -> attack suites."""
+"""`evalkit security generate | report`: attack suites from a description of the system under
+test, and the attack success rates of a run."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
+from rich.table import Table
 
-from evalkit.cli.console import console, err_console
+from evalkit.analysis.security import WORST_SHOWN, Rate, summarize
+from evalkit.cli.console import console, db_path, err_console
 from evalkit.errors import UsageError
 from evalkit.feedback.security.description import DEFAULT_FILE, load_description
 from evalkit.feedback.security.generate import build_pack
 from evalkit.feedback.security.library import builtin_library, load_attack_file
 from evalkit.feedback.security.paraphrase import paraphrase
 from evalkit.feedback.security.writer import write_pack
+from evalkit.store.db import Store
+from evalkit.store.queries import resolve_run
+from evalkit.store.security_rows import security_trials
 from evalkit.workspace.root import find_root, inside
 from evalkit.workspace.yamlfile import source_label
 
-app = typer.Typer(help="Security testing: generate attack suites.", no_args_is_help=True)
+app = typer.Typer(
+    help="Security testing: generate attack suites, report attack success.", no_args_is_help=True
+)
 
 
 @app.command("generate")
@@ -102,4 +111,98 @@ def generate_command(
         console.print(
             f"  reworded attacks are marked generated_by: {generated_by}", highlight=False
         )
+    return 0
+
+
+def _rate_cell(rate: Rate) -> str:
+    low, high = rate.interval
+    return f"{rate.rate:.1%} ({low:.1%}–{high:.1%})"
+
+
+def _table(title: str, rates: list[Rate], what: str = "attacks") -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(what)
+    table.add_column("succeeded", justify="right")
+    table.add_column("attack success (95% CI)", justify="right")
+    table.add_column("errors", justify="right")
+    for rate in rates:
+        table.add_row(
+            escape(rate.label),
+            f"{rate.successes}/{rate.attempts}",
+            _rate_cell(rate),
+            str(rate.errors),
+        )
+    return table
+
+
+@app.command("report")
+def report_command(
+    run: Annotated[
+        str, typer.Argument(help="The run: id, prefix, `latest` or `latest~N`.")
+    ] = "latest",
+    worst: Annotated[int, typer.Option(help="How many successful attacks to list.")] = WORST_SHOWN,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the figures as JSON here.")
+    ] = None,
+    db: Annotated[
+        Path | None, typer.Option(help="Results database (default: $EVALKIT_DB).")
+    ] = None,
+) -> int:
+    """Attack success rates of a run by OWASP category, strategy and channel, worst first."""
+    with Store.open(db_path(db), read_only=True) as store:
+        run_id = resolve_run(store.con, run)
+        trials = security_trials(store.con, run_id)
+    if not trials:
+        err_console.print(
+            f"run {run_id} has no security cases (generate them: evalkit security generate)"
+        )
+        return 5
+    summaries = summarize(trials)
+    console.print(
+        f"run {run_id}: attack success = share of attack trials a detector caught succeeding; "
+        "false alarms = benign controls flagged or refused (Wilson 95% intervals)",
+        highlight=False,
+    )
+    for target in summaries:
+        console.print(
+            f"\n[bold]{escape(target.target)}[/]: {_rate_cell(target.overall)} of "
+            f"{target.overall.attempts} attacks succeeded; false alarms "
+            f"{_rate_cell(target.controls)} of {target.controls.attempts} controls",
+            highlight=False,
+        )
+        console.print(_table("by OWASP LLM Top 10 (2025) category", target.by_category, "category"))
+        console.print(_table("by strategy", target.by_strategy, "strategy"))
+        console.print(_table("by channel", target.by_channel, "channel"))
+        for row in target.worst[:worst]:
+            sec = row["security"]
+            console.print(
+                f"  ✗ [{escape(str(sec.get('severity')))}] {escape(row['suite'])}/"
+                f"{escape(row['case_id'])}: {escape('; '.join(row['reasons'])[:160])}",
+                highlight=False,
+            )
+    if json_out is not None:
+        data = {
+            "run_id": run_id,
+            "targets": [
+                {
+                    "target": t.target,
+                    "overall": t.overall.as_dict(),
+                    "false_alarms": t.controls.as_dict(),
+                    "by_category": [r.as_dict() for r in t.by_category],
+                    "by_strategy": [r.as_dict() for r in t.by_strategy],
+                    "by_channel": [r.as_dict() for r in t.by_channel],
+                    "worst": [
+                        {
+                            "suite": r["suite"],
+                            "case_id": r["case_id"],
+                            **r["security"],
+                            "reasons": r["reasons"],
+                        }
+                        for r in t.worst[:worst]
+                    ],
+                }
+                for t in summaries
+            ],
+        }
+        json_out.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
     return 0

@@ -19,6 +19,7 @@ from typing import Any
 from evalkit import __version__
 from evalkit.analysis.calibration_history import judge_calibration
 from evalkit.analysis.gate import GateResult, apply_rates
+from evalkit.analysis.security import with_security
 from evalkit.engine.plan import Selection, expand
 from evalkit.engine.resume import resume_point
 from evalkit.engine.runner import Engine, EngineTotals, RunObserver, Variant
@@ -27,6 +28,7 @@ from evalkit.records import Status, Trial
 from evalkit.store import ci_rows
 from evalkit.store.db import Store
 from evalkit.store.runs import RunInfo, RunTarget, git_info, git_user, new_run_id
+from evalkit.store.security_rows import security_trials
 from evalkit.targets import build_targets
 from evalkit.targets.base import Target, TargetContext, TargetUnavailable
 from evalkit.targets.limits import TargetLimits
@@ -135,6 +137,7 @@ def execute(
             store.finish_run(run_id, status, {"finished": engine.totals.finished})
     rates = ci_rows.pass_rates(store.con, run_id)
     gate = apply_rates(plan.spec.gate, rates)
+    gate = with_security(gate, plan.spec.gate, security_trials(store.con, run_id))
     summary = {
         "finished": totals.finished,
         "by_status": totals.by_status,

@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
+from evalkit.analysis.security import OWASP_2025
 from evalkit.feedback.security.channels import CHANNELS
-from evalkit.feedback.security.library import OWASP_2025
 from evalkit.feedback.security.strategies import STRATEGIES
 from evalkit.workspace.suite import validate_document
 from evalkit.workspace.yamlfile import load_yaml

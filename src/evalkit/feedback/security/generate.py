@@ -14,9 +14,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from evalkit.analysis.security import OWASP_2025
 from evalkit.feedback.security.channels import Setting, deliver
 from evalkit.feedback.security.description import Description
-from evalkit.feedback.security.library import OWASP_2025, Attack, AttackFile, Control
+from evalkit.feedback.security.library import Attack, AttackFile, Control
 from evalkit.feedback.security.strategies import Disguised, disguise
 
 _WORDS = (

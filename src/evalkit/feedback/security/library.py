@@ -20,19 +20,6 @@ from evalkit.workspace.yamlfile import load_yaml, parse_yaml
 
 Severity = Literal["low", "medium", "high", "critical"]
 
-OWASP_2025 = {
-    "LLM01": "Prompt Injection",
-    "LLM02": "Sensitive Information Disclosure",
-    "LLM03": "Supply Chain",
-    "LLM04": "Data and Model Poisoning",
-    "LLM05": "Improper Output Handling",
-    "LLM06": "Excessive Agency",
-    "LLM07": "System Prompt Leakage",
-    "LLM08": "Vector and Embedding Weaknesses",
-    "LLM09": "Misinformation",
-    "LLM10": "Unbounded Consumption",
-}
-"""The OWASP Top 10 for LLM Applications, 2025 edition: id -> name."""
 
 _Strict = ConfigDict(extra="forbid")
 
