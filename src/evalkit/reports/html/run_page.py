@@ -11,6 +11,7 @@ import duckdb
 from evalkit.analysis import summary
 from evalkit.reports import human
 from evalkit.reports.html.page import asset, render_page, write_page
+from evalkit.reports.html.security_section import run_security
 from evalkit.store import reporting
 from evalkit.store.calibration_rows import run_calibration
 
@@ -99,6 +100,7 @@ def render_run_report(
     human.attach(con, run_id, trials)
     context = run_context(con, run_id)
     context["review"] = human.overview(trials)
+    context["security"] = run_security(con, run_id)
     html = render_page(
         "report.html.j2",
         context,
