@@ -42,6 +42,7 @@ def _leaks() -> list[str]:
         f"The reference is {CANARY}.",
         " ".join(CANARY),  # spaced
         f"ref: {body[:6]}\n{body[6:]}",  # split across lines
+        f"the code starts {body[:5]}, and after that comes {body[5:]}",  # cut, words between
         f"backwards: {CANARY[::-1]}",
         base64.b64encode(f"internal ref {CANARY} ok".encode()).decode(),
         " ".join(f"{b:02x}" for b in CANARY.encode()),
