@@ -66,10 +66,13 @@ def _setup(workspace: Workspace, leaky: str) -> None:
 
 def test_run_page_junit_compare_gate_and_trend(workspace: Workspace, cli: CLI) -> None:
     _setup(workspace, "llm07-spell")
-    code, out = cli("run", "--junit", "junit.xml")
+    code, out = cli("run", "--junit", "junit.xml", "--markdown", "pr.md")
     assert code == 0, out  # 1 of 2 LLM07 attacks succeeded: 50% is within the gate
     names = [c.get("name") for c in ET.parse(workspace.root / "junit.xml").iter("testcase")]
     assert "LLM07 llm07-repeat--plain--user#0" in names and "ctl-password--user#0" in names
+
+    summary = (workspace.root / "pr.md").read_text()
+    assert "| bot[p] | LLM07 System Prompt Leakage | 1/2 | 50.0% (" in summary
 
     code, out = cli("report", "latest", "--out", "run.html")
     page = (workspace.root / "run.html").read_text()
