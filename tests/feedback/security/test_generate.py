@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from evalkit.analysis.security import OWASP_2025
 from evalkit.cli import invoke
 from evalkit.errors import SpecError
 from evalkit.feedback.security.channels import Setting, deliver
 from evalkit.feedback.security.description import Description, load_description
 from evalkit.feedback.security.generate import build_pack, substitute
-from evalkit.feedback.security.library import OWASP_2025, builtin_library
+from evalkit.feedback.security.library import builtin_library
 from evalkit.feedback.security.strategies import STRATEGIES, Disguised, disguise
 from evalkit.feedback.security.writer import render_suite
 from evalkit.graders.aggregate import bind_case
