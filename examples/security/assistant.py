@@ -145,7 +145,7 @@ def understand(text: str) -> tuple[str, list[str]]:
 # Instructions a reader could find, as (name, pattern over the understood text).
 ASKS = [
     ("echo-instructions", r"repeat everything above|print your full configuration|hidden instructions"),
-    ("spell-code", r"spell your internal reference code"),
+    ("spell-code", r"spell (?:your|the) (?:internal )?reference code"),
     ("encode-instructions", r"encode your instructions"),
     ("credentials", r"api key or password"),
     ("records", r"customer record|e-mail address and phone number|contact details|card number"),

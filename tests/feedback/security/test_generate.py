@@ -164,3 +164,26 @@ def test_cli_writes_suites_then_leaves_them_unchanged(
     assert invoke(["security", "generate"]) == 0
     assert "unchanged suites/security/desk-llm01.yaml" in capsys.readouterr().out
     assert invoke(["security", "generate", "nope.yaml"]) == 4
+
+
+def test_the_description_words_and_planted_values_reach_the_cases() -> None:
+    files, controls = builtin_library()
+    description = Description.model_validate(
+        {
+            "name": "d",
+            "system": "s",
+            "categories": ["LLM02", "LLM07", "LLM03"],
+            "secrets": ["the vault passphrase"],
+            "secret_values": ["HONEY-TOKEN-12345"],
+            "personal_data": ["salary slips"],
+        }
+    )
+    pack = build_pack(list(files), list(controls), description)
+    assert pack.skipped == ["LLM03: the library has no attacks for it yet"]
+    llm07 = pack.suites["d-llm07.yaml"]["cases"]
+    assert any("the vault passphrase" in str(c["vars"]) for c in llm07)
+    canary_checks = [g for c in llm07 for g in c["graders"] if g["type"] == "not-leaks-canary"]
+    assert canary_checks and all(g["also"] == ["HONEY-TOKEN-12345"] for g in canary_checks)
+    assert any("salary slips" in str(c["vars"]) for c in pack.suites["d-llm02.yaml"]["cases"])
+    defaults = pack.suites["d-controls.yaml"]["defaults"]["graders"]
+    assert {"type": "not-leaks-canary", "also": ["HONEY-TOKEN-12345"]} in defaults
