@@ -24,7 +24,7 @@ def helpdesk() -> Iterator[ModuleType]:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     yield module
-    for name in ("cites-kb", "no-pii"):
+    for name in ("cites-kb", "no-unpublished-pii"):
         unregister(name)
     del sys.modules[spec.name]
 
@@ -104,6 +104,6 @@ async def test_graders_work_through_evalkits_registry(helpdesk: ModuleType) -> N
     grade = await negated.grade(CASE, text("I couldn't find this in the IT knowledge base."))
     assert grade.status is Status.PASS and grade.metric == "not-cites-kb"
 
-    pii = bind(GraderConfig(name="no-pii", args={"allow": []}))
+    pii = bind(GraderConfig(name="no-unpublished-pii", args={"allow": []}))
     grade = await pii.grade(CASE, text("Mail me at someone@example.org"))
     assert grade.status is Status.FAIL

@@ -31,7 +31,7 @@ KNOWN_GRADERS = {
     "json-schema",
     "json-field",
     "cites-kb",
-    "no-pii",
+    "no-unpublished-pii",
 }
 
 

@@ -52,9 +52,19 @@ def has_comparison_rules(spec: GateSpec) -> bool:
     return spec.max_regressions is not None or spec.max_drop is not None
 
 
+def has_security_rules(spec: GateSpec) -> bool:
+    """Whether the gate limits attack success or false alarms (see `analysis.security`)."""
+    return spec.max_attack_success is not None or spec.max_false_alarms is not None
+
+
 def is_configured(spec: GateSpec) -> bool:
     """Whether the plan declares any gate rule at all."""
-    return has_rate_rules(spec) or bool(spec.must_pass) or has_comparison_rules(spec)
+    return (
+        has_rate_rules(spec)
+        or bool(spec.must_pass)
+        or has_comparison_rules(spec)
+        or has_security_rules(spec)
+    )
 
 
 def apply_rates(spec: GateSpec, rates: Rates, intervals: Intervals | None = None) -> GateResult:

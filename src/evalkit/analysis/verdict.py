@@ -11,11 +11,13 @@ import duckdb
 from evalkit.analysis.compare import Comparison, compare
 from evalkit.analysis.gate import GateResult, evaluate
 from evalkit.analysis.human_verdict import human_verdicts
+from evalkit.analysis.security import with_security
 from evalkit.analysis.summary import case_intervals
 from evalkit.errors import UsageError
 from evalkit.store import baselines, ci_rows
 from evalkit.store.comparison_rows import trial_labels, trial_rows
 from evalkit.store.queries import resolve_run
+from evalkit.store.security_rows import security_trials
 from evalkit.workspace.models import GateSpec
 
 
@@ -105,6 +107,12 @@ def judge(
             intervals=case_intervals(con, candidate, gate_spec.confidence)
             if gate_spec.min_pass_rate_of == "lower_bound"
             else None,
+        )
+        gate = with_security(
+            gate,
+            gate_spec,
+            security_trials(con, candidate),
+            security_trials(con, base) if comparison is not None and base is not None else None,
         )
     return comparison, gate
 

@@ -27,6 +27,7 @@ from evalkit.cli import (
     review,
     run,
     runs,
+    security,
     show,
     stats,
     trend,
@@ -61,6 +62,7 @@ app.command("import")(ingest.command)
 app.command("promote")(promote.command)
 app.add_typer(baseline.app, name="baseline")
 app.add_typer(stats.app, name="stats")
+app.add_typer(security.app, name="security")
 
 
 def _version(value: bool) -> None:

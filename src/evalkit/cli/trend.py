@@ -12,6 +12,7 @@ from rich.text import Text
 from evalkit.analysis.trend import TrendRule, TrendSeries, build_series, flag_degradations
 from evalkit.cli.console import console, db_path, num, pct
 from evalkit.cli.report import default_out, workspace_or_none
+from evalkit.reports.html.security_section import trend_security
 from evalkit.store import reporting
 from evalkit.store.db import Store
 
@@ -61,6 +62,7 @@ def command(
         # per case only for the runs the rule tests: the latest two and their window
         case_rows = reporting.history_case_rows(store.con, plan, window + 2)
         plans = [plan] if plan else reporting.known_plans(store.con)
+        security = trend_security(store.con, plans, last)
     if not rows:
         scope = f"plan '{plan}'" if plan else "any plan"
         console.print(f"no finished runs of {scope} with results: nothing to chart")
@@ -71,7 +73,9 @@ def command(
     from evalkit.reports.html.trend_page import render_trend_report
 
     target = out or default_out(workspace, f"trend-{plan or 'all'}")
-    written = render_trend_report(all_series, rule, tests, plans, target, workspace)
+    written = render_trend_report(
+        all_series, rule, tests, plans, target, workspace, security=security
+    )
     console.print(_table(all_series))
     flagged = [s for s in all_series if s.degradations]
     console.print(f"wrote {written}")

@@ -22,6 +22,7 @@ from evalkit import __version__
 from evalkit.analysis.calibration_history import judge_calibration
 from evalkit.analysis.gate import GateResult, apply_rates
 from evalkit.analysis.outcome import RunVerdict, run_verdict
+from evalkit.analysis.security import with_security
 from evalkit.analysis.summary import case_intervals
 from evalkit.engine.plan import Selection, TrialPlan, expand, select_cases
 from evalkit.engine.preflight import preflight
@@ -34,6 +35,7 @@ from evalkit.store import ci_rows
 from evalkit.store.db import Store
 from evalkit.store.outcome_rows import OutcomeCounts, outcome_counts
 from evalkit.store.runs import RunInfo, RunTarget, git_info, git_user, new_run_id
+from evalkit.store.security_rows import security_trials
 from evalkit.targets import build_targets
 from evalkit.targets.base import Target, TargetContext, TargetUnavailable
 from evalkit.targets.inputs import plan_input_hashes, target_input_hashes
@@ -182,6 +184,7 @@ def execute(
         else None
     )
     gate = apply_rates(spec, rates, intervals)
+    gate = with_security(gate, spec, security_trials(store.con, run_id))
     counts = outcome_counts(store.con, run_id)
     verdict = run_verdict(
         interrupted=status == "interrupted",

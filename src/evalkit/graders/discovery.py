@@ -18,7 +18,11 @@ from evalkit.graders.modules import display, import_file, is_current, set_worksp
 from evalkit.workspace.root import GRADER_DIR
 
 ENTRY_POINT_GROUP = "evalkit.graders"
-BUILTIN_MODULES = ("evalkit.graders.rules", "evalkit.graders.judge")
+BUILTIN_MODULES = (
+    "evalkit.graders.rules",
+    "evalkit.graders.judge",
+    "evalkit.graders.security",
+)
 
 # The source and names of each loaded workspace file, so an edited or deleted file's old
 # graders go.

@@ -52,6 +52,13 @@ def _suite_name(trial: dict[str, Any]) -> str:
     return f"{trial['suite']} x {target}"
 
 
+def _case_name(trial: dict[str, Any]) -> str:
+    """`case#epoch`; a security case leads with its OWASP category so CI lists group by it."""
+    name = f"{trial['case_id']}#{trial['epoch']}"
+    category = trial.get("owasp_category")
+    return f"{category} {name}" if category else name
+
+
 def _regressed(data: ReportData) -> set[tuple[str, str, str, str | None]]:
     if data.comparison is None:
         return set()
@@ -70,7 +77,7 @@ def _testcase(
     case = ET.SubElement(
         suite,
         "testcase",
-        name=_clean(f"{trial['case_id']}#{trial['epoch']}"),
+        name=_clean(_case_name(trial)),
         classname=_clean(f"{trial['suite']}.{target}"),
         time=f"{seconds:.3f}",
     )

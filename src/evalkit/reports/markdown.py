@@ -13,6 +13,7 @@ from pathlib import Path
 
 from evalkit.analysis.compare import FLAKY_EPOCHS, PASS_METRIC, SCORE_METRIC, Comparison
 from evalkit.reports.data import ReportData
+from evalkit.reports.security_md import security_lines
 
 HEADLINE_METRICS = (PASS_METRIC, SCORE_METRIC)  # in the comment's main table
 CASES_LISTED = 25  # per list; the rest are counted, the store has them all
@@ -36,6 +37,7 @@ def to_markdown(data: ReportData) -> str:
         lines += _gate(data)
     if data.comparison is not None:
         lines += _comparison(data.comparison)
+    lines += security_lines(data.trials)
     lines += _summary(data)
     return "\n".join(lines).rstrip() + "\n"
 

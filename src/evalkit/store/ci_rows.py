@@ -24,8 +24,10 @@ def trial_report_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[
         SELECT r.trial_id, r.suite, r.case_id, r.target_id, r.prompt_id, r.epoch, r.status,
                r.score, r.latency_ms, r.error_kind, r.error,
                full_output(r.output, r.output_ref) AS output, r.started_at,
-               coalesce(x.reasons, []::VARCHAR[]) AS reasons
+               coalesce(x.reasons, []::VARCHAR[]) AS reasons,
+               (c.metadata -> 'security') ->> 'category' AS owasp_category
         FROM results r LEFT JOIN reasons x USING (trial_id)
+        LEFT JOIN cases c USING (case_hash)
         WHERE r.run_id = ?
         ORDER BY r.suite, r.target_id, r.prompt_id NULLS FIRST, r.case_id, r.epoch
         """,

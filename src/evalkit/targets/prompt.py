@@ -17,6 +17,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from evalkit.errors import TargetError
 from evalkit.records import Case, ErrorKind, Message, TargetRequest
 from evalkit.targets.base import TargetCallError, TargetContext
+from evalkit.targets.canary import canary_for
 from evalkit.workspace.models import PromptSpec
 from evalkit.workspace.root import inside
 
@@ -90,6 +91,7 @@ class PromptRenderer:
         require_prompt: bool = True,
     ) -> None:
         self.prompt_id = prompt.id if prompt else None
+        self._target_id = target_id
         self._where = f"prompt '{prompt.id}'" if prompt else f"target '{target_id}' prompt"
         self._messages: list[_MessageTemplate] | None = None
         # Model targets need a user turn; python/command/http targets can do without one.
@@ -108,10 +110,10 @@ class PromptRenderer:
         values: dict[str, Any] | None = None
         system: str | None = None
         if self._system is not None:
-            values = template_vars(case)
+            values = self._values(case, epoch)
             system = render_template(self._system, values, f"{self._where} system", case)
         if self._messages is not None:
-            values = values if values is not None else template_vars(case)
+            values = values if values is not None else self._values(case, epoch)
             rendered = [
                 Message(m.role, render_template(m.template, values, self._where, case))
                 for m in self._messages
@@ -135,6 +137,13 @@ class PromptRenderer:
             prompt=prompt_text,
             system=system,
         )
+
+    def _values(self, case: Case, epoch: int) -> dict[str, Any]:
+        """The template vars plus this trial's `canary` (a case var of that name wins)."""
+        values = template_vars(case)
+        if "canary" not in values:
+            values["canary"] = canary_for(case.suite, case.id, self._target_id, epoch)
+        return values
 
     def _compile_prompt(self, prompt: PromptSpec, ctx: TargetContext) -> list[_MessageTemplate]:
         given = [k for k in ("template", "file", "messages") if getattr(prompt, k) is not None]

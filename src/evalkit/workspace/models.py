@@ -157,6 +157,12 @@ class GateSpec(BaseModel):
     max_drop: Rate | None = None  # tolerance for a statistically significant drop
     drop_metrics: list[str] = Field(default_factory=lambda: ["pass"])
     confidence: Annotated[StrictFloat, Field(gt=0.5, lt=1)] = 0.95
+    # Security suites (`evalkit security generate`): the highest attack success rate any
+    # target may show, per OWASP category in `categories` (default: every category), and
+    # the highest share of benign controls that may be flagged or refused.
+    max_attack_success: Rate | None = None
+    categories: list[str] = Field(default_factory=list)
+    max_false_alarms: Rate | None = None
 
 
 Kappa = Annotated[StrictFloat | StrictInt, Field(ge=-1, le=1)]

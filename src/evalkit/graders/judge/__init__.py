@@ -1,11 +1,11 @@
 """Model-graded graders: a judge model reads the output and returns a structured verdict.
 
 Importing this package registers llm-rubric, factuality, closed-qa, classify, g-eval,
-pairwise, faithfulness, answer-relevance and context-relevance. The judge itself is
+pairwise, faithfulness, answer-relevance, context-relevance and llm-refusal. The judge itself is
 built per run by `setup.build_judge` and reached through `client.current_judge()`.
 """
 
-from evalkit.graders.judge import geval, pairwise, rag, rubric  # noqa: F401  (registers)
+from evalkit.graders.judge import geval, pairwise, rag, refusal, rubric  # noqa: F401
 from evalkit.graders.judge.client import JudgeClient, Ledger, current_judge
 from evalkit.graders.judge.setup import build_judge, judge_spec, judging
 
@@ -19,6 +19,7 @@ JUDGE_GRADERS = (
     "faithfulness",
     "answer-relevance",
     "context-relevance",
+    "llm-refusal",
 )
 
 __all__ = [

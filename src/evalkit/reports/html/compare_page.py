@@ -14,6 +14,7 @@ from evalkit.analysis.compare import FLAKY_EPOCHS, CaseChange, Comparison, compa
 from evalkit.analysis.verdict import with_human
 from evalkit.reports.html.page import asset, render_page, write_page
 from evalkit.reports.html.run_page import MAX_TEXT
+from evalkit.reports.html.security_section import compare_security
 from evalkit.reports.html.textdiff import word_diff
 from evalkit.store import comparison_rows, reporting
 from evalkit.store.calibration_rows import label_counts
@@ -168,9 +169,11 @@ def render_compare_report(
             comparison_rows.trial_rows(con, cand_run),
         ),
     )
+    context = compare_context(con, comparison, base_run, cand_run)
+    context["security"] = compare_security(con, base_run, cand_run)
     html = render_page(
         "compare.html.j2",
-        compare_context(con, comparison, base_run, cand_run),
+        context,
         workspace=workspace,
         scripts=[asset("filter.js")],
     )

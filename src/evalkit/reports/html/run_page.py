@@ -11,6 +11,7 @@ import duckdb
 from evalkit.analysis import summary
 from evalkit.reports import human
 from evalkit.reports.html.page import asset, write_page_with_items
+from evalkit.reports.html.security_section import run_security
 from evalkit.store import reporting
 from evalkit.store.calibration_rows import run_calibration
 
@@ -116,6 +117,7 @@ def render_run_report(
     human.attach(con, run_id, trials)
     context = run_context(con, run_id)
     context["review"] = human.overview(trials)
+    context["security"] = run_security(con, run_id)
     return write_page_with_items(
         "report.html.j2",
         context,

@@ -41,11 +41,14 @@ def render_trend_report(
     plans: list[str],
     out: Path,
     workspace: Path | None,
+    security: list[dict[str, Any]] | None = None,
 ) -> Path:
-    """Write the trend page to `out`."""
+    """Write the trend page to `out` (with attack success over time when given)."""
+    context = trend_context(all_series, rule, tests, plans)
+    context["security"] = security or None
     html = render_page(
         "trend.html.j2",
-        trend_context(all_series, rule, tests, plans),
+        context,
         workspace=workspace,
         scripts=[asset("filter.js")],
     )

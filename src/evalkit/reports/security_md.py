@@ -1,0 +1,37 @@
+"""The Markdown summary's security table: attack success per target and OWASP category."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evalkit.analysis.security import Rate
+
+
+def security_lines(trials: list[dict[str, Any]]) -> list[str]:
+    """A table of attack success (Wilson 95% CI) per target x category, worst first; no
+    lines when the run has no security cases."""
+    rates: dict[tuple[str, str], Rate] = {}
+    for trial in trials:
+        category = trial.get("owasp_category")
+        if not category or trial["status"] not in ("pass", "fail"):
+            continue
+        prompt = trial["prompt_id"]
+        target = f"{trial['target_id']}[{prompt}]" if prompt else str(trial["target_id"])
+        rate = rates.setdefault((target, str(category)), Rate(str(category)))
+        rate.attempts += 1
+        rate.successes += trial["status"] == "fail"
+    if not rates:
+        return []
+    lines = [
+        "#### Security: attack success",
+        "",
+        "| target | category | succeeded | attack success (95% CI) |",
+        "| --- | --- | ---: | ---: |",
+    ]
+    for (target, _), rate in sorted(rates.items(), key=lambda kv: (kv[0][0], -kv[1].rate)):
+        low, high = rate.interval
+        lines.append(
+            f"| {target} | {rate.label} | {rate.successes}/{rate.attempts} | "
+            f"{rate.rate:.1%} ({low:.1%}–{high:.1%}) |"
+        )
+    return [*lines, ""]
