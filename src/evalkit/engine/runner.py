@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from evalkit.engine.concurrency import AdaptiveLimiter
+from evalkit.engine.conversation import ConversationDriver, needs_driver
 from evalkit.graders.aggregate import bind_case, grade_output
 from evalkit.graders.base import BoundGrader
 from evalkit.graders.peers import (
@@ -104,6 +105,9 @@ class Engine:
         self._peer_checked: set[int] = set()  # id(case) of cases looked at for `against:`
         self._peer_cases: set[int] = set()  # id(case) of cases with a grader that has one
         self._deferred: list[asyncio.Task[None]] = []  # gradings waiting for a peer
+        # conversations, simulated users and tool loops (see conversation.py)
+        self.conversation = ConversationDriver(self)
+        self.conversation.save = getattr(sink, "put_cache", None)
 
     def stop(self) -> None:
         """Let in-flight trials finish, start no new ones."""
@@ -151,6 +155,8 @@ class Engine:
         keys: list[str] = []
         for trial in trials:
             target = self.targets[(trial.target_id, trial.prompt_id)]
+            if needs_driver(trial.case, target):
+                continue  # each model call of a conversation is cached on its own
             try:
                 request = target.render(trial.case, trial.epoch)
             except TargetCallError:
@@ -190,6 +196,8 @@ class Engine:
     async def _produce(self, trial: Trial, limits: TargetLimits) -> tuple[TargetOutput, str | None]:
         """The trial's output (from the cache, or the target) and its cache key."""
         target = self.targets[(trial.target_id, trial.prompt_id)]
+        if needs_driver(trial.case, target):
+            return await self.conversation.produce(target, trial.case, trial.epoch, limits), None
         prepared = self._prepared.pop(trial.trial_id, None)
         if prepared is not None:
             request, key = prepared
@@ -208,7 +216,11 @@ class Engine:
     ) -> None:
         """Grade the output and hand the result to the sink."""
         current_trial.set(_identity(trial))
-        grades, status, score = await grade_output(self._bound(trial.case), trial.case, output)
+        bound = self._bound(trial.case)
+        if output.steps is not None and trial.case.turns:  # graders of each turn, then all
+            grades, status, score = await self.conversation.grade(bound, trial.case, output)
+        else:
+            grades, status, score = await grade_output(bound, trial.case, output)
         result = TrialResult(
             run_id=self.run_id,
             trial_id=trial.trial_id,

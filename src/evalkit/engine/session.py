@@ -22,6 +22,7 @@ from evalkit.analysis.gate import GateResult, apply_rates
 from evalkit.engine.plan import Selection, expand
 from evalkit.engine.resume import resume_point
 from evalkit.engine.runner import Engine, EngineTotals, RunObserver, Variant
+from evalkit.engine.simulated_user import build_user_model
 from evalkit.graders.judge.setup import attach, judge_for_run, judging
 from evalkit.records import Status, Trial
 from evalkit.store import ci_rows
@@ -114,6 +115,7 @@ def execute(
         cache_lookup=store.cached_outputs if settings.use_cache and plan.spec.cache else None,
     )
     use_cache = settings.use_cache and plan.spec.cache
+    engine.conversation.user_model = build_user_model(plan, _cases(trials), notice)
     attach(judge, engine.call_target, store.cached_outputs if use_cache else None, writer.put_cache)
     if point is not None:
         point.seed(engine.totals)  # the summary and exit code cover the whole run
@@ -179,6 +181,9 @@ async def _drive(
         for target in {id(t): t for t in targets.values()}.values():
             with contextlib.suppress(Exception):
                 await target.aclose()
+        if (user := engine.conversation.user_model) is not None:
+            with contextlib.suppress(Exception):
+                await user.aclose()
 
 
 def _build_targets(

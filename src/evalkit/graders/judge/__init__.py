@@ -1,11 +1,18 @@
 """Model-graded graders: a judge model reads the output and returns a structured verdict.
 
 Importing this package registers llm-rubric, factuality, closed-qa, classify, g-eval,
-pairwise, faithfulness, answer-relevance and context-relevance. The judge itself is
+pairwise, faithfulness, answer-relevance, context-relevance, goal-success,
+conversation-rubric and role-adherence. The judge itself is
 built per run by `setup.build_judge` and reached through `client.current_judge()`.
 """
 
-from evalkit.graders.judge import geval, pairwise, rag, rubric  # noqa: F401  (registers)
+from evalkit.graders.judge import (  # noqa: F401  (registers)
+    conversation,
+    geval,
+    pairwise,
+    rag,
+    rubric,
+)
 from evalkit.graders.judge.client import JudgeClient, Ledger, current_judge
 from evalkit.graders.judge.setup import build_judge, judge_spec, judging
 
@@ -19,6 +26,9 @@ JUDGE_GRADERS = (
     "faithfulness",
     "answer-relevance",
     "context-relevance",
+    "goal-success",
+    "conversation-rubric",
+    "role-adherence",
 )
 
 __all__ = [

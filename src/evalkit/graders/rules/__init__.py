@@ -5,6 +5,6 @@ validates its params once when bound to a case and precompiles what it can (rege
 JSON schemas, JSON paths, Jinja2 templates in values), so grading a trial is cheap.
 """
 
-from evalkit.graders.rules import distance, numbers, python, structured, text
+from evalkit.graders.rules import distance, numbers, python, structured, text, trajectory
 
-BUILTIN_MODULES = (distance, numbers, python, structured, text)
+BUILTIN_MODULES = (distance, numbers, python, structured, text, trajectory)
