@@ -123,9 +123,12 @@ def trial_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, An
         [run_id],
     )
     for trial_id, metric, status, score, reason, reasoning, judge, metadata in cursor.fetchall():
+        meta = _json(metadata)
         grades.setdefault(trial_id, []).append(
             {"metric": metric, "status": status, "score": score, "reason": reason or "",
-             "reasoning": reasoning or _reasoning(_json(metadata)), "judge": judge}
+             "reasoning": reasoning or _reasoning(meta), "judge": judge,
+             # the conversation turn a per-turn grader judged (transcripts place it there)
+             "turn": meta.get("turn") if isinstance(meta, dict) else None}
         )  # fmt: skip
     for trial in trials:
         for key in ("vars", "messages", "expected", "output_data"):

@@ -11,8 +11,10 @@ import duckdb
 from evalkit.analysis import summary
 from evalkit.reports import human
 from evalkit.reports.html.page import asset, render_page, write_page
+from evalkit.reports.transcript import transcript_view
 from evalkit.store import reporting
 from evalkit.store.calibration_rows import run_calibration
+from evalkit.store.steps_rows import run_steps
 
 # Long texts are cut in the embedded data: a report is for reading, the store keeps all.
 MAX_TEXT = 20_000
@@ -31,6 +33,7 @@ def _label(target_id: str, prompt_id: str | None) -> str:
 def trial_data(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
     """The trials as the page's script reads them (short keys: 10,000 of them are embedded)."""
     data = []
+    trajectories = run_steps(con, run_id)
     for t in reporting.trial_rows(con, run_id):
         data.append(
             {
@@ -57,6 +60,8 @@ def trial_data(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, An
                 ],
             }
         )
+        if steps := trajectories.get(t["trial_id"]):
+            data[-1]["transcript"] = transcript_view(steps, data[-1]["grades"])
     return data
 
 
