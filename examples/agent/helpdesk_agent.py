@@ -73,7 +73,10 @@ def _password(use: Any, email: str | None, employee: str | None, *, urgent: bool
     if not check or not check["verified"]:
         return "Sorry, I could not verify your identity with those details."
     use("reset_password", email=email)
-    return f"Thanks, you are verified. The password for {email} has been reset; a temporary one is on its way by SMS."
+    return (
+        f"Thanks, you are verified. The password for {email} has been reset; "
+        "a temporary one is on its way by SMS."
+    )
 
 
 def _problem(use: Any, email: str | None, employee: str | None, problem: str) -> str:
