@@ -77,7 +77,9 @@ class McpTools:
             listed = await session.list_tools()
             wanted = self._spec.tools
             self._tools = [
-                ToolSpec(t.name, t.description or "", dict(t.inputSchema))
+                ToolSpec(
+                    t.name, t.description or "", dict(_field(t, "input_schema", "inputSchema"))
+                )
                 for t in listed.tools
                 if wanted is None or t.name in wanted
             ]
@@ -92,9 +94,9 @@ class McpTools:
         session = await self._ensure()
         result = await session.call_tool(name, arguments)
         texts = [c.text for c in result.content if getattr(c, "type", "") == "text"]
-        if result.isError:
+        if _field(result, "is_error", "isError"):
             raise RuntimeError("; ".join(texts) or f"tool '{name}' failed")
-        structured = getattr(result, "structuredContent", None)
+        structured = _field(result, "structured_content", "structuredContent")
         if structured is not None:
             return structured
         return "\n".join(texts)
@@ -104,3 +106,9 @@ class McpTools:
         self._stop.set()
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _field(value: Any, name: str, old_name: str) -> Any:
+    """A field of an MCP type by its mcp 2.x name, else its 1.x (camelCase) name."""
+    found = getattr(value, name, None)
+    return found if found is not None else getattr(value, old_name, None)
