@@ -162,11 +162,15 @@ def test_simulated_user_played_by_a_model_stops_at_its_marker(ws: AgentWorkspace
     assert roles == ["user", "assistant", "user", "assistant", "user"]
 
 
-def test_simulated_user_stops_at_max_turns_and_when_a_grader_passes(
+def test_simulated_user_stops_at_max_turns_a_grader_or_the_assistant(
     ws: AgentWorkspace, cli: Cli
 ) -> None:
     ws.server.script({"match": "", "replies": ["more please"]})
     user = {"provider": "openai", "model": "user-model", "base_url": ws.server.openai_url}
+    (ws.root / "echo.py").write_text(
+        "def reply(case, request):\n"
+        "    return 'Goodbye! BYE' if 'leave' in request.prompt else request.prompt\n"
+    )
     ws.suite(
         [
             {"id": "chatty", "user": {"goal": "chat", "max_turns": 3, "first": "hello"}},
@@ -179,12 +183,21 @@ def test_simulated_user_stops_at_max_turns_and_when_a_grader_passes(
                     "stop_when": {"type": "icontains", "value": "stop here"},
                 },
             },
+            {
+                "id": "assistant-ends",
+                "user": {"max_turns": 3, "first": "I want to leave", "stop_when": "BYE"},
+            },
         ]
     )
-    (ws.root / "echo.py").write_text("def reply(case, request):\n    return request.prompt\n")
     ws.plan([{"id": "py", "provider": "python", "function": "echo.py:reply"}], simulated_user=user)
     cli("run")
     rows = ws.sql(
         "SELECT case_id, metadata->>'stopped_by', metadata->>'turns' FROM results ORDER BY 1"
     )
-    assert rows == [("chatty", "max_turns", "3"), ("graded-stop", "goal", "1")]
+    assert rows == [
+        ("assistant-ends", "assistant", "1"),
+        ("chatty", "max_turns", "3"),
+        ("graded-stop", "goal", "1"),
+    ]
+    # the user model was asked for turns 2 and 3 of "chatty" only
+    assert ws.server.request_count() == 2

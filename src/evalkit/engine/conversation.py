@@ -219,9 +219,13 @@ class _Conversation:
         first_turn = case.turns[0].content if case.turns else None
         # Rendered once for the system prompt (and a case's own `messages:` as history).
         if case.turns is not None or case.user is not None:
-            shown = dataclasses.replace(case, messages=[Message("user", first_turn or "")])
+            # a case's own system messages still count; its chat messages come first
+            system = [m for m in case.messages or [] if m.role == "system"]
+            shown = dataclasses.replace(case, messages=[*system, Message("user", first_turn or "")])
             base = self.target.render(shown, self.epoch)
-            self.steps = [Step(m.role, 0, m.content) for m in case.messages or []]
+            self.steps = [
+                Step(m.role, 0, m.content) for m in case.messages or [] if m.role != "system"
+            ]
         else:
             base = self.target.render(case, self.epoch)
             self.steps = [Step(m.role, 1, m.content) for m in base.messages or []]
@@ -293,8 +297,8 @@ class _Conversation:
             self.steps.append(Step("user", number, said))
             if failure := await self.answer(number):
                 return failure
-            if await model.assistant_done(user, self.case, self.steps):
-                self.stopped_by = "goal"
+            if ended := await model.assistant_done(user, self.case, self.steps):
+                self.stopped_by = ended
                 return None
         self.stopped_by = "max_turns"
         return None

@@ -94,16 +94,18 @@ class UserModel:
         """The user said its stop marker: the goal is reached (by its own account)."""
         return isinstance(user.stop_when, str) and user.stop_when in said
 
-    async def assistant_done(self, user: SimulatedUser, case: Case, steps: list[Step]) -> bool:
-        """The assistant ended the conversation (said the marker), or the stop grader passes
-        on its last reply."""
+    async def assistant_done(
+        self, user: SimulatedUser, case: Case, steps: list[Step]
+    ) -> str | None:
+        """Why the conversation ends after the assistant's reply: "assistant" when it said
+        the marker, "goal" when the `stop_when` grader passes on it; None to go on."""
         reply = next((s.content or "" for s in reversed(steps) if s.role == "assistant"), "")
         if isinstance(user.stop_when, str):
-            return user.stop_when in reply
+            return "assistant" if user.stop_when in reply else None
         if isinstance(user.stop_when, GraderConfig):
             grade = await bind(user.stop_when).grade(case, TargetOutput(text=reply, steps=steps))
-            return bool(grade.passed)
-        return False
+            return "goal" if grade.passed else None
+        return None
 
     async def aclose(self) -> None:
         """Release the user target's connections."""
