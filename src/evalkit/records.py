@@ -300,3 +300,38 @@ class TrialRow:
     score: float | None
     cluster: str | None = None
     grades: dict[str, tuple[float | None, bool | None]] = field(default_factory=dict)
+
+
+def conversation_json(case: Case) -> dict[str, Any]:
+    """The conversation and tool parts of a case, JSON-ready; empty for a one-shot case
+    (so its hash is the one it had before conversations existed)."""
+    found: dict[str, Any] = {}
+    if case.turns is not None:
+        found["turns"] = [
+            {"content": t.content, "graders": [g.as_json(location=False) for g in t.graders]}
+            for t in case.turns
+        ]
+    if case.user is not None:
+        user = case.user
+        stop = user.stop_when
+        found["user"] = {
+            "persona": user.persona,
+            "goal": user.goal,
+            "max_turns": user.max_turns,
+            "first": user.first,
+            "stop_when": stop.as_json(location=False) if isinstance(stop, GraderConfig) else stop,
+        }
+    if case.tool_results:
+        found["tool_results"] = [
+            {
+                "tool": r.tool,
+                "args": r.args,
+                "result": r.result,
+                "error": r.error,
+                "timeout": r.timeout,
+            }
+            for r in case.tool_results
+        ]
+    if case.max_steps is not None:
+        found["max_steps"] = case.max_steps
+    return found

@@ -57,6 +57,10 @@ def test_turns_send_native_history_and_grade_each_turn(ws: AgentWorkspace, cli: 
         ("turn3/icontains", "fail", "3"),  # the model forgot the ticket
         ("knowledge-retention", "fail", None),
     ]
+    (stored,) = ws.sql("SELECT conversation FROM cases")
+    turns_json = json.loads(stored[0])["turns"]
+    assert [t["content"] for t in turns_json][2] == "What was my ticket again?"
+    assert turns_json[2]["graders"][0]["name"] == "icontains"
     turns = ws.sql("SELECT turn, role FROM steps ORDER BY idx")
     assert turns == [(1, "user"), (1, "assistant"), (2, "user"), (2, "assistant"),
                      (3, "user"), (3, "assistant")]  # fmt: skip

@@ -161,3 +161,35 @@ def test_max_steps_bounds_a_looping_model(ws: AgentWorkspace, cli: Cli) -> None:
     assert row == ("fail", "max_steps")
     (reason,) = ws.sql("SELECT reason FROM grades")
     assert reason[0] == "3 tools steps, max 2 (stopped at the target's max_steps)"
+
+
+def test_tool_config_mistakes_are_clear_errors(ws: AgentWorkspace, cli: Cli) -> None:
+    ws.suite([{"id": "c", "vars": {"input": "hi"}}])
+    ws.plan([{"id": "py", "provider": "python", "function": "tools.py:lookup_ticket",
+              "tools": [{"name": "x"}]}])  # fmt: skip
+    code, out = cli("run")
+    assert code == 4, out
+    assert "target 'py' (python): `tools:` runs the tool loop for anthropic and openai" in out
+    missing = ws.model("anthropic", tools=False)
+    missing["tools"] = [{"name": "lookup", "function": "tools.py:nope"}]
+    ws.plan([missing])
+    code, out = cli("run")
+    assert code == 4, out
+    assert "target 'anthropic' tool 'lookup': 'tools.py' has no function 'nope'" in out
+    assert ws.server.request_count() == 0
+
+
+def test_a_simulated_user_without_a_runnable_user_model_is_an_error_per_trial(
+    ws: AgentWorkspace, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws.suite(
+        [{"id": "sim", "user": {"goal": "reset"}, "graders": [{"type": "contains", "value": "x"}]}]
+    )
+    ws.plan([ws.model("openai", tools=False)], simulated_user="anthropic:claude-x")
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    code, out = cli("run")
+    assert code == 1, out
+    assert "simulated_user unavailable (ANTHROPIC_API_KEY is not set)" in out
+    (row,) = ws.sql("SELECT status, error_kind, error FROM results")
+    assert row[:2] == ("error", "config")
+    assert "has a simulated `user:` but the plan has no `simulated_user:`" in row[2]

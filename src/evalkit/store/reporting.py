@@ -108,7 +108,8 @@ def trial_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, An
                    r.output_data::VARCHAR AS output_data,
                    r.error_kind, r.error, r.latency_ms, r.cost_usd, r.cached,
                    c.vars::VARCHAR AS vars, c.messages::VARCHAR AS messages,
-                   c.expected::VARCHAR AS expected, c.tags
+                   c.expected::VARCHAR AS expected, c.tags,
+                   c.conversation::VARCHAR AS conversation
             FROM results r LEFT JOIN cases c USING (case_hash)
             WHERE r.run_id = ?
             ORDER BY r.suite, r.case_id, r.target_id, r.prompt_id NULLS FIRST, r.epoch
@@ -131,7 +132,7 @@ def trial_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, An
              "turn": meta.get("turn") if isinstance(meta, dict) else None}
         )  # fmt: skip
     for trial in trials:
-        for key in ("vars", "messages", "expected", "output_data"):
+        for key in ("vars", "messages", "expected", "output_data", "conversation"):
             trial[key] = _json(trial[key])
         trial["tags"] = list(trial["tags"] or [])
         trial["grades"] = grades.get(trial["trial_id"], [])

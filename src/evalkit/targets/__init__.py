@@ -11,7 +11,7 @@ import os
 
 from pydantic import BaseModel, ValidationError
 
-from evalkit.errors import TargetError
+from evalkit.errors import ConfigError, TargetError
 from evalkit.targets.base import (
     Target,
     TargetCallError,
@@ -61,7 +61,7 @@ def build_targets(spec: TargetSpec, ctx: TargetContext) -> list[Target]:
     built: list[Target] = [cls(spec, options, prompt, ctx) for prompt in variants]
     if spec.tools:
         if spec.provider not in TOOL_PROVIDERS:
-            raise TargetError(
+            raise ConfigError(
                 f"target '{spec.id}' ({spec.provider}): `tools:` runs the tool loop for "
                 f"{' and '.join(TOOL_PROVIDERS)} targets only",
                 hint="a python agent runs its own tools and returns its `trajectory`",

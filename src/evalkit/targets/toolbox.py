@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from evalkit.errors import TargetError
+from evalkit.errors import ConfigError, TargetError
 from evalkit.records import Step, ToolCall, ToolResultRule, ToolSpec
 from evalkit.targets.base import TargetContext
 from evalkit.targets.python_provider import load_function
@@ -138,11 +138,14 @@ def build_toolbox(spec: TargetSpec, ctx: TargetContext) -> ToolBox | None:
             mcp = McpTools(tool.mcp, ctx.root, f"{where} tools[{i}]")
             continue
         if not tool.name:
-            raise TargetError(f"{where} tools[{i}]: a tool needs a `name` (or an `mcp:` server)")
+            raise ConfigError(f"{where} tools[{i}]: a tool needs a `name` (or an `mcp:` server)")
         if any(s.name == tool.name for s in specs):
-            raise TargetError(f"{where} tools[{i}]: tool '{tool.name}' is declared twice")
+            raise ConfigError(f"{where} tools[{i}]: tool '{tool.name}' is declared twice")
         specs.append(ToolSpec(tool.name, tool.description, tool.parameters))
         if tool.function is not None:
-            function, _ = load_function(tool.function, ctx.root, f"{where} tool '{tool.name}'")
+            try:
+                function, _ = load_function(tool.function, ctx.root, f"{where} tool '{tool.name}'")
+            except TargetError as exc:  # a plan that names a missing function is a config error
+                raise ConfigError(exc.message, hint=exc.hint) from None
             functions[tool.name] = function
     return ToolBox(specs, functions, spec.max_steps or DEFAULT_MAX_STEPS, mcp)

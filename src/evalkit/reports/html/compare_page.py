@@ -87,7 +87,7 @@ def _case_view(
         "base": b,
         "candidate": c,
         "diff": word_diff(b["output"], c["output"]),
-        "input": _text(trial.get("messages") or trial.get("vars")),
+        "input": _text(trial.get("messages") or trial.get("conversation") or trial.get("vars")),
         "expected": _text(trial.get("expected")),
     }
 

@@ -48,7 +48,7 @@ def trial_data(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, An
                 "cost": t["cost_usd"],
                 "cached": t["cached"],
                 "tags": t["tags"],
-                "input": t["messages"] if t["messages"] else t["vars"],
+                "input": t["messages"] or t["conversation"] or t["vars"],
                 "expected": _cut(t["expected"]),
                 "output": _cut(t["output"]),
                 "data": t["output_data"],

@@ -22,3 +22,7 @@ CREATE TABLE steps (
     cached           BOOLEAN NOT NULL,         -- the model call was served from the response cache
     PRIMARY KEY (run_id, trial_id, idx)
 );
+
+-- A case's conversation: its turns (with their graders), simulated user, scripted tool
+-- results and max_steps; NULL for a one-shot case.
+ALTER TABLE cases ADD COLUMN conversation JSON;            -- turns, user, tool_results, max_steps of a conversation or agent case
