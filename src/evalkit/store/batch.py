@@ -169,9 +169,11 @@ class Batch:
         """Bytes of strings over LARGE_TEXT_BYTES this batch stores inline (structured
         outputs, metadata, errors, reasons): rare, but DuckDB must pin them at once to
         checkpoint, so the writer makes room for them (store/memory.py)."""
+        steps = self.steps.columns
         columns = (
             self.results["output_data"], self.results["metadata"], self.results["error"],
             self.grades["reason"], self.grades["reasoning"], self.grades["metadata"],
+            steps["content"], steps["arguments"], steps["result"],
         )  # fmt: skip
         return sum(
             len(value.encode("utf-8"))

@@ -10,7 +10,7 @@ from typing import Any
 
 from evalkit.graders.base import Verdict, grader
 from evalkit.graders.judge.common import JudgeParams, Sample, as_text, judge_samples
-from evalkit.records import Case, Step, TargetOutput
+from evalkit.records import Case, TargetOutput
 
 
 def transcript(output: TargetOutput) -> str:
@@ -88,8 +88,3 @@ async def role_adherence(output: TargetOutput, case: Case, params: RoleParams) -
         "role-adherence", params, {"transcript": transcript(output)}, {"role": params.role},
         _read,
     )  # fmt: skip
-
-
-def assistant_turns(steps: list[Step]) -> int:
-    """How many assistant messages a trajectory has."""
-    return sum(1 for s in steps if s.role == "assistant")
