@@ -51,6 +51,14 @@ def _two_runs(ws: AgentWorkspace, cli: Cli) -> tuple[str, str]:
     _script(ws, "lookup_ticket", "reset_password")
     ws.suite([CASE])
     assert cli("run", "--no-cache")[0] == 0
+    # turn 2 went to Claude as native messages: turn 1's tool calls and results included
+    last = ws.server.requests()[-1]["body"]["messages"]
+    assert [m["role"] for m in last] == ["user", "assistant", "user", "assistant", "user",
+                                         "assistant", "user"]  # fmt: skip
+    assert [b["type"] for b in last[1]["content"]] == ["tool_use"]
+    assert [b["type"] for b in last[2]["content"]] == ["tool_result"]
+    assert last[5]["content"] == [{"type": "text", "text": "Done, <i>ana</i>."}]
+    assert last[6]["content"] == [{"type": "text", "text": "Thanks!"}]
     runs = ws.sql("SELECT run_id FROM runs ORDER BY started_at")
     return str(runs[0][0]), str(runs[1][0])
 
