@@ -70,6 +70,12 @@ def test_tool_loop_runs_workspace_tools_and_stores_every_step(
         "SELECT status, output, input_tokens > 0, metadata->>'model_calls' FROM results"
     )
     assert row == ("pass", "Ticket T-1042 is open: Cannot log in.", True, "2")
+    code, out = cli("export", "--format", "jsonl", "--out", "trials.jsonl")
+    assert code == 0, out
+    lines = (ws.root / "trials.jsonl").read_text().splitlines()
+    (exported,) = [json.loads(line) for line in lines]
+    assert [s["role"] for s in exported["steps"]] == ["user", "assistant", "tool", "assistant"]
+    assert exported["steps"][2]["tool_name"] == "lookup_ticket"
 
 
 def test_rerun_of_an_unchanged_conversation_makes_no_model_call(

@@ -14,6 +14,8 @@ ExportFormat = Literal["csv", "jsonl", "parquet"]
 # CSV has no nested values: grades go in as one JSON text cell; jsonl and parquet keep
 # them as a list of structs that readers see as real nested data.
 _GRADES_NESTED = "list(struct_pack(idx, grader, metric, status, score, passed, reason, weight, threshold, metadata) ORDER BY idx)"  # noqa: E501
+# A conversation's or agent's trajectory, nested the same way (NULL for one-shot trials).
+_STEPS_NESTED = "list(struct_pack(idx, turn, role, content, tool_name, tool_call_id, arguments, result, error, latency_ms, input_tokens, output_tokens, cached) ORDER BY idx)"  # noqa: E501
 _COPY_OPTIONS = {
     "csv": "FORMAT csv, HEADER true",
     "jsonl": "FORMAT json",
@@ -26,18 +28,25 @@ def export_run(con: duckdb.DuckDBPyConnection, run_id: str, fmt: ExportFormat, o
     if fmt not in _COPY_OPTIONS:
         raise UsageError(f"unknown export format '{fmt}'; use one of csv, jsonl, parquet")
     grades = f"to_json({_GRADES_NESTED})" if fmt == "csv" else _GRADES_NESTED
+    steps = f"to_json({_STEPS_NESTED})" if fmt == "csv" else _STEPS_NESTED
     query = f"""
         COPY (
             WITH g AS (
                 SELECT trial_id, {grades} AS grades
                 FROM grades WHERE run_id = $run_id GROUP BY trial_id
+            ),
+            s AS (
+                SELECT trial_id, {steps} AS steps
+                FROM steps WHERE run_id = $run_id GROUP BY trial_id
             )
             SELECT r.* EXCLUDE (output_ref) REPLACE (full_output(r.output, r.output_ref) AS output),
                    c.vars, c.messages, c.expected, c.context, c.tags,
-                   c.metadata AS case_metadata, c.cluster, g.grades
+                   c.metadata AS case_metadata, c.cluster, g.grades,
+                   c.conversation, s.steps
             FROM results r
             LEFT JOIN cases c USING (case_hash)
             LEFT JOIN g USING (trial_id)
+            LEFT JOIN s USING (trial_id)
             WHERE r.run_id = $run_id
             ORDER BY r.suite, r.case_id, r.target_id, r.prompt_id NULLS FIRST, r.epoch
         ) TO $out ({_COPY_OPTIONS[fmt]})
