@@ -60,6 +60,78 @@ class Message:
 
 
 @dataclass(slots=True)
+class ToolCall:
+    """A model's request to run one tool."""
+
+    id: str  # the provider's call id (tool_use id / tool_call id), echoed with the result
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Step:
+    """One step of a trajectory: a user or assistant message, or one tool execution.
+
+    An assistant step that asked for tools is followed by one `tool` step per call, in
+    the order the model asked; that is enough to rebuild either wire format.
+    """
+
+    role: str  # "user" | "assistant" | "tool"
+    turn: int = 0  # 1-based conversation turn (0: messages before the first turn)
+    content: str | None = None  # the message text; for a tool step, the result as text
+    tool_name: str | None = None
+    tool_call_id: str | None = None
+    arguments: dict[str, Any] | None = None
+    result: Any = None  # what the tool returned (JSON-able)
+    error: str | None = None  # the tool failed (or timed out): what the model was told
+    latency_ms: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cached: bool = False  # an assistant step served from the response cache
+
+
+@dataclass(slots=True)
+class ToolSpec:
+    """A tool a target offers its model: name, description, JSON schema of arguments."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+@dataclass(slots=True)
+class ToolResultRule:
+    """A case's scripted answer for a tool: by name and, optionally, matching arguments."""
+
+    tool: str
+    args: dict[str, Any] | None = None  # a JSON subset the call's arguments must contain
+    result: Any = None
+    error: str | None = None  # the tool fails with this message
+    timeout: bool = False  # the tool never answers (the call times out)
+
+
+@dataclass(slots=True)
+class Turn:
+    """One user turn of a multi-turn case, with the graders of the reply to it."""
+
+    content: str
+    graders: list[GraderConfig] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class SimulatedUser:
+    """A user played by a model (or a python function) for `max_turns` at most."""
+
+    persona: str = ""
+    goal: str = ""
+    max_turns: int = 5
+    # a marker the user (or the assistant) says when it is done, or a grader of the
+    # assistant's reply that passes when the goal is reached
+    stop_when: str | GraderConfig | None = None
+    first: str | None = None  # the user's opening message; None: the user model writes it
+
+
+@dataclass(slots=True)
 class GraderConfig:
     """One grader as configured on a case (suite defaults already merged in).
 
@@ -116,6 +188,10 @@ class Case:
     graders: list[GraderConfig] = field(default_factory=list)
     cluster: str | None = None
     threshold: float | None = None  # pass when the weighted score reaches this
+    turns: list[Turn] | None = None  # a multi-turn conversation, user messages in order
+    user: SimulatedUser | None = None  # or a simulated user who talks to the target
+    tool_results: list[ToolResultRule] = field(default_factory=list)
+    max_steps: int | None = None  # overrides the target's bound on model calls
     content_hash: str = ""  # "sha256:..." over everything above that affects grading
     location: str = ""  # "file:line:col" where the case is defined
 
@@ -144,6 +220,10 @@ class TargetRequest:
     # where the provider has it), and how many alternatives per token to report logprobs for.
     response_schema: dict[str, Any] | None = None
     top_logprobs: int | None = None
+    # A conversation or tool loop: the trajectory so far (providers send it natively,
+    # `messages` then holds its text-only view) and the tools the model may call.
+    steps: list[Step] | None = None
+    tools: list[ToolSpec] | None = None
 
 
 @dataclass(slots=True)
@@ -169,6 +249,8 @@ class TargetOutput:
     error: TargetFailure | None = None
     cached: bool = False
     attempts: int = 1
+    tool_calls: list[ToolCall] = field(default_factory=list)  # the model asked for tools
+    steps: list[Step] | None = None  # the trajectory of a conversation or an agent
 
 
 @dataclass(slots=True)
@@ -230,3 +312,38 @@ class TrialRow:
     score: float | None
     cluster: str | None = None
     grades: dict[str, tuple[float | None, bool | None]] = field(default_factory=dict)
+
+
+def conversation_json(case: Case) -> dict[str, Any]:
+    """The conversation and tool parts of a case, JSON-ready; empty for a one-shot case
+    (so its hash is the one it had before conversations existed)."""
+    found: dict[str, Any] = {}
+    if case.turns is not None:
+        found["turns"] = [
+            {"content": t.content, "graders": [g.as_json(location=False) for g in t.graders]}
+            for t in case.turns
+        ]
+    if case.user is not None:
+        user = case.user
+        stop = user.stop_when
+        found["user"] = {
+            "persona": user.persona,
+            "goal": user.goal,
+            "max_turns": user.max_turns,
+            "first": user.first,
+            "stop_when": stop.as_json(location=False) if isinstance(stop, GraderConfig) else stop,
+        }
+    if case.tool_results:
+        found["tool_results"] = [
+            {
+                "tool": r.tool,
+                "args": r.args,
+                "result": r.result,
+                "error": r.error,
+                "timeout": r.timeout,
+            }
+            for r in case.tool_results
+        ]
+    if case.max_steps is not None:
+        found["max_steps"] = case.max_steps
+    return found

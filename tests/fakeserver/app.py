@@ -15,6 +15,13 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakeserver.judge import openai_logprobs, scripted_verdict, tool_use_content
+from tests.fakeserver.tools import (
+    anthropic_content,
+    is_tool_result_only,
+    openai_message,
+    scripted_step,
+    step_text,
+)
 
 HANG_SECONDS = 3600.0  # "hang" means: longer than any test is willing to wait
 
@@ -42,6 +49,7 @@ class Rule:
     judge: dict[str, Any] | None = None  # a scripted judge instead of `reply` (see judge.py)
     top_logprobs: dict[str, float] | None = None  # OpenAI logprobs for one token of the reply
     replies: list[str] | None = None  # answered in turn, one per request (sampled judges)
+    steps: list[dict[str, Any]] | None = None  # a scripted agent turn (see tools.py)
     served: int = 0
 
 
@@ -101,7 +109,7 @@ def _text_of(content: Any) -> str:
 
 def _last_user(messages: list[dict[str, Any]]) -> str:
     for message in reversed(messages):
-        if message.get("role") == "user":
+        if message.get("role") == "user" and not is_tool_result_only(message):
             return _text_of(message.get("content"))
     return ""
 
@@ -154,9 +162,14 @@ class FakeModel:
         await self._delay(rule)
         prompt_text = system + " " + " ".join(_text_of(m.get("content")) for m in messages)
         content: list[dict[str, Any]] = [{"type": "text", "text": reply}]
+        stop_reason = rule.stop_reason if rule else "end_turn"
         forced = (body.get("tool_choice") or {}).get("name")
         if forced and (tool_use := tool_use_content(reply, forced)):
             content = tool_use  # a forced tool call: the reply is the tool's input
+        if rule is not None and rule.steps:
+            step = scripted_step(rule.steps, messages)
+            content, stop_reason = anthropic_content(step, self.state.ids)
+            reply = step_text(step)
         return web.json_response(
             {
                 "id": f"msg_fake{next(self.state.ids):06d}",
@@ -164,7 +177,7 @@ class FakeModel:
                 "role": "assistant",
                 "model": body.get("model", "unknown"),
                 "content": content,
-                "stop_reason": rule.stop_reason if rule else "end_turn",
+                "stop_reason": stop_reason,
                 "stop_sequence": None,
                 "usage": {
                     "input_tokens": _count_tokens(prompt_text),
@@ -191,8 +204,13 @@ class FakeModel:
         if body.get("logprobs"):
             logprobs = openai_logprobs(reply, rule.top_logprobs if rule else None)
         prompt_tokens = sum(_count_tokens(_text_of(m.get("content"))) for m in messages)
-        completion_tokens = _count_tokens(reply)
         finish = "stop" if rule is None or rule.stop_reason == "end_turn" else rule.stop_reason
+        message: dict[str, Any] = {"role": "assistant", "content": reply, "refusal": None}
+        if rule is not None and rule.steps:
+            step = scripted_step(rule.steps, messages)
+            message, finish = openai_message(step, self.state.ids)
+            reply = step_text(step)
+        completion_tokens = _count_tokens(reply)
         return web.json_response(
             {
                 "id": f"chatcmpl-fake{next(self.state.ids):06d}",
@@ -202,7 +220,7 @@ class FakeModel:
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": reply, "refusal": None},
+                        "message": message,
                         "finish_reason": finish,
                         "logprobs": logprobs,
                     }
@@ -261,6 +279,7 @@ class FakeModel:
                 judge=r.get("judge"),
                 top_logprobs=r.get("top_logprobs"),
                 replies=r.get("replies"),
+                steps=r.get("steps"),
             )
             for r in body.get("rules", [])
         ]

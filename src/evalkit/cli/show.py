@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from evalkit.analysis import summary
 from evalkit.analysis.calibration_history import kappa_line, reviewed_line
@@ -16,10 +17,12 @@ from evalkit.cli.console import console, db_path
 from evalkit.cli.stats import detectable_drop_line
 from evalkit.cli.summary import judge_line, print_failures, print_reasoning, summary_table
 from evalkit.errors import UsageError
+from evalkit.reports.transcript import compact_lines
 from evalkit.store import queries, reporting
 from evalkit.store.calibration_rows import label_counts, run_calibration
 from evalkit.store.db import Store
 from evalkit.store.judging import judge_summary, judged_grades
+from evalkit.store.steps_rows import run_steps
 
 _WHEN = ("plan", "status", "started_at", "finished_at")
 _WHO = ("git_sha", "git_branch", "git_dirty", "created_by", "evalkit_version")
@@ -36,6 +39,13 @@ def command(
     trial: Annotated[
         str | None,
         typer.Option(help="Print this trial's whole output instead (reports show a preview)."),
+    ] = None,
+    trajectory: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Print this trial's trajectory (conversation turns and tool calls); "
+            "repeatable. Failing trials' trajectories are printed anyway."
+        ),
     ] = None,
     db: Annotated[
         Path | None, typer.Option(help="Results database (default: $EVALKIT_DB).")
@@ -69,6 +79,8 @@ def command(
             console.print(drops, style="dim", markup=False)
         failing, total = queries.failure_rows(store.con, run_id, failures, preview=200)
         print_failures(console, failing, total, failures)
+        wanted = [*(trajectory or []), *(str(r["trial_id"]) for r in failing[:failures])]
+        print_trajectories(store.con, run_id, list(dict.fromkeys(wanted)), set(trajectory or []))
         judge = judge_line(judge_summary(store.con, run_id))
         if judge:
             console.print(judge, markup=False)
@@ -90,3 +102,18 @@ def _print_output(store: Store, run_id: str, trial: str) -> int:
     text = reporting.trial_output(store.con, run_id, trial)
     sys.stdout.write((text or "") + "\n")
     return 0
+
+
+def print_trajectories(con: Any, run_id: str, trial_ids: list[str], named: set[str]) -> None:
+    """One line per step of each trial's trajectory (trials without one are passed over,
+    unless `named` on the command line)."""
+    found = run_steps(con, run_id, trial_ids)
+    for trial_id in trial_ids:
+        steps = found.get(trial_id)
+        if not steps:
+            if trial_id in named:
+                console.print(f"{trial_id}: no trajectory recorded", style="dim", markup=False)
+            continue
+        console.print(Text(f"Trajectory of {trial_id}", style="bold"))
+        for line in compact_lines(steps):
+            console.print(Text(f"  {line}"), overflow="fold")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from evalkit.engine.concurrency import AdaptiveLimiter
+from evalkit.engine.conversation import ConversationDriver, needs_driver
 from evalkit.engine.plan import TrialPlan
 from evalkit.graders.aggregate import bind_case, grade_output
 from evalkit.graders.base import BoundGrader
@@ -120,6 +121,9 @@ class Engine:
         self.max_cost: float | None = None  # USD: start no trial that could pass it
         self._priced_calls = 0
         self._in_flight = 0
+        # conversations, simulated users and tool loops (see conversation.py)
+        self.conversation = ConversationDriver(self)
+        self.conversation.save = getattr(sink, "put_cache", None)
 
     def stop(self) -> None:
         """Let in-flight trials finish, start no new ones."""
@@ -170,6 +174,8 @@ class Engine:
         keys: list[str] = []
         for trial in trials:
             target = self.targets[(trial.target_id, trial.prompt_id)]
+            if needs_driver(trial.case, target):
+                continue  # each model call of a conversation is cached on its own
             try:
                 request = target.render(trial.case, trial.epoch)
             except TargetCallError:
@@ -222,6 +228,8 @@ class Engine:
     async def _produce(self, trial: Trial, limits: TargetLimits) -> tuple[TargetOutput, str | None]:
         """The trial's output (from the cache, or the target) and its cache key."""
         target = self.targets[(trial.target_id, trial.prompt_id)]
+        if needs_driver(trial.case, target):
+            return await self.conversation.produce(target, trial.case, trial.epoch, limits), None
         prepared = self._prepared.pop(trial.trial_id, None)
         if prepared is not None:
             request, key = prepared
@@ -241,7 +249,11 @@ class Engine:
         """Grade the output and hand the result to the sink."""
         current_trial.set(_identity(trial))
         output = _without_secrets(output)
-        grades, status, score = await grade_output(self._bound(trial.case), trial.case, output)
+        bound = self._bound(trial.case)
+        if output.steps is not None and trial.case.turns:  # graders of each turn, then all
+            grades, status, score = await self.conversation.grade(bound, trial.case, output)
+        else:
+            grades, status, score = await grade_output(bound, trial.case, output)
         for grade in grades:
             if grade.reason:
                 grade.reason = redact_text(grade.reason)

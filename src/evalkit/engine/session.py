@@ -28,6 +28,7 @@ from evalkit.engine.plan import Selection, TrialPlan, expand, select_cases
 from evalkit.engine.preflight import preflight
 from evalkit.engine.resume import resume_point
 from evalkit.engine.runner import Engine, EngineTotals, RunObserver, Variant
+from evalkit.engine.simulated_user import build_user_model
 from evalkit.errors import SpecError
 from evalkit.graders.judge.setup import attach, judge_for_run, judging
 from evalkit.records import Case
@@ -154,6 +155,7 @@ def execute(
         f"(fix it, then `evalkit resume {run_id}`)"
     )
     use_cache = settings.use_cache and plan.spec.cache
+    engine.conversation.user_model = build_user_model(plan, _cases(trials.cases), notice)
     attach(judge, engine.call_target, store.cached_outputs if use_cache else None, writer.put_cache)
     if point is not None:
         point.seed(engine.totals)  # the summary and exit code cover the whole run
@@ -262,6 +264,9 @@ async def _drive(
         for target in {id(t): t for t in targets.values()}.values():
             with contextlib.suppress(Exception):
                 await target.aclose()
+        if (user := engine.conversation.user_model) is not None:
+            with contextlib.suppress(Exception):
+                await user.aclose()
 
 
 class HardStop:

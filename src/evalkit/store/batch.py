@@ -18,6 +18,7 @@ from evalkit.records import Status, TargetOutput, TrialResult, Usage
 from evalkit.store.cache import dumps
 from evalkit.store.large_texts import LargeTexts, is_large
 from evalkit.store.runs import case_hash
+from evalkit.store.steps_rows import StepColumns
 from evalkit.store.unnest import unnest_select
 
 _RESULTS = [
@@ -108,6 +109,7 @@ class Batch:
         self.size = 0
         self.extra_cache: dict[str, CacheEntry] = {}  # by key: the last answer wins
         self.large = LargeTexts()
+        self.steps = StepColumns()  # trajectories of conversation and agent trials
 
     @property
     def empty(self) -> bool:
@@ -160,15 +162,18 @@ class Batch:
             grades["weight"].append(grade.weight)
             grades["threshold"].append(grade.threshold)
             _add_grade_metadata(grades, grade.metadata)
+        self.steps.add(result)
         self.size += 1
 
     def inline_large_bytes(self) -> int:
         """Bytes of strings over LARGE_TEXT_BYTES this batch stores inline (structured
         outputs, metadata, errors, reasons): rare, but DuckDB must pin them at once to
         checkpoint, so the writer makes room for them (store/memory.py)."""
+        steps = self.steps.columns
         columns = (
             self.results["output_data"], self.results["metadata"], self.results["error"],
             self.grades["reason"], self.grades["reasoning"], self.grades["metadata"],
+            steps["content"], steps["arguments"], steps["result"],
         )  # fmt: skip
         return sum(
             len(value.encode("utf-8"))
@@ -193,6 +198,7 @@ class Batch:
         cur.execute("DROP TABLE batch_results")
         if self.grades["run_id"]:
             cur.execute(_INSERT_GRADES, list(self.grades.values()))
+        self.steps.insert(cur)
 
 
 def _add_grade_metadata(grades: dict[str, list[Any]], metadata: dict[str, Any]) -> None:

@@ -30,6 +30,8 @@ BATCH_ROWS = 5000
 # CSV has no nested values: grades go in as one JSON text cell; jsonl and parquet keep
 # them as a list of structs that readers see as real nested data.
 _GRADES_NESTED = "list(struct_pack(idx, grader, metric, status, score, passed, reason, weight, threshold, metadata) ORDER BY idx)"  # noqa: E501
+# A conversation's or agent's trajectory, nested the same way (NULL for one-shot trials).
+_STEPS_NESTED = "list(struct_pack(idx, turn, role, content, tool_name, tool_call_id, arguments, result, error, latency_ms, input_tokens, output_tokens, cached) ORDER BY idx)"  # noqa: E501
 _COPY_OPTIONS = {
     "csv": "FORMAT csv, HEADER {header}",
     "jsonl": "FORMAT json",
@@ -122,6 +124,7 @@ def _copy_batch(
     first: bool,
 ) -> Path:
     grades = f"to_json({_GRADES_NESTED})" if fmt == "csv" else _GRADES_NESTED
+    steps = f"to_json({_STEPS_NESTED})" if fmt == "csv" else _STEPS_NESTED
     options = _COPY_OPTIONS[fmt].format(header="true" if first else "false")
     query = f"""
         COPY (
@@ -140,15 +143,22 @@ def _copy_batch(
                 SELECT trial_id, {grades} AS grades
                 FROM grades WHERE run_id = $run_id AND trial_id IN (SELECT trial_id FROM batch)
                 GROUP BY trial_id
+            ),
+            s AS (
+                SELECT trial_id, {steps} AS steps
+                FROM steps WHERE run_id = $run_id AND trial_id IN (SELECT trial_id FROM batch)
+                GROUP BY trial_id
             )
             SELECT r.* EXCLUDE (recorded, output_ref)
                        REPLACE (coalesce(r.output, t.text) AS output),
                    c.vars, c.messages, c.expected, c.context, c.tags,
-                   c.metadata AS case_metadata, c.cluster, g.grades
+                   c.metadata AS case_metadata, c.cluster, g.grades,
+                   c.conversation, s.steps
             FROM batch r
             LEFT JOIN texts t ON t.text_hash = r.output_ref
             LEFT JOIN cases c USING (case_hash)
             LEFT JOIN g USING (trial_id)
+            LEFT JOIN s USING (trial_id)
             ORDER BY r.recorded
         ) TO $out ({options})
     """

@@ -135,7 +135,8 @@ def trial_rows(
                    r.output_data::VARCHAR AS output_data,
                    r.error_kind, r.error, r.latency_ms, r.cost_usd, r.cached,
                    c.vars::VARCHAR AS vars, c.messages::VARCHAR AS messages,
-                   c.expected::VARCHAR AS expected, c.tags
+                   c.expected::VARCHAR AS expected, c.tags,
+                   c.conversation::VARCHAR AS conversation
             FROM results r LEFT JOIN cases c USING (case_hash)
             WHERE r.run_id = ?
             ORDER BY r.suite, r.case_id, r.target_id, r.prompt_id NULLS FIRST, r.epoch
@@ -150,12 +151,15 @@ def trial_rows(
         [run_id],
     )
     for trial_id, metric, status, score, reason, reasoning, judge, metadata in cursor.fetchall():
+        meta = _json(metadata)
         grades.setdefault(trial_id, []).append(
             {"metric": metric, "status": status, "score": score, "reason": reason or "",
-             "reasoning": reasoning or _reasoning(_json(metadata)), "judge": judge}
+             "reasoning": reasoning or _reasoning(meta), "judge": judge,
+             # the conversation turn a per-turn grader judged (transcripts place it there)
+             "turn": meta.get("turn") if isinstance(meta, dict) else None}
         )  # fmt: skip
     for trial in trials:
-        for key in ("vars", "messages", "expected", "output_data"):
+        for key in ("vars", "messages", "expected", "output_data", "conversation"):
             trial[key] = _json(trial[key])
         trial["tags"] = list(trial["tags"] or [])
         trial["grades"] = grades.get(trial["trial_id"], [])

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 
 from evalkit.errors import StoreError
-from evalkit.records import Case
+from evalkit.records import Case, conversation_json
 from evalkit.store.cache import dumps
 from evalkit.store.large_texts import is_large
 from evalkit.store.memory import make_room
@@ -198,13 +198,14 @@ _CASE_COLUMNS = [
     ("vars", "VARCHAR"), ("messages", "VARCHAR"), ("expected", "VARCHAR"),
     ("context", "VARCHAR"), ("tags", "VARCHAR[]"), ("metadata", "VARCHAR"),
     ("graders", "VARCHAR"), ("cluster", "VARCHAR"), ("location", "VARCHAR"),
+    ("conversation", "VARCHAR"),
 ]  # fmt: skip
 # content-addressed: a case already stored by an earlier run is not stored again
 _INSERT_CASES = f"""
 INSERT INTO cases
 SELECT n.case_hash, n.suite, n.case_id, n.vars::JSON, n.messages::JSON,
        n.expected::JSON, n.context::JSON, n.tags, n.metadata::JSON, n.graders::JSON,
-       n.cluster, n.location
+       n.cluster, n.location, n.conversation::JSON
 FROM ({unnest_select(_CASE_COLUMNS)}) n ANTI JOIN cases c USING (case_hash)
 """
 
@@ -224,10 +225,11 @@ def _insert_cases(cur: duckdb.DuckDBPyConnection, cases: list[Case], large: int)
         [dumps([g.as_json() for g in c.graders]) for c in cases],
         [c.cluster for c in cases],
         [c.location for c in cases],
+        [dumps(found) if (found := conversation_json(c)) else None for c in cases],
     ]
     large += sum(
         len(text.encode("utf-8"))
-        for column in columns[3:10]
+        for column in (*columns[3:10], columns[12])
         for text in column
         if isinstance(text, str) and is_large(text)
     )

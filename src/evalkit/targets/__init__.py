@@ -11,7 +11,7 @@ import os
 
 from pydantic import BaseModel, ValidationError
 
-from evalkit.errors import TargetError
+from evalkit.errors import ConfigError, TargetError
 from evalkit.targets.base import (
     Target,
     TargetCallError,
@@ -20,6 +20,7 @@ from evalkit.targets.base import (
     providers,
     register,
 )
+from evalkit.targets.toolbox import build_toolbox
 from evalkit.workspace.models import PromptSpec, TargetSpec
 
 __all__ = [
@@ -58,7 +59,21 @@ def build_targets(spec: TargetSpec, ctx: TargetContext) -> list[Target]:
         raise TargetError(f"target '{spec.id}': prompt id '{duplicates[0]}' is used twice")
     variants: list[PromptSpec | None] = list(spec.prompts) or [None]
     built: list[Target] = [cls(spec, options, prompt, ctx) for prompt in variants]
+    if spec.tools:
+        if spec.provider not in TOOL_PROVIDERS:
+            raise ConfigError(
+                f"target '{spec.id}' ({spec.provider}): `tools:` runs the tool loop for "
+                f"{' and '.join(TOOL_PROVIDERS)} targets only",
+                hint="a python agent runs its own tools and returns its `trajectory`",
+            )
+        toolbox = build_toolbox(spec, ctx)
+        for target in built:
+            target.toolbox = toolbox  # type: ignore[attr-defined]  # read by the engine
     return built
+
+
+# Providers whose model asks for tools through the SDK; evalkit runs their tool loop.
+TOOL_PROVIDERS = ("anthropic", "openai")
 
 
 def _validate_options(spec: TargetSpec, model: type[BaseModel]) -> BaseModel:

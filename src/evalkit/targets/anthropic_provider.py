@@ -11,11 +11,12 @@ import anthropic
 from anthropic.types import MessageParam
 from pydantic import StrictInt
 
-from evalkit.records import Message, TargetOutput, TargetRequest, Usage
+from evalkit.records import Message, TargetOutput, TargetRequest, ToolCall, Usage
 from evalkit.targets.base import TargetContext, register
 from evalkit.targets.chat import ChatOptions, ChatTarget, read_api_key, sdk_timeout
 from evalkit.targets.failures import PROTOCOL_FAULTS, protocol_error, sdk_error
 from evalkit.targets.pricing import cost
+from evalkit.targets.wire import anthropic_messages, anthropic_tools
 from evalkit.workspace.models import PromptSpec, TargetSpec
 
 
@@ -89,16 +90,24 @@ class AnthropicTarget(ChatTarget):
         params = self.sampling()
         # This SDK version has no typed sampling arguments; the API still takes them.
         extra_body = {k: params[k] for k in ("temperature", "top_p") if k in params}
+        messages: Any = (
+            anthropic_messages(request.steps)
+            if request.steps is not None
+            else [_message_param(m) for m in request.messages or []]
+        )
+        tools: dict[str, Any] = _forced_tool(request.response_schema)
+        if request.tools and not tools:
+            tools = {"tools": anthropic_tools(request.tools)}
         started = time.perf_counter()
         try:
             message = await self._client.messages.create(
                 model=self.model,
                 max_tokens=params["max_tokens"],
-                messages=[_message_param(m) for m in request.messages or []],
+                messages=messages,
                 system=request.system or anthropic.omit,
                 stop_sequences=params.get("stop", anthropic.omit),
                 extra_body=extra_body or None,
-                **_forced_tool(request.response_schema),
+                **tools,
             )
         except anthropic.APIError as exc:
             raise sdk_error(
@@ -111,8 +120,16 @@ class AnthropicTarget(ChatTarget):
             ) from None
         latency_ms = (time.perf_counter() - started) * 1000
         text = "".join(block.text for block in message.content if block.type == "text")
-        # A structured answer arrives as the forced tool's input; keep it as data and text.
-        data = next((b.input for b in message.content if b.type == "tool_use"), None)
+        calls: list[ToolCall] = []
+        data = None
+        if request.tools and request.response_schema is None:  # the tool loop asks
+            calls = [
+                ToolCall(b.id, b.name, dict(b.input) if isinstance(b.input, dict) else {})
+                for b in message.content
+                if b.type == "tool_use"
+            ]
+        else:  # a structured answer arrives as the forced tool's input: data and text
+            data = next((b.input for b in message.content if b.type == "tool_use"), None)
         if data is not None and not text:
             text = json.dumps(data, ensure_ascii=False)
         usage = Usage(
@@ -132,6 +149,7 @@ class AnthropicTarget(ChatTarget):
                 "stop_reason": message.stop_reason,
                 "response_id": message.id,
             },
+            tool_calls=calls,
         )
 
     async def aclose(self) -> None:

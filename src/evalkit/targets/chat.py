@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt
 from evalkit.records import Case, TargetRequest
 from evalkit.targets.base import TargetContext, TargetUnavailable
 from evalkit.targets.prompt import PromptRenderer
+from evalkit.targets.wire import steps_json
 from evalkit.workspace.models import PromptSpec, TargetSpec
 from evalkit.workspace.secrets import remember_env
 
@@ -79,6 +80,13 @@ class ChatTarget:
             # judge requests only; left out when unset so older cache keys stay valid
             **({"response_schema": request.response_schema} if request.response_schema else {}),
             **({"top_logprobs": request.top_logprobs} if request.top_logprobs else {}),
+            # conversations and tool loops only, likewise
+            **({"steps": steps_json(request.steps)} if request.steps is not None else {}),
+            **(
+                {"tools": [[t.name, t.description, t.parameters] for t in request.tools]}
+                if request.tools
+                else {}
+            ),
         }
 
     def sampling(self) -> dict[str, Any]:

@@ -80,6 +80,11 @@ class CommandTarget(LocalTarget):
             "EVALKIT_EPOCH": str(request.epoch),
             "EVALKIT_VARS": json.dumps(request.case.vars, ensure_ascii=False, default=str),
         }
+        if request.steps is not None:  # a conversation: the history so far, as JSON
+            env["EVALKIT_MESSAGES"] = json.dumps(
+                [{"role": m.role, "content": m.content} for m in request.messages or []],
+                ensure_ascii=False,
+            )
         stdin = (request.prompt or "").encode()
         started = time.perf_counter()
         process = await self._spawn(env)

@@ -11,11 +11,12 @@ import openai
 from openai.types.chat import ChatCompletionMessageParam
 from pydantic import StrictInt
 
-from evalkit.records import ErrorKind, Message, TargetOutput, TargetRequest, Usage
+from evalkit.records import ErrorKind, Message, TargetOutput, TargetRequest, ToolCall, Usage
 from evalkit.targets.base import TargetCallError, TargetContext, register
 from evalkit.targets.chat import ChatOptions, ChatTarget, read_api_key, sdk_timeout
 from evalkit.targets.failures import PROTOCOL_FAULTS, protocol_error, sdk_error
 from evalkit.targets.pricing import cost
+from evalkit.targets.wire import openai_messages, openai_tools
 from evalkit.workspace.models import PromptSpec, TargetSpec
 
 # Local servers ignore the key, but the SDK insists on having one.
@@ -86,8 +87,13 @@ class OpenAITarget(ChatTarget):
         messages: list[ChatCompletionMessageParam] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
-        messages.extend(_message_param(m) for m in request.messages or [])
+        if request.steps is not None:
+            messages.extend(openai_messages(request.steps))  # type: ignore[arg-type]
+        else:
+            messages.extend(_message_param(m) for m in request.messages or [])
         params = self.sampling()
+        if request.tools:
+            params["tools"] = openai_tools(request.tools)
         if "response_format" in params:
             kind = "json_object" if params["response_format"] == "json" else "text"
             params["response_format"] = {"type": kind}
@@ -125,6 +131,11 @@ class OpenAITarget(ChatTarget):
                 input_tokens=completion.usage.prompt_tokens,
                 output_tokens=completion.usage.completion_tokens,
             )
+        calls = [
+            ToolCall(c.id, c.function.name, _arguments(c.function.arguments))
+            for c in choice.message.tool_calls or []
+            if c.type == "function"
+        ]
         structured = self._options.response_format == "json" or request.response_schema
         data = _parse_json(text) if structured else None
         metadata: dict[str, Any] = {
@@ -145,6 +156,7 @@ class OpenAITarget(ChatTarget):
             latency_ms=latency_ms,
             cost_usd=cost(completion.model or self.model, usage, self._pricing),
             metadata=metadata,
+            tool_calls=calls,
         )
 
     async def aclose(self) -> None:
@@ -156,6 +168,12 @@ def _message_param(message: Message) -> ChatCompletionMessageParam:
     if message.role == "assistant":
         return {"role": "assistant", "content": message.content}
     return {"role": "user", "content": message.content}
+
+
+def _arguments(text: str) -> dict[str, Any]:
+    """A tool call's arguments; JSON that is not an object is kept under `_raw`."""
+    parsed = _parse_json(text)
+    return parsed if isinstance(parsed, dict) else {"_raw": text}
 
 
 def _parse_json(text: str) -> Any:

@@ -25,13 +25,14 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, StrictBool
 
 from evalkit.errors import TargetError
-from evalkit.records import ErrorKind, TargetOutput, TargetRequest
+from evalkit.records import ErrorKind, Step, TargetOutput, TargetRequest
 from evalkit.targets.base import TargetCallError, TargetContext, register
 from evalkit.targets.local import LocalTarget
 from evalkit.workspace.models import PromptSpec, TargetSpec
@@ -140,14 +141,61 @@ def to_output(value: Any, display: str) -> TargetOutput:
                 f"{display} returned a dict without an 'output' key (keys: "
                 f"{', '.join(map(str, value)) or 'none'}); return a str or {{'output': ...}}",
             )
-        metadata = {k: v for k, v in value.items() if k != "output"}
+        metadata = {k: v for k, v in value.items() if k not in ("output", *TRAJECTORY_KEYS)}
         output = value["output"]
+        steps = trajectory_steps(value, display)
         if isinstance(output, str):
-            return TargetOutput(text=output, metadata=metadata)
-        return TargetOutput(text=_as_json(output), data=output, metadata=metadata)
+            return TargetOutput(text=output, metadata=metadata, steps=steps)
+        return TargetOutput(text=_as_json(output), data=output, metadata=metadata, steps=steps)
     if value is None:
         raise TargetCallError(ErrorKind.EXCEPTION, f"{display} returned None")
     return TargetOutput(text=_as_json(value), data=value)
+
+
+TRAJECTORY_KEYS = ("trajectory", "steps")
+
+
+def trajectory_steps(value: dict[str, Any], display: str) -> list[Step] | None:
+    """An agent's own trajectory from its output dict: under `trajectory` (or `steps`),
+    a list of tool calls `{"tool", "args", "result"}` (or `"error"`) and messages
+    `{"role", "content"}`, in order. None when it reports none."""
+    raw = next((value[k] for k in TRAJECTORY_KEYS if k in value), None)
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        raise TargetCallError(
+            ErrorKind.EXCEPTION, f"{display}: 'trajectory' must be a list of steps"
+        )
+    steps: list[Step] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise TargetCallError(
+                ErrorKind.EXCEPTION, f"{display}: trajectory[{i}] is not a mapping"
+            )
+        name = item.get("tool", item.get("tool_name", item.get("name")))
+        if name is not None:
+            args = item.get("args", item.get("arguments", {}))
+            result = item.get("result")
+            steps.append(
+                Step(
+                    role="tool",
+                    tool_name=str(name),
+                    tool_call_id=str(item.get("id", f"step{i}")),
+                    arguments=args if isinstance(args, dict) else {"_value": args},
+                    result=result,
+                    error=None if item.get("error") is None else str(item["error"]),
+                    content=None if result is None else _text(result),
+                    latency_ms=item.get("latency_ms"),
+                )
+            )
+        else:
+            role = str(item.get("role", "assistant"))
+            steps.append(Step(role=role, content=_text(item.get("content", ""))))
+    return steps
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else _as_json(value)
 
 
 def _as_json(value: Any) -> str:
@@ -197,6 +245,11 @@ class PythonTarget(LocalTarget):
         latency_ms = (time.perf_counter() - started) * 1000
         output = to_output(value, self._display)
         output.latency_ms = latency_ms
+        if output.steps is not None and request.steps is None:
+            # a one-shot agent: its trajectory between the question and its answer
+            question = [Step("user", 1, request.prompt)] if request.prompt is not None else []
+            inner = [replace(s, turn=1) for s in output.steps]
+            output.steps = [*question, *inner, Step("assistant", 1, output.text)]
         return output
 
     def _describe_failure(self, exc: Exception) -> str:

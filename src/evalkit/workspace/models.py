@@ -39,6 +39,39 @@ class MessageSpec(BaseModel):
     content: str
 
 
+class TurnSpec(BaseModel):
+    """One user turn of a multi-turn case, with graders of the reply to it."""
+
+    model_config = Strict
+
+    content: str
+    graders: list[GraderSpec] = Field(default_factory=list)
+
+
+class SimulatedUserSpec(BaseModel):
+    """A user played by the plan's `simulated_user` model, talking to the target."""
+
+    model_config = Strict
+
+    persona: str = ""
+    goal: str = ""
+    max_turns: Annotated[StrictInt, Field(ge=1, le=50)] = 5
+    stop_when: str | GraderSpec | None = None  # a marker said, or a grader that passes
+    first: str | None = None  # the opening message; None: the user model writes it
+
+
+class ToolResultSpec(BaseModel):
+    """A case's scripted tool answer: by tool name and, optionally, matching arguments."""
+
+    model_config = Strict
+
+    tool: str
+    args: dict[str, Any] | None = None
+    result: Any = None
+    error: str | None = None
+    timeout: StrictBool = False
+
+
 class CaseSpec(BaseModel):
     """One case as written in a suite (or a row of a `cases_from` file)."""
 
@@ -56,6 +89,10 @@ class CaseSpec(BaseModel):
     cluster: str | None = None
     threshold: StrictFloat | StrictInt | None = None
     skip: StrictBool = False
+    turns: list[str | TurnSpec] | None = None
+    user: SimulatedUserSpec | None = None
+    tool_results: list[ToolResultSpec] = Field(default_factory=list)
+    max_steps: Annotated[StrictInt, Field(ge=1)] | None = None
 
 
 class CasesFromSpec(BaseModel):
@@ -105,6 +142,28 @@ class PromptSpec(BaseModel):
     messages: list[MessageSpec] | None = None  # each content is a Jinja2 template
 
 
+class McpServerSpec(BaseModel):
+    """An MCP server over stdio whose tools a target offers (needs the `mcp` extra)."""
+
+    model_config = Strict
+
+    command: list[str] = Field(min_length=1)
+    env: dict[str, str] = Field(default_factory=dict)
+    tools: list[str] | None = None  # offer only these (default: every tool it lists)
+
+
+class ToolDefSpec(BaseModel):
+    """A tool a target offers its model; `function` is its workspace implementation."""
+
+    model_config = Strict
+
+    name: str | None = None
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    function: str | None = None  # "tools.py:lookup_ticket" or "package.module:func"
+    mcp: McpServerSpec | None = None  # or every tool of an MCP server
+
+
 class TargetSpec(BaseModel):
     """A target as written in a plan. Keys beyond the common ones are the provider's own
     options, validated by the provider's config model."""
@@ -119,6 +178,8 @@ class TargetSpec(BaseModel):
     timeout: PositiveSeconds | None = None
     retries: StrictInt | None = None
     requires_env: list[str] = Field(default_factory=list)
+    tools: list[ToolDefSpec] | None = None  # the tool loop (anthropic, openai)
+    max_steps: Annotated[StrictInt, Field(ge=1)] | None = None  # model calls per turn (10)
 
 
 class ModelPrice(BaseModel):
@@ -212,4 +273,6 @@ class PlanSpec(BaseModel):
     # or a target's keys (provider, model, base_url, ...). Default: $EVALKIT_JUDGE, else
     # Claude. Checked when the run builds it (evalkit.graders.judge.setup).
     judge: str | dict[str, Any] | None = None
+    # Who plays a case's `user:` (simulated users): configured like `judge:`.
+    simulated_user: str | dict[str, Any] | None = None
     calibration: CalibrationSpec | None = None

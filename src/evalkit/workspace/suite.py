@@ -15,11 +15,19 @@ from pydantic import ValidationError
 
 from evalkit.errors import GraderError, Location, SpecError, WorkspaceError
 from evalkit.graders.base import bind, registry
-from evalkit.records import Case, GraderConfig, Message
+from evalkit.records import (
+    Case,
+    GraderConfig,
+    Message,
+    SimulatedUser,
+    ToolResultRule,
+    Turn,
+    conversation_json,
+)
 from evalkit.workspace.casefiles import read_case_file
 from evalkit.workspace.identity import id_problem, sha256_of
 from evalkit.workspace.loaded import LoadedSuite
-from evalkit.workspace.models import CasesFromSpec, CaseSpec, GraderSpec, SuiteSpec
+from evalkit.workspace.models import CasesFromSpec, CaseSpec, GraderSpec, SuiteSpec, TurnSpec
 from evalkit.workspace.root import inside
 from evalkit.workspace.validation import Problem, field_path, validation_problems
 from evalkit.workspace.yamlfile import YamlDocument, YamlPath, load_yaml, source_label
@@ -81,6 +89,9 @@ def derived_case_id(spec: CaseSpec) -> str:
             "messages": _messages_json(spec),
             "expected": spec.expected,
             "context": _context(spec),
+            # only when given, so the ids of one-shot cases did not change
+            **({"turns": [_turn_text(t) for t in spec.turns]} if spec.turns else {}),
+            **({"user": spec.user.model_dump(mode="json")} if spec.user else {}),
         }
     )
     return DERIVED_ID_PREFIX + digest.split(":", 1)[1][:DERIVED_ID_HEX]
@@ -99,8 +110,13 @@ def case_hash(case: Case) -> str:
             "context": case.context,
             "graders": [g.as_json(location=False) for g in case.graders],
             "threshold": case.threshold,
+            **conversation_json(case),
         }
     )
+
+
+def _turn_text(turn: str | TurnSpec) -> str:
+    return turn if isinstance(turn, str) else turn.content
 
 
 def suite_hash(name: str, version: str | None, cases: list[Case]) -> str:
@@ -202,6 +218,21 @@ class _SuiteLoader:
         metadata = dict(spec.metadata)
         if spec.description is not None:
             metadata.setdefault("description", spec.description)
+        turns = None
+        if spec.turns is not None:
+            turns = [self.turn(t, (*path, "turns", k), locate) for k, t in enumerate(spec.turns)]
+            if not turns:
+                self.problems.append(
+                    (locate((*path, "turns")), field_path((*path, "turns")), "turns is empty")
+                )
+        if spec.turns is not None and spec.user is not None:
+            self.problems.append(
+                (
+                    locate((*path, "user")),
+                    field_path((*path, "user")),
+                    "give `turns:` (scripted) or `user:` (simulated), not both",
+                )
+            )
         case = Case(
             suite=suite.name,
             id=self.case_id(spec, path, locate),
@@ -218,10 +249,40 @@ class _SuiteLoader:
             graders=[dataclasses.replace(g) for g in defaults] + own,
             cluster=spec.cluster,
             threshold=None if threshold is None else float(threshold),
+            turns=turns,
+            user=None if spec.user is None else self.simulated_user(spec, path, locate),
+            tool_results=[ToolResultRule(**r.model_dump()) for r in spec.tool_results],
+            max_steps=spec.max_steps,
             location=where,
         )
         case.content_hash = case_hash(case)
         self.cases.append(case)
+
+    def simulated_user(self, spec: CaseSpec, path: YamlPath, locate: Locate) -> SimulatedUser:
+        """The case's `user:`, its `stop_when` grader checked like any other."""
+        user = spec.user
+        assert user is not None
+        stop: str | GraderConfig | None = None
+        if isinstance(user.stop_when, GraderSpec):
+            stop = self.grader(user.stop_when, (*path, "user", "stop_when"), locate)
+        else:
+            stop = user.stop_when
+        return SimulatedUser(
+            persona=user.persona,
+            goal=user.goal,
+            max_turns=user.max_turns,
+            stop_when=stop,
+            first=user.first,
+        )
+
+    def turn(self, spec: str | TurnSpec, path: YamlPath, locate: Locate) -> Turn:
+        """One user turn with its own graders (checked like a case's)."""
+        if isinstance(spec, str):
+            return Turn(spec)
+        graders = [
+            self.grader(g, (*path, "graders", j), locate) for j, g in enumerate(spec.graders)
+        ]
+        return Turn(spec.content, graders)
 
     def case_id(self, spec: CaseSpec, path: YamlPath, locate: Locate) -> str:
         """The given id (checked) or one derived from the content; duplicates are problems."""

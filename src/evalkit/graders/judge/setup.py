@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from evalkit.errors import ConfigError, TargetError
 from evalkit.graders.base import registry
 from evalkit.graders.judge.client import CallFn, JudgeClient, reset_judge, set_judge
-from evalkit.records import Case, TargetOutput
+from evalkit.records import Case, GraderConfig, TargetOutput
 from evalkit.targets import build_targets
 from evalkit.targets.base import TargetContext, TargetUnavailable
 from evalkit.targets.limits import TargetLimits
@@ -102,9 +102,14 @@ def judge_for_run(
     """The judge of a run whose cases use model-graded graders (None when none do, so a
     plan of rule graders never imports a model SDK); connect it with `attach`."""
     judges = registered_judges()
-    if not any(g.name in judges for case in cases for g in case.graders):
+    if not any(g.name in judges for case in cases for g in _case_graders(case)):
         return None
     return plan_judge(plan, notify)
+
+
+def _case_graders(case: Case) -> list[GraderConfig]:
+    """A case's graders, those of its turns included."""
+    return [*case.graders, *(g for turn in case.turns or [] for g in turn.graders)]
 
 
 def plan_judge(plan: LoadedPlan, notify: Callable[[str], None]) -> JudgeClient:

@@ -12,8 +12,19 @@ from evalkit.graders.rules import (
     python,
     structured,
     text,
+    trajectory,
     words,
     xml_rules,
 )
 
-BUILTIN_MODULES = (distance, html_rules, numbers, python, structured, text, words, xml_rules)
+BUILTIN_MODULES = (
+    distance,
+    html_rules,
+    numbers,
+    python,
+    structured,
+    text,
+    trajectory,
+    words,
+    xml_rules,
+)

@@ -16,8 +16,10 @@ from evalkit.reports.html.page import asset, render_page, write_page
 from evalkit.reports.html.run_page import MAX_TEXT
 from evalkit.reports.html.security_section import compare_security
 from evalkit.reports.html.textdiff import word_diff
+from evalkit.reports.transcript import transcript_view
 from evalkit.store import comparison_rows, reporting
 from evalkit.store.calibration_rows import label_counts
+from evalkit.store.steps_rows import run_steps
 
 MAX_CASES = 300  # per section; the rest are counted, the store has them all
 
@@ -37,6 +39,10 @@ def _first_trials(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[CaseKey, 
     for trial in reporting.trial_rows(con, run_id):
         key = (trial["suite"], trial["case_id"], trial["target_id"], trial["prompt_id"])
         first.setdefault(key, trial)
+    trajectories = run_steps(con, run_id, [t["trial_id"] for t in first.values()])
+    for trial in first.values():
+        steps = trajectories.get(trial["trial_id"])
+        trial["transcript"] = transcript_view(steps, trial["grades"]) if steps else None
     return first
 
 
@@ -50,7 +56,7 @@ def _side(trial: dict[str, Any] | None) -> dict[str, Any]:
         if g["status"] != "pass"
     ]
     return {"output": _text(output), "status": trial["status"], "reasons": reasons,
-            "epoch": trial["epoch"]}  # fmt: skip
+            "epoch": trial["epoch"], "transcript": trial.get("transcript")}  # fmt: skip
 
 
 def _human(comparison: Comparison, side: str, name: str) -> dict[str, Any] | None:
@@ -82,7 +88,7 @@ def _case_view(
         "base": b,
         "candidate": c,
         "diff": word_diff(b["output"], c["output"]),
-        "input": _text(trial.get("messages") or trial.get("vars")),
+        "input": _text(trial.get("messages") or trial.get("conversation") or trial.get("vars")),
         "expected": _text(trial.get("expected")),
     }
 

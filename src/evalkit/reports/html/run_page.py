@@ -12,8 +12,10 @@ from evalkit.analysis import summary
 from evalkit.reports import human
 from evalkit.reports.html.page import asset, write_page_with_items
 from evalkit.reports.html.security_section import run_security
+from evalkit.reports.transcript import transcript_view
 from evalkit.store import reporting
 from evalkit.store.calibration_rows import run_calibration
+from evalkit.store.steps_rows import run_steps
 
 # Long texts are cut in the embedded data: a report is for reading, the store keeps all.
 # A bounded preview keeps a report of 20,000 trials of 100 KB outputs to tens of MB
@@ -46,6 +48,7 @@ def _label(target_id: str, prompt_id: str | None) -> str:
 def trial_data(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
     """The trials as the page's script reads them (short keys: 10,000 of them are embedded)."""
     data = []
+    trajectories = run_steps(con, run_id)
     for t in reporting.trial_rows(con, run_id, preview=MAX_TEXT):
         data.append(
             {
@@ -60,7 +63,7 @@ def trial_data(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, An
                 "cost": t["cost_usd"],
                 "cached": t["cached"],
                 "tags": t["tags"],
-                "input": t["messages"] if t["messages"] else t["vars"],
+                "input": t["messages"] or t["conversation"] or t["vars"],
                 "expected": _cut(t["expected"]),
                 "output": _output_preview(t, run_id),
                 "data": t["output_data"],
@@ -72,6 +75,8 @@ def trial_data(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, An
                 ],
             }
         )
+        if steps := trajectories.get(t["trial_id"]):
+            data[-1]["transcript"] = transcript_view(steps, data[-1]["grades"])
     return data
 
 

@@ -145,12 +145,42 @@
     parent.appendChild(el("h4", "", label));
     parent.appendChild(node);
   }
+  // A conversation or agent: each message and tool call, grades at the turn they judged.
+  function gradeLine(g) {
+    var line = el("p", "grade");
+    line.appendChild(el("span", "status s-" + g.status, g.status));
+    line.appendChild(el("b", "", " " + g.metric + " "));
+    line.appendChild(el("span", "", g.reason));
+    return line;
+  }
+  function transcript(entries) {
+    var list = el("ol", "transcript");
+    entries.forEach(function (e) {
+      var item = el("li", "step r-" + e.role);
+      if (e.role === "tool") {
+        item.appendChild(el("span", "who", "⚙ " + e.tool));
+        item.appendChild(el("code", "", e.args));
+        item.appendChild(el("span", "", " → "));
+        item.appendChild(e.error ? el("span", "fail", "error: " + e.error) : el("code", "", e.result));
+      } else if (e.role !== "grades") {
+        item.appendChild(el("span", "who", e.role + (e.turn ? " · turn " + e.turn : "")));
+        item.appendChild(el("span", "", e.text));
+      } else {
+        item.appendChild(el("span", "who", "whole conversation"));
+      }
+      if (e.cached) item.appendChild(el("span", "muted", " (cached)"));
+      e.grades.forEach(function (g) { item.appendChild(gradeLine(g)); });
+      list.appendChild(item);
+    });
+    return list;
+  }
   function details(t) {
     var box = el("div", "detail");
     box.appendChild(el("p", "muted", "tags: " + (t.tags.join(", ") || "-") + " · latency " +
       fmt(t.latency, 0) + " ms · cost " + (t.cost === null ? "-" : "$" + fmt(t.cost, 5)) +
       (t.cached ? " · cached" : "")));
     field(box, "input", el("pre", "text", asText(t.input)));
+    if (t.transcript) field(box, "transcript", transcript(t.transcript));
     var expected = asText(t.expected);
     field(box, "expected", el("pre", "text", expected || "-"));
     if (t.human) {
