@@ -19,6 +19,7 @@ from evalkit.cli import (
     export,
     ingest,
     init,
+    merge,
     promote,
     report,
     resume,
@@ -55,6 +56,7 @@ app.command("compare")(compare.command)
 app.command("calibrate")(calibrate.command)
 app.command("import")(ingest.command)
 app.command("promote")(promote.command)
+app.command("merge")(merge.command)
 app.add_typer(baseline.app, name="baseline")
 app.add_typer(stats.app, name="stats")
 

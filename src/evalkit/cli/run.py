@@ -20,6 +20,7 @@ from evalkit.cli.summary import judge_line, print_failures, summary_table
 from evalkit.cli.watch import watch_loop
 from evalkit.engine.plan import Selection
 from evalkit.engine.session import RunOutcome, RunSettings, execute
+from evalkit.engine.shards import parse_shard
 from evalkit.errors import UsageError
 from evalkit.graders.discovery import load_all
 from evalkit.store import queries
@@ -76,6 +77,20 @@ def command(
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
     markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary here.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(help="Run only shard K of N (e.g. 2/4), split by case; see `evalkit merge`."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Worker processes (default: the plan's; else cores for big runs)."
+        ),
+    ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="Where trials run: local (default) or ray (pip install 'evalkit[ray]')."),
+    ] = None,
 ) -> int:
     """Run eval plans and record every result in DuckDB."""
     start = Path(plan) if plan and Path(plan).is_dir() else None
@@ -93,6 +108,9 @@ def command(
         concurrency=concurrency,
         labels=_labels(label or []),
         command=shlex.join(["evalkit", *sys.argv[1:]]),
+        shard=parse_shard(shard) if shard is not None else None,
+        workers=workers,
+        executor=executor,
     )
     database = db_path(db, root)
     ci_options = CiOptions(gate, baseline, junit, markdown, json_out)

@@ -22,6 +22,7 @@ from evalkit.analysis.gate import GateResult, apply_rates
 from evalkit.engine.plan import Selection, expand
 from evalkit.engine.resume import resume_point
 from evalkit.engine.runner import Engine, EngineTotals, RunObserver, Variant
+from evalkit.engine.shards import Shard, run_shard, shard_trials
 from evalkit.graders.judge.setup import attach, judge_for_run, judging
 from evalkit.records import Status, Trial
 from evalkit.store import ci_rows
@@ -48,6 +49,9 @@ class RunSettings:
     concurrency: int | None = None  # overrides every target's concurrency
     labels: dict[str, str] = field(default_factory=dict)
     command: str = ""
+    shard: Shard | None = None  # run only this slice of the cases (--shard K/N)
+    workers: int | None = None  # worker processes (--workers); None: the plan's, else auto
+    executor: str | None = None  # "local" or "ray" (--executor); None: the plan's
 
 
 @dataclass(slots=True)
@@ -95,6 +99,8 @@ def execute(
     targets, run_targets = _build_targets(plan, notice)
     variants = list(targets)
     trials = expand(plan, variants, settings.selection) if variants else []
+    shard = run_shard(settings.shard, store.con, resume_run)
+    trials = shard_trials(trials, shard)
     planned = len(trials)
     judge = judge_for_run(plan, trials, notice)  # before recording the run: a bad `judge:` stops it
     point = None
@@ -247,6 +253,7 @@ def _run_info(plan: LoadedPlan, settings: RunSettings, run_id: str, planned: int
             "concurrency": settings.concurrency,
             "cache": settings.use_cache and plan.spec.cache,
             "grader_code": grader_code_hashes(plan.root),
+            **({"shard": str(settings.shard)} if settings.shard else {}),
         },
         trials_planned=planned,
     )
