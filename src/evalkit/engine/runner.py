@@ -52,6 +52,12 @@ class ResultSink(Protocol):
     ) -> None: ...
 
 
+class Executor(Protocol):
+    """Runs an engine's trials elsewhere (worker processes, Ray) instead of in-process."""
+
+    async def run(self, engine: Engine, trials: list[Trial]) -> EngineTotals: ...
+
+
 class RunObserver(Protocol):
     """Told about progress; the CLI draws it, tests count it."""
 
@@ -104,6 +110,7 @@ class Engine:
         self._peer_checked: set[int] = set()  # id(case) of cases looked at for `against:`
         self._peer_cases: set[int] = set()  # id(case) of cases with a grader that has one
         self._deferred: list[asyncio.Task[None]] = []  # gradings waiting for a peer
+        self.executor: Executor | None = None  # None: run the trials in this process
 
     def stop(self) -> None:
         """Let in-flight trials finish, start no new ones."""
@@ -111,6 +118,8 @@ class Engine:
 
     async def run(self, trials: list[Trial]) -> EngineTotals:
         """Run every trial (unless stopped); returns the totals."""
+        if self.executor is not None:
+            return await self.executor.run(self, trials)
         self._prefetch_cache(trials)
         self.peers = PeerOutputs(self._compared_variants(trials))
         current_peers.set(self.peers)  # the worker tasks below inherit it
@@ -224,8 +233,31 @@ class Engine:
             started_at=started,
             finished_at=time.time(),
         )
-        self.sink.put(result, key, self.targets[(trial.target_id, trial.prompt_id)].provider)
+        self.deliver(result, key)
+
+    def deliver(self, result: TrialResult, key: str | None) -> None:
+        """Hand a finished trial to the sink and count it (executors that run trials in
+        other processes deliver their results here too)."""
+        provider = self.targets[(result.target_id, result.prompt_id)].provider
+        self.sink.put(result, key, provider)
         self._count(result)
+
+    async def run_one(self, trial: Trial, cached: TargetOutput | None = None) -> None:
+        """Run one trial now, as a worker of an executor does; `cached`, when given, is
+        the response-cache hit the parent found for it, graded instead of a call."""
+        self._prefetch_cache([trial])  # renders it and computes its cache key
+        prepared = self._prepared.get(trial.trial_id)
+        if cached is not None and prepared is not None and prepared[1] is not None:
+            self._cached[prepared[1]] = cached
+        started = time.time()
+        output, key = await self._produce(trial, self.limits[trial.target_id])
+        if key is not None:
+            self._cached.pop(key, None)
+        await self._finish(trial, output, key, started)
+
+    async def record_failure(self, trial: Trial, failure: TargetFailure) -> None:
+        """Record a trial that could not run (e.g. its worker process died) as an error."""
+        await self._finish(trial, TargetOutput(error=failure, attempts=0), None, time.time())
 
     def _bound(self, case: Case) -> list[BoundGrader]:
         bound = self._graders.get(id(case))

@@ -19,6 +19,7 @@ from typing import Any
 from evalkit import __version__
 from evalkit.analysis.calibration_history import judge_calibration
 from evalkit.analysis.gate import GateResult, apply_rates
+from evalkit.engine.executors import choose_executor
 from evalkit.engine.plan import Selection, expand
 from evalkit.engine.resume import resume_point
 from evalkit.engine.runner import Engine, EngineTotals, RunObserver, Variant
@@ -121,6 +122,15 @@ def execute(
     )
     use_cache = settings.use_cache and plan.spec.cache
     attach(judge, engine.call_target, store.cached_outputs if use_cache else None, writer.put_cache)
+    engine.executor = choose_executor(
+        plan,
+        engine,
+        trials,
+        workers=settings.workers,
+        executor=settings.executor,
+        uses_judge=judge is not None,
+        notice=notice,
+    )
     if point is not None:
         point.seed(engine.totals)  # the summary and exit code cover the whole run
     status = "failed"
