@@ -97,10 +97,14 @@ async def _main(read_fd: int, write_fd: int) -> None:
     await wire.close(writer)  # the last results must reach the parent
 
 
-def main() -> None:
-    """Entry point of a worker process."""
-    read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
+def serve_pipes(read_fd: int, write_fd: int) -> None:
+    """Serve the parent on these pipes until it says `exit` or goes away."""
     asyncio.run(_main(read_fd, write_fd))
+
+
+def main() -> None:
+    """Entry point of a worker process started as a fresh interpreter."""
+    serve_pipes(int(sys.argv[1]), int(sys.argv[2]))
 
 
 if __name__ == "__main__":

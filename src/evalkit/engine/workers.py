@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from evalkit.engine import wire
 from evalkit.engine.dispatch import Dispatcher, Job
+from evalkit.engine.forking import Forked, can_fork, fork_worker
 from evalkit.engine.remote import Setup, WorkerError
 from evalkit.engine.runner import Engine, EngineTotals
 from evalkit.records import Trial
@@ -32,7 +33,7 @@ _EXIT_TIMEOUT = 10.0
 class _Proc:
     """One worker process and what it has out."""
 
-    process: asyncio.subprocess.Process
+    process: Forked | asyncio.subprocess.Process
     reader: asyncio.StreamReader
     writer: asyncio.WriteTransport
     out: set[str] = field(default_factory=set)
@@ -91,17 +92,21 @@ class WorkerPool:
     async def _start(self) -> _Proc:
         to_child, from_parent = os.pipe()[::-1]  # (write end, read end) for the child's input
         from_child, to_parent = os.pipe()
+        process: Forked | asyncio.subprocess.Process
         try:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "evalkit.engine.worker_main",
-                str(from_parent),
-                str(to_parent),
-                pass_fds=(from_parent, to_parent),
-                stdin=asyncio.subprocess.DEVNULL,
-                start_new_session=True,  # Ctrl-C reaches the parent only; it drains workers
-            )
+            if can_fork():
+                process = fork_worker(from_parent, to_parent)
+            else:
+                process = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "evalkit.engine.worker_main",
+                    str(from_parent),
+                    str(to_parent),
+                    pass_fds=(from_parent, to_parent),
+                    stdin=asyncio.subprocess.DEVNULL,
+                    start_new_session=True,  # Ctrl-C reaches the parent only; it drains workers
+                )
         finally:
             os.close(from_parent)
             os.close(to_parent)
