@@ -12,8 +12,9 @@ Prints, in one run, against the local fake server (Anthropic wire format, the re
 2. a CPU-bound `python` target (--cpu-ms of hashing per call) at 1 and 2 workers and
    on Ray, in trials per second;
 3. a zero-latency `python` target with three rule graders (trials/s, DuckDB writes
-   included) at 1 and 2 workers, and the parent's peak memory at --python-cases and at
-   a quarter of it (flat in trials is the goal).
+   included) at 1 and 2 workers, and the parent's peak memory with a quarter of
+   --python-cases cases at 1 and at 4 epochs (flat in trials is the goal; the suite's
+   own size is held fixed).
 
 Every measurement runs in a fresh process (its own peak memory; worker processes are
 not counted in it) and a fresh workspace; evalkit's import and Ray's start are timed
@@ -53,11 +54,15 @@ def answer(case):
 """
 
 
-def measure(ws: Path, mode: str) -> dict[str, float]:
+def measure(ws: Path, mode: str, provider: str) -> dict[str, float]:
     """Run the workspace's plan in `mode` (w1, w2, ray); wall and CPU of this process."""
+    import importlib
+
     began = time.perf_counter()
     import evalkit
 
+    # the provider's SDK too: the bare loop imports it untimed as well
+    importlib.import_module(f"evalkit.targets.{provider}_provider")
     importlib_s = time.perf_counter() - began
     ray_init = 0.0
     if mode == "ray":
@@ -96,18 +101,23 @@ def phase(args: argparse.Namespace) -> None:
         ws = make_workspace(Path(args.tmp), args.cases, target, args.url, args.concurrency)
         if kind == "cpu":
             (ws / "system.py").write_text(CPU_SYSTEM.format(ms=args.cpu_ms))
-        result = measure(ws, mode)
+        if args.epochs > 1:
+            plan = ws / "evals" / "bench.yaml"
+            plan.write_text(plan.read_text() + f"epochs: {args.epochs}\n")
+        result = measure(ws, mode, target)
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
 
-def run_phase(name: str, cases: int, args: argparse.Namespace, url: str) -> dict[str, float]:
+def run_phase(
+    name: str, cases: int, args: argparse.Namespace, url: str, epochs: int = 1
+) -> dict[str, float]:
     """One measurement in a fresh process and a fresh workspace folder."""
     tmp = tempfile.mkdtemp(dir=args.tmp)
     concurrency = args.concurrency if name.split(":")[0] in ("bare", "anthropic") else 64
     cmd = [sys.executable, __file__, "--phase", name, "--url", url, "--tmp", tmp]
     cmd += ["--cases", str(cases), "--concurrency", str(concurrency)]
-    cmd += ["--cpu-ms", str(args.cpu_ms)]
+    cmd += ["--cpu-ms", str(args.cpu_ms), "--epochs", str(epochs)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -127,6 +137,7 @@ def main() -> None:
     parser.add_argument("--cpu-ms", type=float, default=2.0)
     parser.add_argument("--python-cases", type=int, default=20000)
     parser.add_argument("--no-ray", action="store_true")
+    parser.add_argument("--epochs", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--phase")
     parser.add_argument("--url")
     parser.add_argument("--tmp")
@@ -170,13 +181,16 @@ def main() -> None:
                 f"  {mode:4} {r['trials'] / r['wall']:8,.0f} trials/s  ({r['wall']:.2f}s, "
                 f"parent peak {r['peak_mb']:.0f} MB)"
             )
-        print("python target, zero latency, 3 rule graders, DuckDB writes included:")
+        print(
+            f"python target, zero latency, 3 rule graders, DuckDB writes included; "
+            f"{args.python_cases // 4} cases x 1 and x 4 epochs (parent memory flat in trials?):"
+        )
         for mode in ("w1", "w2"):
-            for cases in (args.python_cases // 4, args.python_cases):
-                r = run_phase(f"python:{mode}", cases, args, srv.url)
+            for epochs in (1, 4):
+                r = run_phase(f"python:{mode}", args.python_cases // 4, args, srv.url, epochs)
                 print(
-                    f"  {mode:4} {cases:6} trials {r['trials'] / r['wall']:8,.0f} trials/s "
-                    f"({r['wall']:.2f}s, parent cpu {r['cpu']:.2f}s, parent peak "
+                    f"  {mode:4} {r['trials']:6.0f} trials {r['trials'] / r['wall']:8,.0f} "
+                    f"trials/s ({r['wall']:.2f}s, parent cpu {r['cpu']:.2f}s, parent peak "
                     f"{r['peak_mb']:.0f} MB)"
                 )
 

@@ -61,8 +61,14 @@ class WorkerPool:
         book = Dispatcher(engine, trials)
         book.prefetch_cache()
         try:
-            started = await asyncio.gather(*(self._start() for _ in range(self.count)))
-            self.procs.extend(started)
+            starting = await asyncio.gather(
+                *(self._start() for _ in range(self.count)), return_exceptions=True
+            )
+            started = [p for p in starting if isinstance(p, _Proc)]
+            self.procs.extend(started)  # killed below if another one failed to start
+            for failed in starting:
+                if isinstance(failed, BaseException):
+                    raise failed
             self.readers = [asyncio.create_task(self._read(p, book)) for p in started]
             stopping = asyncio.create_task(engine.stopping.wait())
             told_stop = False
