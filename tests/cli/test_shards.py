@@ -161,3 +161,27 @@ def test_the_split_is_stable_balanced_and_covers_every_trial_once() -> None:
 def test_a_bad_shard_is_a_usage_error(text: str) -> None:
     with pytest.raises(UsageError, match="shard"):
         parse_shard(text)
+
+
+def test_a_resumed_shard_runs_only_its_own_slice(many: Workspace, cli: Cli) -> None:
+    db = many.root / "s1.duckdb"
+    assert cli("run", "--shard", "1/3", "--db", str(db))[0] in (0, 1)
+    con = duckdb.connect(str(db))
+    (run_id, planned) = con.execute("SELECT run_id, trials_planned FROM runs").fetchone() or ("", 0)
+    # as if killed half-way: half the trials saved, the run still `running`
+    con.execute(
+        "DELETE FROM results WHERE trial_id IN (SELECT trial_id FROM results ORDER BY trial_id "
+        "LIMIT ?)",
+        [planned // 2],
+    )
+    con.execute("DELETE FROM grades WHERE trial_id NOT IN (SELECT trial_id FROM results)")
+    con.execute("UPDATE runs SET status = 'running', finished_at = NULL")
+    con.close()
+    code, out = cli("resume", str(run_id), "--db", str(db))
+    assert code in (0, 1), out
+    con = duckdb.connect(str(db), read_only=True)
+    counts = con.execute("SELECT count(*), count(DISTINCT trial_id) FROM results").fetchone()
+    status = con.execute("SELECT status FROM runs").fetchone()
+    con.close()
+    assert counts == (planned, planned) and planned < CASES * 4  # its slice, not the plan
+    assert status == ("completed",)
