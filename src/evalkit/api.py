@@ -32,8 +32,12 @@ def run(
     concurrency: int | None = None,
     cache: bool = True,
     labels: dict[str, str] | None = None,
+    workers: int | None = None,
+    executor: str | None = None,
 ) -> list[RunOutcome]:
-    """Run one plan (by name or path) or every plan of the workspace; one outcome each."""
+    """Run one plan (by name or path) or every plan of the workspace; one outcome each.
+
+    `workers` and `executor` are `evalkit run --workers` and `--executor` (local | ray)."""
     root = find_root(Path(workspace) if workspace else None)
     load_all(root)
     settings = RunSettings(
@@ -42,6 +46,8 @@ def run(
         concurrency=concurrency,
         labels=labels or {},
         command="evalkit.run()",
+        workers=workers,
+        executor=executor,
     )
     db_path = Path(db) if db else default_db_path(root)
     with Store.open(db_path) as store:

@@ -21,6 +21,7 @@ from evalkit.cli import (
     export,
     ingest,
     init,
+    merge,
     promote,
     report,
     resume,
@@ -60,6 +61,7 @@ app.command("compare")(compare.command)
 app.command("calibrate")(calibrate.command)
 app.command("import")(ingest.command)
 app.command("promote")(promote.command)
+app.command("merge")(merge.command)
 app.add_typer(baseline.app, name="baseline")
 app.add_typer(stats.app, name="stats")
 app.add_typer(security.app, name="security")

@@ -23,6 +23,7 @@ from evalkit.cli.watch import watch_loop
 from evalkit.engine.plan import Selection
 from evalkit.engine.preflight import python_target_files
 from evalkit.engine.session import RunOutcome, RunSettings, execute
+from evalkit.engine.shards import parse_shard
 from evalkit.errors import UsageError
 from evalkit.graders.discovery import load_all
 from evalkit.store import queries
@@ -97,6 +98,20 @@ def command(
             help="Stop (exit 3, resumable) before spent plus in-flight cost passes USD.",
         ),
     ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(help="Run only shard K of N (e.g. 2/4), split by case; see `evalkit merge`."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Worker processes (default: the plan's; else cores for big runs)."
+        ),
+    ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="Where trials run: local (default) or ray (pip install 'evalkit[ray]')."),
+    ] = None,
 ) -> int:
     """Run eval plans and record every result in DuckDB."""
     start = Path(plan) if plan and Path(plan).is_dir() else None
@@ -116,6 +131,9 @@ def command(
         command=shlex.join(["evalkit", *sys.argv[1:]]),
         allow_skipped=allow_skipped,
         max_cost=max_cost,
+        shard=parse_shard(shard) if shard is not None else None,
+        workers=workers,
+        executor=executor,
     )
     database = db_path(db, root)
     ci_options = CiOptions(gate, baseline, junit, markdown, json_out)

@@ -56,6 +56,12 @@ class ResultSink(Protocol):
     ) -> None: ...
 
 
+class Executor(Protocol):
+    """Runs an engine's trials elsewhere (worker processes, Ray) instead of in-process."""
+
+    async def run(self, engine: Engine, trials: list[Trial]) -> EngineTotals: ...
+
+
 class RunObserver(Protocol):
     """Told about progress; the CLI draws it, tests count it."""
 
@@ -124,6 +130,7 @@ class Engine:
         # conversations, simulated users and tool loops (see conversation.py)
         self.conversation = ConversationDriver(self)
         self.conversation.save = getattr(sink, "put_cache", None)
+        self.executor: Executor | None = None  # None: run the trials in this process
 
     def stop(self) -> None:
         """Let in-flight trials finish, start no new ones."""
@@ -133,8 +140,11 @@ class Engine:
         """Run every trial (unless stopped); returns the totals.
 
         `trials` may be a TrialPlan: each target's workers then pull its trials from a
-        stream, a chunk at a time, and the plan is never held in memory whole.
+        stream, a chunk at a time, and the plan is never held in memory whole. Worker
+        processes and Ray take the trials as one list (their executors batch it).
         """
+        if self.executor is not None:
+            return await self.executor.run(self, list(trials))
         self.peers = PeerOutputs(self._compared_variants(_cases_of(trials)))
         current_peers.set(self.peers)  # the worker tasks below inherit it
         sources = [
@@ -274,8 +284,31 @@ class Engine:
             started_at=started,
             finished_at=time.time(),
         )
-        self.sink.put(result, key, self.targets[(trial.target_id, trial.prompt_id)].provider)
+        self.deliver(result, key)
+
+    def deliver(self, result: TrialResult, key: str | None) -> None:
+        """Hand a finished trial to the sink and count it (executors that run trials in
+        other processes deliver their results here too)."""
+        provider = self.targets[(result.target_id, result.prompt_id)].provider
+        self.sink.put(result, key, provider)
         self._count(result)
+
+    async def run_one(self, trial: Trial, cached: TargetOutput | None = None) -> None:
+        """Run one trial now, as a worker of an executor does; `cached`, when given, is
+        the response-cache hit the parent found for it, graded instead of a call."""
+        self._prefetch_cache([trial])  # renders it and computes its cache key
+        prepared = self._prepared.get(trial.trial_id)
+        if cached is not None and prepared is not None and prepared[1] is not None:
+            self._cached[prepared[1]] = cached
+        started = time.time()
+        output, key = await self._produce(trial, self.limits[trial.target_id])
+        if key is not None:
+            self._cached.pop(key, None)
+        await self._finish(trial, output, key, started)
+
+    async def record_failure(self, trial: Trial, failure: TargetFailure) -> None:
+        """Record a trial that could not run (e.g. its worker process died) as an error."""
+        await self._finish(trial, TargetOutput(error=failure, attempts=0), None, time.time())
 
     def _bound(self, case: Case) -> list[BoundGrader]:
         bound = self._graders.get(id(case))

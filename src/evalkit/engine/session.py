@@ -24,10 +24,12 @@ from evalkit.analysis.gate import GateResult, apply_rates
 from evalkit.analysis.outcome import RunVerdict, run_verdict
 from evalkit.analysis.security import with_security
 from evalkit.analysis.summary import case_intervals
+from evalkit.engine.executors import choose_executor
 from evalkit.engine.plan import Selection, TrialPlan, expand, select_cases
 from evalkit.engine.preflight import preflight
 from evalkit.engine.resume import resume_point
 from evalkit.engine.runner import Engine, EngineTotals, RunObserver, Variant
+from evalkit.engine.shards import Shard, run_shard, shard_plan
 from evalkit.engine.simulated_user import build_user_model
 from evalkit.errors import SpecError
 from evalkit.graders.judge.setup import attach, judge_for_run, judging
@@ -62,6 +64,9 @@ class RunSettings:
     command: str = ""
     allow_skipped: bool = False  # count skipped grades out instead of exit 3
     max_cost: float | None = None  # USD; overrides the plan's `max_cost`
+    shard: Shard | None = None  # run only this slice of the cases (--shard K/N)
+    workers: int | None = None  # worker processes (--workers); None: the plan's, else auto
+    executor: str | None = None  # "local" or "ray" (--executor); None: the plan's
 
 
 @dataclass(slots=True)
@@ -113,6 +118,8 @@ def execute(
     targets, run_targets = _build_targets(plan, notice)
     variants = list(targets)
     trials = expand(plan, variants, settings.selection) if variants else TrialPlan([], [], 1)
+    shard = run_shard(settings.shard, store.con, resume_run)
+    trials = shard_plan(trials, shard)
     planned = len(trials)
     judge = judge_for_run(
         plan, trials.cases if trials else [], notice
@@ -157,6 +164,15 @@ def execute(
     use_cache = settings.use_cache and plan.spec.cache
     engine.conversation.user_model = build_user_model(plan, _cases(trials.cases), notice)
     attach(judge, engine.call_target, store.cached_outputs if use_cache else None, writer.put_cache)
+    engine.executor = choose_executor(
+        plan,
+        engine,
+        trials,
+        workers=settings.workers,
+        executor=settings.executor,
+        uses_judge=judge is not None,
+        notice=notice,
+    )
     if point is not None:
         point.seed(engine.totals)  # the summary and exit code cover the whole run
     status = "failed"
@@ -371,6 +387,7 @@ def _run_info(plan: LoadedPlan, settings: RunSettings, run_id: str, planned: int
             "cache": settings.use_cache and plan.spec.cache,
             "grader_code": grader_code_hashes(plan.root),
             "target_files": plan_input_hashes(plan),
+            **({"shard": str(settings.shard)} if settings.shard else {}),
         },
         trials_planned=planned,
     )

@@ -248,6 +248,18 @@ MAX_CONCURRENCY = 1000
 MAX_RETRIES = 20
 
 
+class RaySpec(BaseModel):
+    """Where and how `executor: ray` runs trials (see the README's "Scaling out")."""
+
+    model_config = Strict
+
+    address: str | None = None  # a cluster's address ("auto", "ray://head:10001"); None: local
+    actors: Annotated[StrictInt, Field(ge=1)] | None = None  # long-lived actors; None: tasks
+    num_cpus: Annotated[StrictFloat | StrictInt, Field(ge=0)] = 1  # per task or actor
+    num_gpus: Annotated[StrictFloat | StrictInt, Field(ge=0)] = 0  # per task or actor
+    batch_size: Annotated[StrictInt, Field(ge=1)] | None = None  # trials per task; None: auto
+
+
 class PlanSpec(BaseModel):
     """An eval plan: which suites run against which targets, and how."""
 
@@ -276,3 +288,9 @@ class PlanSpec(BaseModel):
     # Who plays a case's `user:` (simulated users): configured like `judge:`.
     simulated_user: str | dict[str, Any] | None = None
     calibration: CalibrationSpec | None = None
+    # Where trials run: how many worker processes (None: the cores, for a large run),
+    # and `local` or `ray`. They change how fast a run goes, never what it measures,
+    # so they are left out of the plan's config hash (shards may differ in them).
+    workers: Annotated[StrictInt, Field(ge=1)] | None = None
+    executor: Literal["local", "ray"] = "local"
+    ray: RaySpec = Field(default_factory=RaySpec)

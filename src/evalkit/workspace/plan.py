@@ -56,9 +56,14 @@ def load_plan(path: Path, root: Path) -> LoadedPlan:
     )
 
 
+# How a run is executed, not what it measures: outside the hash, so a plan's hash is
+# the same whatever these say (and as it was before they existed).
+EXECUTION_SETTINGS = {"workers", "executor", "ray"}
+
+
 def config_hash(spec: PlanSpec) -> str:
     """`sha256:` over the plan's canonical JSON (targets, settings, suites as written)."""
-    return sha256_of(spec.model_dump(mode="json"))
+    return sha256_of(spec.model_dump(mode="json", exclude=EXECUTION_SETTINGS))
 
 
 def suite_files(root: Path, pattern: str) -> list[Path]:

@@ -1,0 +1,183 @@
+"""Handing trials to other processes within each target's global limits.
+
+Worker processes and Ray tasks run trials; the parent keeps everything that must be
+one: the writer, the progress, the response cache and the per-target limits. A trial
+is handed out only while its target has fewer than `limit` trials out in total, so
+the concurrency of a target is the plan's number whatever the number of workers; a 429
+reported by any worker halves that limit for all of them (AIMD, as in-process). What
+travels is small: a `Job` names a trial (the worker holds the cases), a `Done` carries
+its output and grades back.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from evalkit.engine.concurrency import AdaptiveLimiter
+from evalkit.engine.runner import Engine
+from evalkit.records import (
+    ErrorKind,
+    Grade,
+    Status,
+    TargetFailure,
+    TargetOutput,
+    Trial,
+    TrialResult,
+)
+from evalkit.targets.base import TargetCallError
+from evalkit.targets.limits import request_hash
+
+
+@dataclass(slots=True)
+class Job:
+    """One trial to run, as the parent sends it: names only, plus any cache hit."""
+
+    trial_id: str
+    suite: str
+    case_id: str
+    case_hash: str
+    target_id: str
+    prompt_id: str | None
+    epoch: int
+    cached: TargetOutput | None = None
+
+
+@dataclass(slots=True)
+class Done:
+    """One finished trial, as a worker sends it back (the parent holds the case)."""
+
+    trial_id: str
+    output: TargetOutput
+    grades: list[Grade]
+    status: Status
+    score: float | None
+    key: str | None
+    started: float
+    finished: float
+
+
+class Dispatcher:
+    """The parent's book of trials: waiting, out, done; and the per-target limits."""
+
+    def __init__(self, engine: Engine, trials: list[Trial]) -> None:
+        self.engine = engine
+        self.trials = {t.trial_id: t for t in trials}
+        self.queues: dict[str, deque[str]] = {}
+        for trial in trials:
+            self.queues.setdefault(trial.target_id, deque()).append(trial.trial_id)
+        self.limiters = {
+            target: AdaptiveLimiter(engine.limits[target].concurrency) for target in self.queues
+        }
+        engine.limiters.update(self.limiters)  # the run summary reads them where it always did
+        self.out = 0
+        self.cached: dict[str, TargetOutput] = {}
+        self._second_chance: set[str] = set()  # trials already handed out again once
+
+    def prefetch_cache(self) -> None:
+        """Look up every cacheable trial's response in the cache, in one query."""
+        lookup = self.engine.cache_lookup
+        if lookup is None:
+            return
+        keys: dict[str, str] = {}
+        for trial in self.trials.values():
+            target = self.engine.targets[(trial.target_id, trial.prompt_id)]
+            try:
+                fingerprint = target.fingerprint(target.render(trial.case, trial.epoch))
+            except TargetCallError:
+                continue  # reported when the trial runs
+            if fingerprint is not None:
+                keys[trial.trial_id] = request_hash(fingerprint)
+        if keys:
+            hits = lookup(set(keys.values()))
+            self.cached = {tid: hits[key] for tid, key in keys.items() if key in hits}
+
+    @property
+    def finished(self) -> bool:
+        """Nothing out, and nothing left to hand out (or a stop was asked)."""
+        return self.out == 0 and (self.engine.stopping.is_set() or not self.waiting)
+
+    @property
+    def waiting(self) -> int:
+        """Trials not handed out yet."""
+        return sum(len(q) for q in self.queues.values())
+
+    def take(self, most: int) -> list[Job]:
+        """Up to `most` trials that their targets' limits allow out now, targets in turn."""
+        jobs: list[Job] = []
+        if self.engine.stopping.is_set():
+            return jobs
+        progress = True
+        while len(jobs) < most and progress:
+            progress = False
+            for target, queue in self.queues.items():
+                limiter = self.limiters[target]
+                if queue and limiter.in_flight < limiter.limit and len(jobs) < most:
+                    jobs.append(self._job(self.trials[queue.popleft()]))
+                    limiter.in_flight += 1
+                    self.out += 1
+                    progress = True
+        return jobs
+
+    def _job(self, trial: Trial) -> Job:
+        case = trial.case
+        return Job(
+            trial.trial_id,
+            case.suite,
+            case.id,
+            case.content_hash,
+            trial.target_id,
+            trial.prompt_id,
+            trial.epoch,
+            self.cached.pop(trial.trial_id, None),
+        )
+
+    async def done(self, done: Done) -> None:
+        """A worker finished a trial: record it, give its target's slot back."""
+        trial = self.trials[done.trial_id]
+        self.engine.deliver(
+            TrialResult(
+                run_id=self.engine.run_id,
+                trial_id=trial.trial_id,
+                case=trial.case,
+                target_id=trial.target_id,
+                prompt_id=trial.prompt_id,
+                epoch=trial.epoch,
+                output=done.output,
+                grades=done.grades,
+                status=done.status,
+                score=done.score,
+                request_hash=done.key,
+                started_at=done.started,
+                finished_at=done.finished,
+            ),
+            done.key,
+        )
+        limiter = self._release(trial)
+        if done.output.error is None:
+            await limiter.succeeded()
+
+    def rate_limited(self, target_id: str) -> None:
+        """A worker's call got a 429: fewer of this target's trials out, for everyone."""
+        limiter = self.limiters.get(target_id)
+        if limiter is not None:
+            limiter.rate_limited()
+
+    async def lost(self, trial_ids: Iterable[str], why: str) -> None:
+        """Trials whose worker died: each is handed out once more, then recorded as an error."""
+        for trial_id in trial_ids:
+            trial = self.trials[trial_id]
+            self._release(trial)
+            if trial_id not in self._second_chance and not self.engine.stopping.is_set():
+                self._second_chance.add(trial_id)
+                self.queues[trial.target_id].appendleft(trial_id)
+                continue
+            failure = TargetFailure(ErrorKind.EXCEPTION, f"{why} while running this trial")
+            await self.engine.record_failure(trial, failure)
+
+    def _release(self, trial: Trial) -> AdaptiveLimiter:
+        limiter = self.limiters[trial.target_id]
+        limiter.in_flight -= 1
+        self.out -= 1
+        return limiter

@@ -1,0 +1,189 @@
+"""`--workers N`: real worker processes, the parent's writer, global limits, deaths, kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import evalkit
+
+SUITE = """\
+name: nums
+defaults:
+  graders:
+    - type: icontains
+      value: even
+cases:
+{cases}"""
+
+PLAN = """\
+name: nums
+suites: [suites/nums.yaml]
+epochs: {epochs}
+concurrency: {concurrency}
+targets:
+  - id: py
+    provider: python
+    function: system.py:answer
+"""
+
+# Every call appends "pid start end" to calls.log, so a test can see which process ran
+# it and how many calls were in flight at once, across processes.
+SYSTEM = """\
+import asyncio, os, signal, time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+async def answer(case):
+    began = time.time()
+    if case.id == "die-once" and not (HERE / "died").exists():
+        (HERE / "died").write_text("x")
+        os.kill(os.getpid(), signal.SIGKILL)
+    if case.id == "die-always":
+        os.kill(os.getpid(), signal.SIGKILL)
+    await asyncio.sleep({sleep})
+    with open(HERE / "calls.log", "a") as log:
+        log.write(f"{{os.getpid()}} {{began}} {{time.time()}}\\n")
+    n = int(case.vars["n"])
+    return f"{{n}} is " + ("even" if n % 2 == 0 else "odd")
+"""
+
+
+def workspace(base: Path, ids: list[str], *, epochs: int = 1, concurrency: int = 3,
+              sleep: float = 0.02) -> Path:  # fmt: skip
+    root = base / "ws"
+    (root / "suites").mkdir(parents=True)
+    (root / "evals").mkdir()
+    cases = "".join(f"  - id: {cid}\n    vars: {{n: {i}}}\n" for i, cid in enumerate(ids))
+    (root / "suites" / "nums.yaml").write_text(SUITE.format(cases=cases))
+    (root / "evals" / "nums.yaml").write_text(PLAN.format(epochs=epochs, concurrency=concurrency))
+    (root / "system.py").write_text(SYSTEM.format(sleep=sleep))
+    return root
+
+
+def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return sorted(con.execute(sql).fetchall(), key=str)
+    finally:
+        con.close()
+
+
+def calls(root: Path) -> list[tuple[int, float, float]]:
+    lines = (root / "calls.log").read_text().split("\n")
+    return [(int(p), float(a), float(b)) for p, a, b in (ln.split() for ln in lines if ln)]
+
+
+def peak_overlap(intervals: list[tuple[int, float, float]]) -> int:
+    events = sorted([(a, 1) for _, a, _ in intervals] + [(b, -1) for _, _, b in intervals])
+    peak = now = 0
+    for _, step in events:
+        now += step
+        peak = max(peak, now)
+    return peak
+
+
+RESULTS = "SELECT trial_id, status, passed, score, output, error_kind, attempts FROM results"
+GRADES = "SELECT trial_id, idx, metric, status, score, reason FROM grades"
+
+
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_two_workers_record_what_one_process_does_within_the_global_limit(
+    tmp_path: Path, start: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVALKIT_WORKER_START", start)
+    root = workspace(tmp_path, [f"c{i:02d}" for i in range(30)], epochs=2, concurrency=3)
+    one, two = tmp_path / "one.duckdb", tmp_path / "two.duckdb"
+    [single] = evalkit.run(workspace=root, db=one, workers=1)
+    (root / "calls.log").unlink()
+    [pooled] = evalkit.run(workspace=root, db=two, workers=2)
+    assert pooled.totals.finished == single.totals.finished == 60
+    assert rows(one, RESULTS) == rows(two, RESULTS)
+    assert rows(one, GRADES) == rows(two, GRADES)
+    made = calls(root)
+    assert len({pid for pid, _, _ in made} - {os.getpid()}) == 2  # two worker processes ran
+    assert peak_overlap(made) <= 3  # the plan's concurrency, not 3 per worker
+
+
+def test_a_dead_worker_loses_only_its_trials(tmp_path: Path) -> None:
+    ids = [f"c{i:02d}" for i in range(20)] + ["die-once", "die-always"]
+    root = workspace(tmp_path, ids, concurrency=4)
+    db = tmp_path / "r.duckdb"
+    [outcome] = evalkit.run(workspace=root, db=db, workers=2)
+    assert outcome.status == "completed"
+    got = dict(rows(db, "SELECT case_id, status || ':' || coalesce(error, '') FROM results"))
+    assert len(got) == len(ids)  # every trial recorded once
+    assert got["die-once"].startswith(("pass", "fail"))  # handed out again, then ran
+    assert got["die-always"].startswith("error:") and "died" in got["die-always"]
+    assert all(not v.startswith("error") for k, v in got.items() if k != "die-always")
+
+
+def _worker_pids(parent: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and b"evalkit" in cmd:  # forked (`evalkit run`) or spawned workers
+            found.add(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_parent_then_resume_runs_every_trial_once(tmp_path: Path) -> None:
+    root = workspace(tmp_path, [f"c{i:03d}" for i in range(400)], concurrency=2, sleep=0.02)
+    db = tmp_path / "r.duckdb"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evalkit", "run", "--workers", "2", "--db", str(db)],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    workers: set[int] = set()
+    while time.monotonic() < deadline:
+        workers |= _worker_pids(proc.pid)
+        log = root / "calls.log"
+        if log.exists() and len(log.read_text().splitlines()) >= 60:
+            time.sleep(1.2)  # past the writer's flush interval: some results are committed
+            break
+        time.sleep(0.05)
+    assert len(workers) == 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in workers:  # reaped by init once gone; a zombie has no cmdline left
+        assert (
+            not Path(f"/proc/{pid}/cmdline").exists()
+            or not Path(f"/proc/{pid}/cmdline").read_bytes()
+        )
+    saved = rows(db, "SELECT count(*) FROM results")[0][0]
+    assert isinstance(saved, int) and 0 < saved < 400
+    done = subprocess.run(
+        [sys.executable, "-m", "evalkit", "resume", "--db", str(db)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    assert rows(db, "SELECT count(*), count(DISTINCT trial_id) FROM results") == [(400, 400)]
