@@ -14,6 +14,7 @@ from typer.exceptions import TyperException
 
 from evalkit.cli import (
     baseline,
+    cache,
     calibrate,
     compare,
     export,
@@ -57,6 +58,7 @@ app.command("import")(ingest.command)
 app.command("promote")(promote.command)
 app.add_typer(baseline.app, name="baseline")
 app.add_typer(stats.app, name="stats")
+app.add_typer(cache.app, name="cache")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -66,8 +68,11 @@ def main(argv: list[str] | None = None) -> None:
 
 def invoke(argv: list[str] | None = None) -> int:
     """Run the app and return its exit code instead of exiting (tests use this too)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["run"]:
+        args = run.with_failed_default(args)
     try:
-        result = app(args=argv, standalone_mode=False, prog_name="evalkit")
+        result = app(args=args, standalone_mode=False, prog_name="evalkit")
     except EvalkitError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         return exc.exit_code

@@ -26,6 +26,8 @@ from evalkit.store import queries
 from evalkit.store.db import Store
 from evalkit.store.judging import judge_summary
 from evalkit.store.lock import open_when_free, wait_seconds
+from evalkit.store.queries import resolve_run
+from evalkit.store.reruns import FailedTrials, failed_trials
 from evalkit.workspace import load_plans
 from evalkit.workspace.root import find_root
 
@@ -76,11 +78,27 @@ def command(
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
     markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary here.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
+    failed: Annotated[
+        str | None,
+        typer.Option(
+            metavar="[RUN]",
+            help="Rerun only the trials that failed or errored in RUN (default: latest); "
+            "RUN must follow --failed directly.",
+        ),
+    ] = None,
 ) -> int:
-    """Run eval plans and record every result in DuckDB."""
+    """Run eval plans and record every result in DuckDB.
+
+    Example: evalkit run helpdesk --filter 'vpn-*' --epochs 3
+    """
     start = Path(plan) if plan and Path(plan).is_dir() else None
     root = find_root(start)
     plan_ref = None if start else plan
+    database = db_path(db, root)
+    rerun = _failed(database, failed) if failed is not None else None
+    if rerun is not None:
+        plan_ref = plan_ref or rerun.plan
+        epochs = epochs or rerun.epochs
     settings = RunSettings(
         selection=Selection(
             filters=tuple(filter_ or ()),
@@ -88,13 +106,13 @@ def command(
             targets=tuple(target or ()),
             limit=limit,
             epochs=epochs,
+            trial_ids=rerun.trial_ids if rerun is not None else None,
         ),
         use_cache=not no_cache,
         concurrency=concurrency,
         labels=_labels(label or []),
         command=shlex.join(["evalkit", *sys.argv[1:]]),
     )
-    database = db_path(db, root)
     ci_options = CiOptions(gate, baseline, junit, markdown, json_out)
 
     def notify(message: str) -> None:
@@ -162,6 +180,29 @@ def _report(store: Store, outcome: RunOutcome, failures: int) -> None:
             f"{outcome.trials_planned} trials; finished results are saved[/]"
         )
         console.print(f"resume it with: evalkit resume {outcome.run_id}", highlight=False)
+
+
+def _failed(database: Path, ref: str) -> FailedTrials:
+    """The failed and errored trials of run `ref`; a usage error when there are none."""
+    with Store.open(database, read_only=True) as store:
+        found = failed_trials(store.con, resolve_run(store.con, ref))
+    if not found.trial_ids:
+        raise UsageError(
+            f"run {found.run_id} has no failed or errored trials: nothing to rerun",
+            hint="pick another run: evalkit run --failed RUN (see `evalkit runs`)",
+        )
+    return found
+
+
+def with_failed_default(args: list[str]) -> list[str]:
+    """`--failed` with no RUN after it means `--failed latest` (click has no optional values)."""
+    out: list[str] = []
+    for index, arg in enumerate(args):
+        out.append(arg)
+        following = args[index + 1] if index + 1 < len(args) else None
+        if arg == "--failed" and (following is None or following.startswith("-")):
+            out.append("latest")
+    return out
 
 
 def _labels(pairs: list[str]) -> dict[str, str]:

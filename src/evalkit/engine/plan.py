@@ -19,6 +19,7 @@ class Selection:
     targets: tuple[str, ...] = ()  # target ids (globs)
     limit: int | None = None  # at most this many cases per suite
     epochs: int | None = None  # overrides the plan's epochs
+    trial_ids: frozenset[str] | None = None  # only these trials (`run --failed`)
 
 
 def trial_id(case: Case, target_id: str, prompt_id: str | None, epoch: int) -> str:
@@ -70,12 +71,15 @@ def expand(
         raise UsageError(f"epochs must be at least 1 (got {epochs})")
     cases = select_cases(plan, selection)
     chosen = select_targets(variants, selection.targets)
-    return [
+    trials = [
         Trial(trial_id(case, target, prompt, epoch), case, target, prompt, epoch)
         for epoch in range(epochs)
         for case in cases
         for target, prompt in chosen
     ]
+    if selection.trial_ids is not None:
+        trials = [t for t in trials if t.trial_id in selection.trial_ids]
+    return trials
 
 
 def _matches_filter(case: Case, patterns: tuple[str, ...]) -> bool:
