@@ -6,9 +6,12 @@ Every command parses its arguments, calls the core, and prints. Expected failure
 
 from __future__ import annotations
 
+import functools
 import sys
+from typing import Any
 
 import typer
+import typer.main
 from rich.markup import escape
 from typer.exceptions import TyperException
 
@@ -32,6 +35,7 @@ from evalkit.cli import (
     validate,
 )
 from evalkit.cli.console import err_console
+from evalkit.cli.helptext import humanize
 from evalkit.errors import EvalkitError
 
 app = typer.Typer(
@@ -61,6 +65,14 @@ app.add_typer(stats.app, name="stats")
 app.add_typer(cache.app, name="cache")
 
 
+@functools.cache
+def _command() -> Any:
+    """The click command tree, built once, with readable metavars and examples."""
+    command = typer.main.get_command(app)
+    humanize(command)
+    return command
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point; exits with evalkit's pytest-style codes."""
     sys.exit(invoke(argv))
@@ -72,7 +84,7 @@ def invoke(argv: list[str] | None = None) -> int:
     if args[:1] == ["run"]:
         args = run.with_failed_default(args)
     try:
-        result = app(args=args, standalone_mode=False, prog_name="evalkit")
+        result = _command().main(args=args, standalone_mode=False, prog_name="evalkit")
     except EvalkitError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         return exc.exit_code

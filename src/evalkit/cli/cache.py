@@ -16,7 +16,7 @@ from evalkit.store.cache import cache_stats, clear_cache
 from evalkit.store.db import Store
 
 app = typer.Typer(
-    help="The response cache: what it holds, and clearing it.\n\nExample: evalkit cache stats",
+    help="The response cache: what it holds, and clearing it.",
     no_args_is_help=True,
 )
 
@@ -46,10 +46,7 @@ def _size(count: int) -> str:
 
 @app.command("stats")
 def stats_command(db: Annotated[Path | None, DB_OPTION] = None) -> int:
-    """How many responses are cached, their size and age, per provider.
-
-    Example: evalkit cache stats --db .evalkit/evalkit.duckdb
-    """
+    """How many responses are cached, their size and age, per provider."""
     with Store.open(db_path(db), read_only=True) as store:
         stats = cache_stats(store.con)
     if not stats.entries:
@@ -81,10 +78,7 @@ def clear_command(
     ] = None,
     db: Annotated[Path | None, DB_OPTION] = None,
 ) -> int:
-    """Delete cached responses: all of them, or only old ones or one target's.
-
-    Example: evalkit cache clear --older-than 30d --target claude
-    """
+    """Delete cached responses: all of them, or only old ones or one target's."""
     age = parse_duration(older_than) if older_than is not None else None
     with Store.open(db_path(db)) as store:
         deleted = clear_cache(store.con, older_than=age, target=target)

@@ -87,10 +87,7 @@ def command(
         ),
     ] = None,
 ) -> int:
-    """Run eval plans and record every result in DuckDB.
-
-    Example: evalkit run helpdesk --filter 'vpn-*' --epochs 3
-    """
+    """Run eval plans and record every result in DuckDB."""
     start = Path(plan) if plan and Path(plan).is_dir() else None
     root = find_root(start)
     plan_ref = None if start else plan
