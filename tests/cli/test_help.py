@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from evalkit.cli import _command, invoke
-from evalkit.cli.helptext import EXAMPLES
+from evalkit.cli.helptext import EXAMPLES, SPELLED
 
 # what typer prints when a parameter has no metavar: `<list[str]>`, `<int range>`, `{file}`
 TYPE_NAMES = re.compile(r"<(?:list\[|str|int|float|path|bool|text|file|datetime)[^>]*>|\{\w+\}")
@@ -34,14 +34,16 @@ def test_every_command_is_walked() -> None:
 def test_help_uses_words_and_shows_one_example(
     path: tuple[str, ...], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert invoke([*path, "--help"]) == 0
+    typed = SPELLED.get(" ".join(path), " ".join(path)).split()
+    assert invoke([*typed, "--help"]) == 0
     out = capsys.readouterr().out
     assert not TYPE_NAMES.findall(out), out
     examples = [line.strip() for line in out.splitlines() if line.strip().startswith("Example:")]
     assert len(examples) == 1, out
     assert examples[0] == f"Example: {EXAMPLES[' '.join(path)]}"
     usage = out.splitlines()[0]
-    assert usage.startswith(f"Usage: evalkit {' '.join(path)}".rstrip())
+    typed = SPELLED.get(" ".join(path), " ".join(path))
+    assert usage.startswith(f"Usage: evalkit {typed}".rstrip()), usage
     # arguments in the usage line are upper-case words: [PLAN], FILE, RUN...
     for word in re.findall(r"\[?([A-Za-z_]+)\]?(?:\.\.\.)?", usage.split("[OPTIONS]", 1)[-1]):
         assert word.isupper(), usage
@@ -51,7 +53,7 @@ def test_the_examples_name_real_commands() -> None:
     walked = {" ".join(p) for p in COMMANDS}
     assert set(EXAMPLES) == walked
     for path, example in EXAMPLES.items():
-        assert example.startswith(f"evalkit {path}".rstrip()), example
+        assert example.startswith(f"evalkit {SPELLED.get(path, path)}".rstrip()), example
 
 
 def test_known_words_appear(capsys: pytest.CaptureFixture[str]) -> None:

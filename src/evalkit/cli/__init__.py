@@ -21,6 +21,7 @@ from evalkit.cli import (
     calibrate,
     compare,
     export,
+    import_promptfoo,
     ingest,
     init,
     promote,
@@ -59,6 +60,8 @@ app.command("trend")(trend.command)
 app.command("compare")(compare.command)
 app.command("calibrate")(calibrate.command)
 app.command("import")(ingest.command)
+# `evalkit import promptfoo FILE`: a sub-form of import (see `invoke`)
+app.command("import-promptfoo", hidden=True)(import_promptfoo.command)
 app.command("promote")(promote.command)
 app.add_typer(baseline.app, name="baseline")
 app.add_typer(stats.app, name="stats")
@@ -83,6 +86,8 @@ def invoke(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["run"]:
         args = run.with_failed_default(args)
+    if args[:2] == ["import", "promptfoo"]:  # `import FILE` stays the production-log import
+        args = ["import-promptfoo", *args[2:]]
     try:
         result = _command().main(args=args, standalone_mode=False, prog_name="evalkit")
     except EvalkitError as exc:

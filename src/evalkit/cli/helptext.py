@@ -73,6 +73,7 @@ EXAMPLES: dict[str, str] = {
     "compare": "evalkit compare main latest --gate --junit junit.xml",
     "calibrate": "evalkit calibrate --grader llm-rubric",
     "import": "evalkit import logs.jsonl --suite suites/prod.yaml --map input=question",
+    "import-promptfoo": "evalkit import promptfoo promptfooconfig.yaml --name translator",
     "promote": "evalkit promote latest --failing --dry-run",
     "baseline": "evalkit baseline set latest --name main",
     "baseline set": "evalkit baseline set --label branch=main --name main",
@@ -86,6 +87,10 @@ EXAMPLES: dict[str, str] = {
 }
 
 
+# hidden commands reached by another spelling (`evalkit import promptfoo` -> import-promptfoo)
+SPELLED = {"import-promptfoo": "import promptfoo"}
+
+
 def humanize(command: Any, path: str = "") -> None:
     """Give every parameter under `command` a word metavar and every command its example."""
     if (example := EXAMPLES.get(path)) and "Example:" not in (command.help or ""):
@@ -93,6 +98,8 @@ def humanize(command: Any, path: str = "") -> None:
         command.help = f"{(command.help or '').rstrip()}\n\n\b\nExample: {example}"
     for param in command.params:
         _name_value(param)
+    if path in SPELLED:
+        _spell_usage(command, f"evalkit {SPELLED[path]}")
     # typer builds on its own copy of click's classes: recognise them by shape
     if hasattr(command, "commands"):
         for name, sub in command.commands.items():
@@ -133,3 +140,12 @@ def _plain_argument(param: Any, word: str) -> None:
     object.__setattr__(param, "_usage_display_name", usage)
     object.__setattr__(param, "display_type_rich", lambda ctx: None)
     object.__setattr__(param, "make_metavar", lambda ctx=None: usage())
+
+
+def _spell_usage(command: Any, spelled: str) -> None:
+    """Usage lines name the command the way users type it."""
+
+    def format_usage(ctx: Any, formatter: Any) -> None:
+        formatter.write_usage(spelled, " ".join(command.collect_usage_pieces(ctx)))
+
+    object.__setattr__(command, "format_usage", format_usage)
