@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from tests.workspace.conftest import Workspace
 
 from evalkit.errors import SpecError
 from evalkit.workspace import load_suite
 from evalkit.workspace.loaded import LoadedSuite
+from tests.workspace.conftest import Workspace
 
 CSV = (
     "id,question,expected,context,tags,cluster,description,metadata.source,notes\n"

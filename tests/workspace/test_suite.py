@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from tests.workspace.conftest import Workspace
-
 from evalkit.records import GraderConfig, Message
 from evalkit.workspace import load_suite
 from evalkit.workspace.loaded import LoadedSuite
+from tests.workspace.conftest import Workspace
 
 SUITE = """
 name: refunds

@@ -1,4 +1,5 @@
-"""What `evalkit run --failed` reruns: the trials of a recorded run that failed or errored."""
+"""Trials of a recorded run by status: what `evalkit run --failed` reruns and what the
+pytest plugin reports for each item."""
 
 from __future__ import annotations
 
@@ -29,3 +30,9 @@ def failed_trials(con: duckdb.DuckDBPyConnection, run_id: str) -> FailedTrials:
         [run_id],
     ).fetchall()
     return FailedTrials(run_id, str(plan), int(epochs), frozenset(str(i) for (i,) in ids))
+
+
+def trial_statuses(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, str]:
+    """Every recorded trial of `run_id` and its status (pass | fail | error | skipped)."""
+    rows = con.execute("SELECT trial_id, status FROM results WHERE run_id = ?", [run_id]).fetchall()
+    return {str(trial): str(status) for trial, status in rows}
