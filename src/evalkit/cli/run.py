@@ -14,6 +14,7 @@ from rich.markup import escape
 from evalkit.analysis import summary
 from evalkit.cli.ci_gate import CiOptions, after_run, check_gates
 from evalkit.cli.console import console, db_path, err_console, money
+from evalkit.cli.export import send_trace
 from evalkit.cli.progress import make_progress
 from evalkit.cli.stats import detectable_drop_line
 from evalkit.cli.summary import judge_line, print_failures, summary_table
@@ -78,6 +79,14 @@ def command(
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
     markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary here.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
+    otel: Annotated[
+        bool,
+        typer.Option(
+            "--otel",
+            help="Send each run as OpenTelemetry traces when it ends (endpoint: "
+            "$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or $OTEL_EXPORTER_OTLP_ENDPOINT).",
+        ),
+    ] = False,
     failed: Annotated[
         str | None,
         typer.Option(
@@ -130,6 +139,9 @@ def command(
                     notify=notify,
                 )
                 _report(store, outcome, failures)
+                if otel:
+                    sent = send_trace(store, outcome.run_id, None)
+                    console.print(f"sent {sent} trial spans to OpenTelemetry", style="dim")
                 gated = after_run(store, loaded, outcome, ci_options, len(plans) > 1)
                 codes.append(outcome.exit_code if gated is None else gated)
         return _combine(codes)
