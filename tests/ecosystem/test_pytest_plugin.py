@@ -61,6 +61,7 @@ def answer(case):
 @pytest.fixture
 def workspace(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     monkeypatch.delenv("EVALKIT_DB", raising=False)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.mkdir("evals")
     pytester.mkdir("suites")
     (pytester.path / "evals" / "plan.yaml").write_text(PLAN)
