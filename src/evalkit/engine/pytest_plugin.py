@@ -65,7 +65,7 @@ def pytest_collection_modifyitems(
 ) -> None:
     """Add one item per trial of every --evalkit plan."""
     for ref in config.getoption(_OPTION):
-        collector = PlanCollector.from_parent(session, name=ref)
+        collector = PlanCollector.from_parent(session, name=ref, nodeid=ref)
         items.extend(collector.collect())
 
 
