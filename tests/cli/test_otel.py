@@ -119,12 +119,27 @@ def test_export_sends_one_span_per_trial_with_model_calls_and_grades(
     assert "not found" in failing["attributes"]["gen_ai.evaluation.explanation"]
 
 
-def test_run_otel_sends_when_the_run_ends(
+def test_run_otel_sends_trials_as_they_finish(
     workspace: Workspace, cli: Cli, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", receiver.url)
-    workspace.plan(PYTHON_TARGET)
+    workspace.plan(openai_target(workspace.server) + PYTHON_TARGET)
     code, out = cli("run", "--otel")
     assert code == 1, out
-    assert "sent 3 trial spans to OpenTelemetry" in out
-    assert len(receiver.named("evalkit trial ")) == 3
+    assert "sent 6 trial spans to OpenTelemetry" in out
+    (run,) = receiver.named("evalkit run support")
+    run_id = workspace.sql("SELECT run_id FROM runs")[0][0]
+    assert run["attributes"]["evalkit.run_id"] == run_id
+    assert run["attributes"]["evalkit.run.status"] == "completed"
+    trials = receiver.named("evalkit trial ")
+    assert len(trials) == 6 and {s["parent"] for s in trials} == {run["span_id"]}
+    gpt = next(s for s in trials if s["attributes"]["evalkit.trial_id"] == "support/refund@gpt#0")
+    assert gpt["attributes"]["gen_ai.request.model"] == "gpt-4o-mini"
+    assert gpt["attributes"]["gen_ai.usage.input_tokens"] > 0
+    children = {s["name"] for s in receiver.spans if s["parent"] == gpt["span_id"]}
+    assert children == {"chat gpt-4o-mini", "grade icontains"}
+    # the live spans say what the stored run says
+    stored = dict(workspace.sql("SELECT trial_id, status FROM results"))
+    assert {
+        s["attributes"]["evalkit.trial_id"]: s["attributes"]["evalkit.status"] for s in trials
+    } == stored

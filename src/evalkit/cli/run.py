@@ -14,8 +14,7 @@ from rich.markup import escape
 from evalkit.analysis import summary
 from evalkit.cli.ci_gate import CiOptions, after_run, check_gates
 from evalkit.cli.console import console, db_path, err_console, money
-from evalkit.cli.export import send_trace
-from evalkit.cli.progress import make_progress
+from evalkit.cli.progress import live_trace, observers
 from evalkit.cli.stats import detectable_drop_line
 from evalkit.cli.summary import judge_line, print_failures, summary_table
 from evalkit.cli.watch import watch_loop
@@ -83,7 +82,7 @@ def command(
         bool,
         typer.Option(
             "--otel",
-            help="Send each run as OpenTelemetry traces when it ends (endpoint: "
+            help="Send OpenTelemetry traces as trials finish (endpoint: "
             "$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or $OTEL_EXPORTER_OTLP_ENDPOINT).",
         ),
     ] = False,
@@ -131,17 +130,18 @@ def command(
         codes = []
         with open_when_free(database, wait=wait_seconds(), notify=notify) as store:
             for loaded in plans:
+                live = live_trace(loaded) if otel else None
                 outcome = execute(
                     loaded,
                     store,
                     settings,
-                    observer_factory=partial(make_progress, console, loaded.name),
+                    observer_factory=partial(observers, console, loaded.name, live),
                     notify=notify,
                 )
                 _report(store, outcome, failures)
-                if otel:
-                    sent = send_trace(store, outcome.run_id, None)
-                    console.print(f"sent {sent} trial spans to OpenTelemetry", style="dim")
+                if live is not None:
+                    live.finish(outcome.run_id, outcome.status)
+                    console.print(f"sent {live.sent} trial spans to OpenTelemetry", style="dim")
                 gated = after_run(store, loaded, outcome, ci_options, len(plans) > 1)
                 codes.append(outcome.exit_code if gated is None else gated)
         return _combine(codes)

@@ -13,7 +13,7 @@ Sent with opentelemetry-sdk's OTLP/HTTP (protobuf) exporter, an optional extra:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from evalkit.errors import UsageError
@@ -30,6 +30,19 @@ def export_trace(
 
     Returns the number of trial spans sent.
     """
+    provider = _provider(endpoint)
+    tracer = provider.get_tracer("evalkit")
+    sent = 0
+    try:
+        sent = _emit(tracer, header, trials)
+    finally:
+        provider.force_flush()
+        provider.shutdown()
+    return sent
+
+
+def _provider(endpoint: str | None) -> Any:
+    """A tracer provider batching spans to the OTLP/HTTP endpoint."""
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.resources import Resource
@@ -43,14 +56,85 @@ def export_trace(
     provider = TracerProvider(resource=Resource.create({"service.name": SERVICE}))
     exporter = OTLPSpanExporter(endpoint=endpoint) if endpoint else OTLPSpanExporter()
     provider.add_span_processor(BatchSpanProcessor(exporter))
-    tracer = provider.get_tracer("evalkit")
-    sent = 0
-    try:
-        sent = _emit(tracer, header, trials)
-    finally:
-        provider.force_flush()
-        provider.shutdown()
-    return sent
+    return provider
+
+
+class LiveTrace:
+    """`evalkit run --otel`: each trial's spans leave as the trial finishes.
+
+    An engine observer (`trial_finished`); `targets` maps a target id to its provider and
+    model. The run's span is opened when the run starts and closed by `finish`.
+    """
+
+    def __init__(self, plan: str, targets: dict[str, tuple[str, str | None]]) -> None:
+        from opentelemetry import trace
+
+        self._provider = _provider(None)
+        self._tracer = self._provider.get_tracer("evalkit")
+        self._targets = targets
+        self._run = self._tracer.start_span(
+            f"evalkit run {plan}", attributes={"evalkit.plan": plan}
+        )
+        self._parent = trace.set_span_in_context(self._run)
+        self.sent = 0
+
+    def trial_finished(self, result: Any) -> None:
+        """Send one finished trial (a records.TrialResult) with its call and grades."""
+        _trial(self._tracer, _result_row(result, self._targets), self._parent)
+        self.sent += 1
+
+    def finish(self, run_id: str, status: str) -> None:
+        """Close the run's span and send what is left."""
+        self._run.set_attribute("evalkit.run_id", run_id)
+        self._run.set_attribute("evalkit.run.status", status)
+        self._run.end()
+        self._provider.force_flush()
+        self._provider.shutdown()
+
+
+def _result_row(result: Any, targets: dict[str, tuple[str, str | None]]) -> dict[str, Any]:
+    """A finished trial in the shape the store's trace rows have."""
+    output = result.output
+    usage = output.usage
+    provider, model = targets.get(result.target_id, ("unknown", None))
+    return {
+        "trial_id": result.trial_id,
+        "suite": result.case.suite,
+        "case_id": result.case.id,
+        "target_id": result.target_id,
+        "prompt_id": result.prompt_id,
+        "epoch": result.epoch,
+        "status": str(result.status),
+        "score": result.score,
+        "error_kind": str(output.error.kind) if output.error else None,
+        "error": output.error.message if output.error else None,
+        "latency_ms": output.latency_ms if not output.error else None,
+        "input_tokens": usage.input_tokens if usage else None,
+        "output_tokens": usage.output_tokens if usage else None,
+        "cost_usd": output.cost_usd,
+        "cached": output.cached,
+        "attempts": output.attempts,
+        "started_at": datetime.fromtimestamp(result.started_at, UTC) if result.started_at else None,
+        "finished_at": datetime.fromtimestamp(result.finished_at, UTC)
+        if result.finished_at
+        else None,
+        "response_model": output.metadata.get("model"),
+        "provider": provider,
+        "model": model,
+        "grades": [
+            {
+                "metric": g.metric,
+                "grader": g.grader,
+                "status": str(g.status),
+                "score": g.score,
+                "passed": g.passed,
+                "reason": g.reason,
+                "weight": g.weight,
+                "threshold": g.threshold,
+            }
+            for g in result.grades
+        ],
+    }
 
 
 def _emit(tracer: Any, header: dict[str, Any], trials: Iterable[dict[str, Any]]) -> int:
