@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from evalkit.cli import invoke
@@ -149,6 +150,9 @@ def test_an_exec_provider_and_a_python_assertion_run(
     config.write_text(text[:start] + text[end:])
     monkeypatch.chdir(root)
     monkeypatch.delenv("EVALKIT_DB", raising=False)
+    assert invoke(["import", "promptfoo", "pf/promptfooconfig.yaml", "--dry-run"]) == 0
+    assert "converted: 1 targets, 4 cases" in capsys.readouterr().out
+    assert not (root / "evals" / "kitchen-sink.yaml").exists()  # --dry-run writes nothing
     assert invoke(["import", "promptfoo", "pf/promptfooconfig.yaml"]) == 0
     out = capsys.readouterr().out
     assert "valid, 4 cases, 1 targets" in out
@@ -160,8 +164,6 @@ def test_an_exec_provider_and_a_python_assertion_run(
     code = invoke(["run", "kitchen-sink", "--epochs", "1"])
     out = capsys.readouterr().out
     assert code == 1, out  # "Paris" is never in the answer: the case fails, as in promptfoo
-    import duckdb
-
     con = duckdb.connect(str(root / ".evalkit" / "evalkit.duckdb"), read_only=True)
     rows = con.execute(
         "SELECT g.metric, g.status FROM grades g WHERE g.trial_id LIKE 'kitchen-sink/capital@%' "
