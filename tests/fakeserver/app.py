@@ -136,6 +136,14 @@ class FakeModel:
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_post("/v1/messages", self.anthropic_messages)
         app.router.add_post("/v1/chat/completions", self.openai_chat)
+        # the same wire formats behind the cloud platforms' paths: Claude on Amazon Bedrock
+        # and Google Vertex AI, and Azure OpenAI deployments
+        app.router.add_post("/model/{model}/invoke", self.anthropic_messages)
+        app.router.add_post(
+            "/projects/{project}/locations/{region}/publishers/anthropic/models/{action}",
+            self.anthropic_messages,
+        )
+        app.router.add_post("/openai/deployments/{deployment}/chat/completions", self.openai_chat)
         app.router.add_route("*", "/echo", self.echo)
         app.router.add_get("/_control/health", self.health)
         app.router.add_get("/_control/requests", self.requests)

@@ -91,5 +91,5 @@ def test_a_file_from_a_newer_duckdb_gets_a_clear_message(tmp_path: Path, read_on
     message = str(caught.value)
     assert f"{future} was written by a newer DuckDB (storage version 2000)" in message
     assert f"than the DuckDB {duckdb.__version__} installed here" in message
-    assert "pip install -U evalkit duckdb" in message
+    assert "pip install -U evalkit-cli duckdb" in message
     assert future.read_bytes()[12:20] == struct.pack("<Q", 2000)  # left untouched

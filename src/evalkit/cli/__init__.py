@@ -6,19 +6,24 @@ Every command parses its arguments, calls the core, and prints. Expected failure
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
+from typing import Any
 
 import typer
+import typer.main
 from rich.markup import escape
 from typer.exceptions import TyperException
 
 from evalkit.cli import (
     baseline,
+    cache,
     calibrate,
     compare,
     export,
+    import_promptfoo,
     ingest,
     init,
     merge,
@@ -35,6 +40,7 @@ from evalkit.cli import (
     validate,
 )
 from evalkit.cli.console import err_console
+from evalkit.cli.helptext import humanize
 from evalkit.errors import EvalkitError
 from evalkit.store.db import read_error
 from evalkit.workspace.secrets import redact_text
@@ -60,11 +66,14 @@ app.command("trend")(trend.command)
 app.command("compare")(compare.command)
 app.command("calibrate")(calibrate.command)
 app.command("import")(ingest.command)
+# `evalkit import promptfoo FILE`: a sub-form of import (see `invoke`)
+app.command("import-promptfoo", hidden=True)(import_promptfoo.command)
 app.command("promote")(promote.command)
 app.command("merge")(merge.command)
 app.add_typer(baseline.app, name="baseline")
 app.add_typer(stats.app, name="stats")
 app.add_typer(security.app, name="security")
+app.add_typer(cache.app, name="cache")
 
 
 def _version(value: bool) -> None:
@@ -84,6 +93,14 @@ def _options(
     """Measure whether language models do your work well."""
 
 
+@functools.cache
+def _command() -> Any:
+    """The click command tree, built once, with readable metavars and examples."""
+    command = typer.main.get_command(app)
+    humanize(command)
+    return command
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point; exits with evalkit's pytest-style codes."""
     code = invoke(argv)
@@ -100,8 +117,13 @@ def main(argv: list[str] | None = None) -> None:
 
 def invoke(argv: list[str] | None = None) -> int:
     """Run the app and return its exit code instead of exiting (tests use this too)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["run"]:
+        args = run.with_failed_default(args)
+    if args[:2] == ["import", "promptfoo"]:  # `import FILE` stays the production-log import
+        args = ["import-promptfoo", *args[2:]]
     try:
-        result = app(args=argv, standalone_mode=False, prog_name="evalkit")
+        result = _command().main(args=args, standalone_mode=False, prog_name="evalkit")
     except EvalkitError as exc:
         message = redact_text(str(exc))  # an error may quote a URL, a header, a body
         err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)

@@ -1,4 +1,5 @@
-"""`evalkit export RUN`: a run's trials as CSV, JSONL or Parquet."""
+"""`evalkit export RUN`: a run's trials as CSV, JSONL or Parquet, or as OpenTelemetry
+traces to an OTLP/HTTP endpoint (`--otlp URL`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Annotated
 import typer
 
 from evalkit.cli.console import console, db_path
-from evalkit.store import queries
+from evalkit.reports.otel import export_trace
+from evalkit.store import queries, trace_rows
 from evalkit.store.db import Store
 
 
@@ -30,11 +32,31 @@ def command(
     db: Annotated[
         Path | None, typer.Option(help="Results database (default: $EVALKIT_DB).")
     ] = None,
+    otlp: Annotated[
+        str | None,
+        typer.Option(
+            help="Send the run as OpenTelemetry traces to this OTLP/HTTP endpoint instead "
+            "(e.g. http://localhost:4318/v1/traces)."
+        ),
+    ] = None,
 ) -> int:
-    """Write every trial of a run, with its grades, to a file."""
+    """Write every trial of a run, with its grades, to a file (or send it as traces)."""
     with Store.open(db_path(db), read_only=True) as store:
         run_id = queries.resolve_run(store.con, run)
+        if otlp is not None:
+            sent = send_trace(store, run_id, otlp)
+            console.print(f"sent run {run_id} to {otlp}: {sent} trial spans", highlight=False)
+            return 0
         target = out or Path(f"{run_id}.{format_.value}")
         written = queries.export_run(store.con, run_id, format_.value, target)
     console.print(f"wrote {written}")
     return 0
+
+
+def send_trace(store: Store, run_id: str, endpoint: str | None) -> int:
+    """Send run `run_id` as one OpenTelemetry trace (None: OTEL_EXPORTER_OTLP_* env vars)."""
+    return export_trace(
+        trace_rows.run_header(store.con, run_id),
+        trace_rows.trace_trials(store.con, run_id),
+        endpoint,
+    )

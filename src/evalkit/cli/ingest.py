@@ -61,7 +61,10 @@ def command(
         Path | None, typer.Option(help="Results database (default: $EVALKIT_DB).")
     ] = None,
 ) -> int:
-    """Turn production logs into suite cases, de-duplicated (and scrubbed with --scrub)."""
+    """Turn production logs into suite cases, de-duplicated (and scrubbed with --scrub).
+
+    To convert a promptfoo config instead: evalkit import promptfoo FILE (see its --help).
+    """
     root = find_root()
     fields = parse_map(map_)
     mapped = {f for f, _ in fields.entries}

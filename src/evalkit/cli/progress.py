@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from evalkit.records import Status, TrialResult
+from evalkit.reports.otel import LiveTrace
+from evalkit.workspace.loaded import LoadedPlan
 
 
 class Tally:
@@ -122,3 +124,42 @@ def make_progress(console: Console, label: str, total: int) -> BarProgress | Lin
     if console.is_terminal:
         return BarProgress(console, label, total)
     return LineProgress(console, label, total)
+
+
+class _Both:
+    """The progress display and the live trace, told about every trial alike."""
+
+    def __init__(self, shown: BarProgress | LineProgress, trace: LiveTrace) -> None:
+        self._shown = shown
+        self._trace = trace
+
+    def trial_finished(self, result: TrialResult) -> None:
+        """Draw the trial, then send its spans."""
+        self._shown.trial_finished(result)
+        self._trace.trial_finished(result)
+
+    def __enter__(self) -> _Both:
+        self._shown.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._shown.__exit__(kind, value, traceback)
+
+
+def observers(
+    console: Console, label: str, trace: LiveTrace | None, total: int
+) -> BarProgress | LineProgress | _Both:
+    """The run's progress display, and with `--otel` the live trace beside it."""
+    shown = make_progress(console, label, total)
+    return shown if trace is None else _Both(shown, trace)
+
+
+def live_trace(plan: LoadedPlan) -> LiveTrace:
+    """A live trace for `plan`, knowing each target's provider and model."""
+    targets = {t.id: (t.provider, (t.model_extra or {}).get("model")) for t in plan.spec.targets}
+    return LiveTrace(plan.name, targets)

@@ -16,7 +16,7 @@ from evalkit.analysis import summary
 from evalkit.analysis.outcome import plural
 from evalkit.cli.ci_gate import CiOptions, after_run, check_gates
 from evalkit.cli.console import console, db_path, err_console, money
-from evalkit.cli.progress import make_progress
+from evalkit.cli.progress import live_trace, observers
 from evalkit.cli.stats import detectable_drop_line
 from evalkit.cli.summary import judge_line, print_failures, summary_table
 from evalkit.cli.watch import watch_loop
@@ -30,6 +30,8 @@ from evalkit.store import queries
 from evalkit.store.db import Store
 from evalkit.store.judging import judge_summary
 from evalkit.store.lock import open_when_free, wait_seconds
+from evalkit.store.queries import resolve_run
+from evalkit.store.reruns import FailedTrials, failed_trials
 from evalkit.workspace import load_plans
 from evalkit.workspace.models import MAX_EPOCHS
 from evalkit.workspace.root import find_root
@@ -112,11 +114,32 @@ def command(
         str | None,
         typer.Option(help="Where trials run: local (default) or ray (pip install 'evalkit[ray]')."),
     ] = None,
+    otel: Annotated[
+        bool,
+        typer.Option(
+            "--otel",
+            help="Send OpenTelemetry traces as trials finish (endpoint: "
+            "$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or $OTEL_EXPORTER_OTLP_ENDPOINT).",
+        ),
+    ] = False,
+    failed: Annotated[
+        str | None,
+        typer.Option(
+            metavar="[RUN]",
+            help="Rerun only the trials that failed or errored in RUN (default: latest); "
+            "RUN must follow --failed directly.",
+        ),
+    ] = None,
 ) -> int:
     """Run eval plans and record every result in DuckDB."""
     start = Path(plan) if plan and Path(plan).is_dir() else None
     root = find_root(start)
     plan_ref = None if start else plan
+    database = db_path(db, root)
+    rerun = _failed(database, failed) if failed is not None else None
+    if rerun is not None:
+        plan_ref = plan_ref or rerun.plan
+        epochs = epochs or rerun.epochs
     settings = RunSettings(
         selection=Selection(
             filters=tuple(filter_ or ()),
@@ -124,6 +147,7 @@ def command(
             targets=tuple(target or ()),
             limit=limit,
             epochs=epochs,
+            trial_ids=rerun.trial_ids if rerun is not None else None,
         ),
         use_cache=not no_cache,
         concurrency=concurrency,
@@ -135,7 +159,6 @@ def command(
         workers=workers,
         executor=executor,
     )
-    database = db_path(db, root)
     ci_options = CiOptions(gate, baseline, junit, markdown, json_out)
 
     def notify(message: str) -> None:
@@ -152,14 +175,18 @@ def command(
         codes = []
         with open_when_free(database, wait=wait_seconds(), notify=notify) as store:
             for loaded in plans:
+                live = live_trace(loaded) if otel else None
                 outcome = execute(
                     loaded,
                     store,
                     settings,
-                    observer_factory=partial(make_progress, console, loaded.name),
+                    observer_factory=partial(observers, console, loaded.name, live),
                     notify=notify,
                 )
                 _report(store, outcome, failures)
+                if live is not None:
+                    live.finish(outcome.run_id, outcome.status)
+                    console.print(f"sent {live.sent} trial spans to OpenTelemetry", style="dim")
                 gated = after_run(store, loaded, outcome, ci_options, len(plans) > 1)
                 codes.append(outcome.exit_code if gated is None else gated)
         return _combine(codes)
@@ -230,6 +257,29 @@ def _print_reasons(outcome: RunOutcome) -> None:
         err_console.print(Text("error: ", style="bold red") + Text(reason))
     if outcome.status not in ("completed", "interrupted") and outcome.run_id:
         err_console.print(Text(f"resume it with: evalkit resume {outcome.run_id}"))
+
+
+def _failed(database: Path, ref: str) -> FailedTrials:
+    """The failed and errored trials of run `ref`; a usage error when there are none."""
+    with Store.open(database, read_only=True) as store:
+        found = failed_trials(store.con, resolve_run(store.con, ref))
+    if not found.trial_ids:
+        raise UsageError(
+            f"run {found.run_id} has no failed or errored trials: nothing to rerun",
+            hint="pick another run: evalkit run --failed RUN (see `evalkit runs`)",
+        )
+    return found
+
+
+def with_failed_default(args: list[str]) -> list[str]:
+    """`--failed` with no RUN after it means `--failed latest` (click has no optional values)."""
+    out: list[str] = []
+    for index, arg in enumerate(args):
+        out.append(arg)
+        following = args[index + 1] if index + 1 < len(args) else None
+        if arg == "--failed" and (following is None or following.startswith("-")):
+            out.append("latest")
+    return out
 
 
 def _labels(pairs: list[str]) -> dict[str, str]:

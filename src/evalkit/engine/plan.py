@@ -7,6 +7,7 @@ large suite costs the memory of its cases, not of its trials (DESIGN convention 
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ class Selection:
     targets: tuple[str, ...] = ()  # target ids (globs)
     limit: int | None = None  # at most this many cases per suite
     epochs: int | None = None  # overrides the plan's epochs
+    trial_ids: frozenset[str] | None = None  # only these trials (`run --failed`)
 
 
 def trial_id(case: Case, target_id: str, prompt_id: str | None, epoch: int) -> str:
@@ -69,13 +71,15 @@ class TrialPlan:
 
     Trials come epoch-major, then case, then target, so an interrupted run has covered
     every case once before it starts repeating any. `done` holds trial ids already
-    saved (a resumed run): they are left out.
+    saved (a resumed run): they are left out. `only`, when set, keeps just those trial
+    ids (`evalkit run --failed`).
     """
 
     cases: list[Case]
     variants: list[tuple[str, str | None]]
     epochs: int
     done: frozenset[str] = field(default_factory=frozenset)
+    only: frozenset[str] | None = None
 
     @property
     def total(self) -> int:
@@ -83,6 +87,8 @@ class TrialPlan:
         return self.epochs * len(self.cases) * len(self.variants)
 
     def __len__(self) -> int:
+        if self.only is not None:  # a rerun of chosen trials: few, so counted one by one
+            return sum(1 for _ in self)
         return self.total - len(self.done)
 
     def __bool__(self) -> bool:
@@ -101,14 +107,14 @@ class TrialPlan:
 
     def remaining(self, done: set[str]) -> TrialPlan:
         """The same plan without the trials in `done` (saved by an earlier attempt)."""
-        return TrialPlan(self.cases, self.variants, self.epochs, frozenset(done) | self.done)
+        return dataclasses.replace(self, done=frozenset(done) | self.done)
 
     def _trials(self, variants: list[tuple[str, str | None]]) -> Iterator[Trial]:
         for epoch in range(self.epochs):
             for case in self.cases:
                 for target, prompt in variants:
                     tid = trial_id(case, target, prompt, epoch)
-                    if tid not in self.done:
+                    if tid not in self.done and (self.only is None or tid in self.only):
                         yield Trial(tid, case, target, prompt, epoch)
 
 
@@ -121,7 +127,8 @@ def expand(
         raise UsageError(f"epochs must be at least 1 (got {epochs})")
     cases = select_cases(plan, selection)
     chosen = select_targets(variants, selection.targets)
-    return TrialPlan(cases, chosen, epochs)
+    only = frozenset(selection.trial_ids) if selection.trial_ids is not None else None
+    return TrialPlan(cases, chosen, epochs, only=only)
 
 
 def _matches_filter(case: Case, patterns: tuple[str, ...]) -> bool:

@@ -200,8 +200,8 @@ def _translate_open_error(path: Path, exc: duckdb.Error) -> StoreError:
         return StoreError(
             f"the results database {path} was written by a newer DuckDB{version} than the "
             f"DuckDB {duckdb.__version__} installed here, which cannot read it",
-            hint="upgrade evalkit and duckdb where you read it (pip install -U evalkit duckdb), "
-            "or use --db/EVALKIT_DB for a separate database",
+            hint="upgrade evalkit and duckdb where you read it "
+            "(pip install -U evalkit-cli duckdb), or use --db/EVALKIT_DB for a separate database",
         )
     return StoreError(
         f"cannot open the results database {path} with DuckDB {duckdb.__version__}: it is "

@@ -88,7 +88,7 @@ def check_not_newer(con: duckdb.DuckDBPyConnection, where: str) -> int:
             f"the results database {where} was written by a newer evalkit "
             f"(schema v{version}; this evalkit {__version__} knows up to v{known}); "
             "upgrade evalkit",
-            hint="pip install --upgrade evalkit, or point --db/EVALKIT_DB at another file",
+            hint="pip install --upgrade evalkit-cli, or point --db/EVALKIT_DB at another file",
         )
     return version
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import anthropic
 from anthropic.types import MessageParam
 from pydantic import StrictInt
 
 from evalkit.records import Message, TargetOutput, TargetRequest, ToolCall, Usage
-from evalkit.targets.base import TargetContext, register
+from evalkit.targets.base import TargetContext, TargetUnavailable, register
 from evalkit.targets.chat import ChatOptions, ChatTarget, read_api_key, sdk_timeout
 from evalkit.targets.failures import PROTOCOL_FAULTS, protocol_error, sdk_error
 from evalkit.targets.pricing import cost
@@ -21,10 +21,20 @@ from evalkit.workspace.models import PromptSpec, TargetSpec
 
 
 class AnthropicOptions(ChatOptions):
-    """A plan target's keys for `provider: anthropic`."""
+    """A plan target's keys for `provider: anthropic`.
+
+    `platform: bedrock` calls Claude on Amazon Bedrock (AWS credentials from the usual
+    chain, `region`), `platform: vertex` on Google Vertex AI (`region`, `project_id`;
+    a token from `access_token_env` or Google's default credentials), each through the
+    anthropic SDK's own client; `api_key_env` is then not used.
+    """
 
     max_tokens: StrictInt = 1024
     api_key_env: str = "ANTHROPIC_API_KEY"
+    platform: Literal["anthropic", "bedrock", "vertex"] = "anthropic"
+    region: str | None = None
+    project_id: str | None = None  # vertex
+    access_token_env: str | None = None  # vertex: an env var holding an OAuth access token
 
 
 def _message_param(message: Message) -> MessageParam:
@@ -45,6 +55,38 @@ def _forced_tool(schema: dict[str, Any] | None) -> dict[str, Any]:
 STRUCTURED_TOOL = "record_answer"
 
 
+Client = anthropic.AsyncAnthropic | anthropic.AsyncAnthropicBedrock | anthropic.AsyncAnthropicVertex
+
+
+def _client(options: AnthropicOptions, timeout: float) -> Client:
+    """The SDK client for the platform; the engine retries, so the SDK never does."""
+    if options.platform == "bedrock":
+        return anthropic.AsyncAnthropicBedrock(
+            aws_region=options.region,
+            base_url=options.base_url,
+            max_retries=0,
+            timeout=timeout,
+        )
+    if options.platform == "vertex":
+        token = read_api_key(options.access_token_env) if options.access_token_env else None
+        if not (options.region or os.environ.get("CLOUD_ML_REGION")):
+            raise TargetUnavailable("platform vertex needs `region` (or $CLOUD_ML_REGION)")
+        return anthropic.AsyncAnthropicVertex(
+            region=options.region or os.environ["CLOUD_ML_REGION"],
+            project_id=options.project_id or anthropic.NOT_GIVEN,
+            access_token=token,
+            base_url=options.base_url,
+            max_retries=0,
+            timeout=timeout,
+        )
+    return anthropic.AsyncAnthropic(
+        api_key=read_api_key(options.api_key_env),
+        base_url=options.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
+        max_retries=0,
+        timeout=timeout,
+    )
+
+
 @register("anthropic")
 class AnthropicTarget(ChatTarget):
     """Claude via the Messages API."""
@@ -62,12 +104,7 @@ class AnthropicTarget(ChatTarget):
         super().__init__(spec, options, prompt, ctx)
         self._options = options
         self.credential_name: str | None = options.api_key_env  # named when it is rejected
-        self._client = anthropic.AsyncAnthropic(
-            api_key=read_api_key(options.api_key_env),
-            base_url=options.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
-            max_retries=0,  # the engine retries, with its own backoff and accounting
-            timeout=sdk_timeout(spec, ctx),
-        )
+        self._client = _client(options, sdk_timeout(spec, ctx))
         self._base_url = str(self._client.base_url)
 
     def sampling(self) -> dict[str, Any]:

@@ -4,6 +4,7 @@ llama.cpp) through the official async SDK."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any, ClassVar, Literal
 
@@ -12,7 +13,7 @@ from openai.types.chat import ChatCompletionMessageParam
 from pydantic import StrictInt
 
 from evalkit.records import ErrorKind, Message, TargetOutput, TargetRequest, ToolCall, Usage
-from evalkit.targets.base import TargetCallError, TargetContext, register
+from evalkit.targets.base import TargetCallError, TargetContext, TargetUnavailable, register
 from evalkit.targets.chat import ChatOptions, ChatTarget, read_api_key, sdk_timeout
 from evalkit.targets.failures import PROTOCOL_FAULTS, protocol_error, sdk_error
 from evalkit.targets.pricing import cost
@@ -31,6 +32,33 @@ class OpenAIOptions(ChatOptions):
     seed: StrictInt | None = None
     response_format: Literal["text", "json"] | None = None
     api_key_env: str | None = "OPENAI_API_KEY"  # null: a local server that needs no key
+    # `azure`: Azure OpenAI through the SDK's AzureOpenAI client; `base_url` is the
+    # resource endpoint (https://NAME.openai.azure.com), `model` the deployment name
+    platform: Literal["openai", "azure"] = "openai"
+    api_version: str = "2024-10-21"  # azure only
+
+
+def _client(options: OpenAIOptions, timeout: float) -> openai.AsyncOpenAI:
+    """The SDK client; the engine retries, with its own backoff, so the SDK never does."""
+    env = options.api_key_env
+    if options.platform == "azure":
+        env = "AZURE_OPENAI_API_KEY" if env == "OPENAI_API_KEY" else env
+        endpoint = options.base_url or os.environ.get("AZURE_OPENAI_ENDPOINT")
+        if not endpoint:
+            raise TargetUnavailable("platform azure needs `base_url` (or $AZURE_OPENAI_ENDPOINT)")
+        return openai.AsyncAzureOpenAI(
+            api_key=read_api_key(env) if env else PLACEHOLDER_KEY,
+            azure_endpoint=endpoint,
+            api_version=options.api_version,
+            max_retries=0,
+            timeout=timeout,
+        )
+    return openai.AsyncOpenAI(
+        api_key=read_api_key(env) if env else PLACEHOLDER_KEY,
+        base_url=options.base_url,  # None: OPENAI_BASE_URL, else the SDK default
+        max_retries=0,
+        timeout=timeout,
+    )
 
 
 @register("openai")
@@ -50,13 +78,7 @@ class OpenAITarget(ChatTarget):
         super().__init__(spec, options, prompt, ctx)
         self._options = options
         self.credential_name = options.api_key_env  # named when the key is rejected
-        key = read_api_key(options.api_key_env) if options.api_key_env else PLACEHOLDER_KEY
-        self._client = openai.AsyncOpenAI(
-            api_key=key,
-            base_url=options.base_url,  # None: OPENAI_BASE_URL, else the SDK default
-            max_retries=0,  # the engine retries, with its own backoff and accounting
-            timeout=sdk_timeout(spec, ctx),
-        )
+        self._client = _client(options, sdk_timeout(spec, ctx))
         self._base_url = str(self._client.base_url)
 
     def sampling(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import Location, SpecError
+from evalkit.workspace.datasets import read_dataset, read_parquet, rename
 from evalkit.workspace.yamlfile import MAX_BYTES, decode_utf8
 
 CASE_COLUMNS = ("id", "expected", "context", "tags", "cluster", "description")
@@ -45,6 +46,9 @@ def read_case_file(
     `map_at` is where the renames are written (location, field path), for their errors.
     """
     suffix = path.suffix.lower()
+    if suffix == ".parquet" or path.is_dir():  # Parquet, or a saved Hugging Face dataset
+        data = read_parquet(path, source) if suffix == ".parquet" else read_dataset(path, source)
+        return table_rows(data, source, renames, map_at)
     if suffix not in (".csv", ".jsonl", ".ndjson"):
         raise SpecError.single(
             Location(source), "", f"unsupported case file type '{suffix}'; use .csv or .jsonl"
@@ -169,6 +173,17 @@ def too_deep(value: Any) -> bool:
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
     return False
+
+
+def table_rows(
+    data: list[dict[str, Any]], source: str, renames: dict[str, str], map_at: tuple[Location, str]
+) -> list[CaseRow]:
+    """Rows of a Parquet file or a dataset as cases, numbered from 1 (like JSONL lines)."""
+    renamed = rename(data, renames, source, map_at)
+    return [
+        CaseRow(_shape(row, from_csv=False, where=Location(source, n)), n)
+        for n, row in enumerate(renamed, start=1)
+    ]
 
 
 def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -24,7 +24,8 @@ from evalkit.records import (
     Turn,
     conversation_json,
 )
-from evalkit.workspace.casefiles import read_case_file
+from evalkit.workspace.casefiles import read_case_file, table_rows
+from evalkit.workspace.datasets import HF_PREFIX, read_dataset
 from evalkit.workspace.identity import id_problem, sha256_of
 from evalkit.workspace.loaded import LoadedSuite
 from evalkit.workspace.models import CasesFromSpec, CaseSpec, GraderSpec, SuiteSpec, TurnSpec
@@ -321,6 +322,9 @@ class _SuiteLoader:
         """Read a `cases_from` file beside the suite and add its rows as cases."""
         spec = entry if isinstance(entry, CasesFromSpec) else CasesFromSpec(path=entry)
         entry_path = path if isinstance(entry, str) else (*path, "path")
+        if spec.path.startswith(HF_PREFIX):  # a dataset in the local Hugging Face cache
+            self.add_rows(spec, path, defaults, spec.path, None)
+            return
         try:
             file = inside(self.root, spec.path, base=self.path.parent, what="cases_from file")
         except WorkspaceError as exc:
@@ -328,7 +332,7 @@ class _SuiteLoader:
                 (self.doc.location(entry_path, value=True), field_path(path), exc.message)
             )
             return
-        if not file.is_file():
+        if not file.exists():  # a file, or a folder holding a saved dataset
             self.problems.append(
                 (
                     self.doc.location(entry_path, value=True),
@@ -337,10 +341,23 @@ class _SuiteLoader:
                 )
             )
             return
-        source = source_label(file, self.root)
+        self.add_rows(spec, path, defaults, source_label(file, self.root), file)
+
+    def add_rows(
+        self,
+        spec: CasesFromSpec,
+        path: YamlPath,
+        defaults: list[GraderConfig],
+        source: str,
+        file: Path | None,
+    ) -> None:
+        """Add the rows of a case file (or, with no file, of an `hf://` dataset) as cases."""
         try:
             map_at = (self.doc.location((*path, "map")), field_path((*path, "map")))
-            rows = read_case_file(file, source, spec.map, map_at)
+            if file is None:
+                rows = table_rows(read_dataset(source, source), source, spec.map, map_at)
+            else:
+                rows = read_case_file(file, source, spec.map, map_at)
         except SpecError as exc:
             self.problems.extend(exc.problems)
             return

@@ -1,0 +1,138 @@
+"""The pytest plugin: `pytest --evalkit PLAN` runs a plan as items, the `evalkit` fixture
+grades outputs from Python tests, and both land in the DuckDB store."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import duckdb
+import pytest
+
+# Imported here, before pytester's in-process runs snapshot sys.modules: a module first
+# imported inside one run would be dropped after it and imported afresh by the next,
+# and two copies of the YAML loader's classes do not mix.
+import evalkit.engine.pytest_plugin
+import evalkit.engine.session
+import evalkit.graders.judge
+import evalkit.workspace  # noqa: F401
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[2]
+# Installed with its entry point (CI), pytest loads the plugin itself; from a source tree
+# it is named on the command line.
+LOADED = any(ep.value == "evalkit.engine.pytest_plugin" for ep in entry_points(group="pytest11"))
+PLUGIN = [] if LOADED else ["-p", "evalkit.engine.pytest_plugin"]
+
+SUITE = """\
+name: support
+cases:
+  - id: refund
+    vars: {question: "What is the refund window?"}
+    expected: "30 days"
+    graders: [{type: icontains}]
+  - id: greeting
+    vars: {question: "Say hello"}
+    graders: [{type: icontains, value: hello}]
+  - id: shipping
+    vars: {question: "How long does shipping take?"}
+    expected: "3 days"
+    graders: [{type: icontains}]
+"""
+PLAN = """\
+name: support
+suites: [suites/*.yaml]
+targets:
+  - {id: local, provider: python, function: "system.py:answer"}
+"""
+SYSTEM = """\
+def answer(case):
+    q = case.vars["question"]
+    if "refund" in q:
+        return "Refunds are accepted within 30 days."
+    if "hello" in q:
+        return "Hello there!"
+    return "I am not sure."
+"""
+
+
+@pytest.fixture
+def workspace(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    monkeypatch.delenv("EVALKIT_DB", raising=False)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.mkdir("evals")
+    pytester.mkdir("suites")
+    (pytester.path / "evals" / "plan.yaml").write_text(PLAN)
+    (pytester.path / "suites" / "support.yaml").write_text(SUITE)
+    (pytester.path / "system.py").write_text(SYSTEM)
+    return pytester
+
+
+def _sql(root: Path, query: str) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(root / ".evalkit" / "evalkit.duckdb"), read_only=True)
+    try:
+        return con.execute(query).fetchall()
+    finally:
+        con.close()
+
+
+def test_the_entry_point_is_declared() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["entry-points"]["pytest11"] == {"evalkit": "evalkit.engine.pytest_plugin"}
+
+
+def test_a_plan_runs_as_one_item_per_trial(workspace: pytest.Pytester) -> None:
+    result = workspace.runpytest(*PLUGIN, "--evalkit", "evals/plan.yaml", "-v")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*support/refund@local#0 PASSED*",
+            "*support/shipping@local#0 FAILED*",
+            "*icontains: '3 days' not found in output*",
+        ]
+    )
+    runs = _sql(workspace.path, "SELECT run_id, plan, labels->>'runner' FROM runs")
+    assert [(plan, runner) for _, plan, runner in runs] == [("support", "pytest")]
+    statuses = _sql(workspace.path, "SELECT case_id, status FROM results ORDER BY case_id")
+    assert statuses == [("greeting", "pass"), ("refund", "pass"), ("shipping", "fail")]
+
+
+def test_deselected_trials_do_not_run(workspace: pytest.Pytester) -> None:
+    result = workspace.runpytest(*PLUGIN, "--evalkit", "evals/plan.yaml", "-k", "refund")
+    result.assert_outcomes(passed=1, deselected=2)
+    assert _sql(workspace.path, "SELECT case_id FROM results") == [("refund",)]
+
+
+def test_the_fixture_grades_and_records(workspace: pytest.Pytester) -> None:
+    workspace.makepyfile(
+        test_answers="""
+        def test_refund(evalkit):
+            result = evalkit.check(
+                '{"answer": "30 days"}',
+                graders=["is-json", {"type": "icontains", "value": "30 days"}],
+            )
+            assert result.passed and result.score == 1.0
+
+        def test_shipping(evalkit):
+            evalkit.check("I am not sure.", graders=[{"type": "icontains", "value": "3 days"}])
+        """
+    )
+    result = workspace.runpytest(*PLUGIN, "test_answers.py")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*evalkit check fail:*", "*icontains: '3 days' not found*"])
+    rows = _sql(
+        workspace.path,
+        "SELECT r.plan, x.suite, x.case_id, x.status FROM results x JOIN runs r USING (run_id) "
+        "ORDER BY x.case_id",
+    )
+    assert rows == [
+        ("pytest", "test_answers", "test_refund", "pass"),
+        ("pytest", "test_answers", "test_shipping", "fail"),
+    ]
+
+
+def test_a_bad_plan_is_a_usage_error(workspace: pytest.Pytester) -> None:
+    result = workspace.runpytest(*PLUGIN, "--evalkit", "evals/missing.yaml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
