@@ -55,6 +55,7 @@ class WorkerPool:
         self.readers: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
         self._failure: str | None = None
+        self._error: BaseException | None = None  # raised while handling a worker's message
 
     async def run(self, engine: Engine, trials: list[Trial]) -> EngineTotals:
         """Run every trial (unless stopped) and return the engine's totals."""
@@ -70,10 +71,14 @@ class WorkerPool:
                 if isinstance(failed, BaseException):
                     raise failed
             self.readers = [asyncio.create_task(self._read(p, book)) for p in started]
+            for task in self.readers:
+                task.add_done_callback(self._reader_ended)
             stopping = asyncio.create_task(engine.stopping.wait())
             told_stop = False
             self._fill(book)
             while not book.finished:
+                if self._error is not None:
+                    raise self._error  # e.g. the store refused a result: fail loudly, not hang
                 if self._failure is not None:
                     raise WorkerError(f"a worker failed: {self._failure}")
                 if engine.stopping.is_set() and not told_stop:
@@ -192,6 +197,11 @@ class WorkerPool:
                 self._failure = str(exc)
         self._fill(book)
         self._wake.set()
+
+    def _reader_ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            self._error = self._error or error
+            self._wake.set()
 
     async def _close(self) -> None:
         for proc in self.procs:
