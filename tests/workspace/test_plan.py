@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tests.workspace.conftest import Workspace
 
 from evalkit.errors import SpecError
 from evalkit.workspace import load_plan
 from evalkit.workspace.loaded import LoadedPlan
+from tests.workspace.conftest import Workspace
 
 SUITE_A = "name: a\ncases:\n  - id: one\n"
 SUITE_B = "name: b\ncases:\n  - id: two\n"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from tests.workspace.conftest import Workspace
 
 from evalkit.errors import SpecError
 from evalkit.workspace import load_suite
+from tests.workspace.conftest import Workspace
 
 
 def problems(ws: Workspace, text: str) -> list[str]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.workspace.conftest import Workspace
 
 from evalkit.errors import SpecError, UsageError, WorkspaceError
 from evalkit.workspace import find_plans, load_plans, validate_workspace
+from tests.workspace.conftest import Workspace
 
 
 def plan_text(name: str, suites: str = "suites/*.yaml") -> str:
