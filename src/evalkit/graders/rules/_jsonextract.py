@@ -1,24 +1,22 @@
 """promptfoo's `extractJsonObjects`: the JSON objects a `contains-json` reply holds.
 
-promptfoo reads objects leniently, and `contains-json` passes or fails on that reading:
-at every `{` it first tries a strict JSON object; failing that it counts braces (quotes
-ignored) to the point where they balance (or closes them at the end of the text),
-turns `//` comments into YAML `#` comments, and parses the span as a YAML flow
-mapping. So `{'a': 1}`, `{a: 1}`, `{"a": 1,}` and even `{ y(); }` are objects; arrays
-are not (only their object items are). A whole output that is one JSON object is taken
-as is. Work is bounded: a hostile output raises `TooMuchWork` instead of hanging.
+promptfoo (0.121) reads objects leniently, and `contains-json` passes or fails on that
+reading: at every `{` it counts braces (quotes ignored) to the point where they balance
+(or closes them at the end of the text), turns `//` comments into YAML `#` comments,
+and parses the span as a YAML flow mapping. So `{'a': 1}`, `{a: 1}`, `{"a": 1,}` and
+even `{ y(); }` are objects, arrays are not (only their object items are), and a JSON
+object with a `}` inside a string is not found. Work is bounded: a hostile output
+raises `TooMuchWork` instead of hanging.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import yaml
 
-from evalkit.graders.rules import _jsonparse
 from evalkit.graders.rules._js import is_space
 
 MAX_SPAN = 100_000  # promptfoo's limit on one candidate's length
@@ -67,24 +65,10 @@ def extract_json_objects(text: str) -> list[Any]:
 def iter_json_objects(text: str) -> Iterator[Any]:
     """The objects of `extract_json_objects`, one at a time: a caller that needs only the
     first (contains-json without a schema) does not pay for the rest."""
-    if len(text) <= MAX_SPAN:
-        try:
-            whole = _jsonparse.parse(text)
-        except _jsonparse.JsonSyntaxError:
-            pass
-        else:
-            if isinstance(whole, dict):
-                yield whole
-                return
     closers = _balance_points(text)
     budget = _BUDGET
     at = text.find("{")
     while at != -1:
-        end = _strict_end(text, at)
-        if end is not None:
-            yield _jsonparse.parse(text[at:end])
-            at = text.find("{", end)
-            continue
         if at == len(text) - 1:
             break  # promptfoo's scan never tries a `{` that ends the text
         close = closers.get(at)
@@ -105,22 +89,6 @@ def iter_json_objects(text: str) -> Iterator[Any]:
             at = text.find("{", at + len(span) if balanced else limit)
             continue
         at = text.find("{", at + 1)
-
-
-def _strict_end(text: str, at: int) -> int | None:
-    """Where a strict JSON object starting at `at` ends, or None."""
-    try:
-        value, end = _DECODER.raw_decode(text, at)
-    except (ValueError, RecursionError):
-        return None
-    return end if isinstance(value, dict) else None
-
-
-def _reject(name: str) -> Any:
-    raise ValueError(name)
-
-
-_DECODER = json.JSONDecoder(parse_constant=_reject)
 
 
 def _balance_points(text: str) -> dict[int, int]:

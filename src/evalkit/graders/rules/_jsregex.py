@@ -70,14 +70,19 @@ def translate(pattern: str, *, multiline: bool = False, dotall: bool = False) ->
     named = bool(re.search(r"\(\?<[A-Za-z_$]", pattern))
     out: list[str] = []
     at = 0
+    opened = 0  # capturing groups opened so far, to number them
+    open_groups: list[int] = []  # the group number (0: not capturing) of each open group
+    closed: set[int] = set()  # capturing groups already closed
     repeatable = False  # whether a quantifier may follow what was just written
     quantified = False  # whether the last item is a quantifier (a second one is an error)
     while at < len(pattern):
         char = pattern[at]
         if char == "\\":
-            piece, at = _escape(pattern, at, groups, named)
+            letter = pattern[at + 1 : at + 2]
+            piece, at = _escape(pattern, at, groups, named, closed)
             out.append(piece)
-            repeatable, quantified = True, False
+            # `\b` and `\B` are assertions: JavaScript refuses a quantifier after them
+            repeatable, quantified = letter not in ("b", "B"), False
             continue
         if char == "[":
             piece, at = _char_class(pattern, at)
@@ -87,6 +92,11 @@ def translate(pattern: str, *, multiline: bool = False, dotall: bool = False) ->
         if char == "(":
             piece, at = _group_open(pattern, at)
             out.append(piece)
+            if piece == "(" or piece.startswith("(?P<"):
+                opened += 1
+                open_groups.append(opened)
+            else:
+                open_groups.append(0)
             repeatable, quantified = False, False
             continue
         if char in "*+?" or (char == "{" and _QUANTIFIER.match(pattern, at)):
@@ -115,6 +125,8 @@ def translate(pattern: str, *, multiline: bool = False, dotall: bool = False) ->
             out.append(f"(?:(?<=[{_LINE_END}])|\\A)" if multiline else "\\A")
         elif char == ")":
             out.append(")")
+            if open_groups:
+                closed.add(open_groups.pop())
         elif char == "|":
             out.append("|")
         else:
@@ -163,7 +175,7 @@ def _group_open(pattern: str, at: int) -> tuple[str, int]:
     raise InvalidRegex(f"invalid group at position {at}")
 
 
-def _escape(pattern: str, at: int, groups: int, named: bool) -> tuple[str, int]:
+def _escape(pattern: str, at: int, groups: int, named: bool, closed: set[int]) -> tuple[str, int]:
     """One `\\x` escape outside a character class."""
     if at + 1 >= len(pattern):
         raise InvalidRegex("\\ at end of pattern")
@@ -175,7 +187,10 @@ def _escape(pattern: str, at: int, groups: int, named: bool) -> tuple[str, int]:
         assert digits is not None
         number = int(digits.group(0))
         if number <= groups:
-            return f"(?:\\{number})", at + 1 + len(digits.group(0))
+            # A group that is still open or comes later matches the empty string in
+            # JavaScript; Python refuses the reference.
+            piece = f"(?:\\{number})" if number in closed else "(?:)"
+            return piece, at + 1 + len(digits.group(0))
         # Annex B: not a group, so an octal escape (or the digit itself for 8 and 9).
         octal = re.match(r"[0-7]{1,3}", pattern[at + 1 :])
         if octal and int(octal.group(0), 8) <= 0o377:
