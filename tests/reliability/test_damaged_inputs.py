@@ -133,3 +133,22 @@ def test_report_out_naming_a_directory_is_a_usage_error(workspace: Workspace, cl
     code, out = cli("report", "latest", "--out", "reports")
     assert code == 4, out
     assert "is a directory" in out and "reports" in out
+
+
+def test_running_out_of_duckdb_memory_is_a_clean_error(
+    workspace: Workspace, cli: CLI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Under a cap too small for the query, the message says how to raise it (exit 3)."""
+    cases = "".join(f"  - {{id: c{i:03d}, vars: {{q: x}}}}\n" for i in range(300))
+    (workspace.root / "suites" / "support.yaml").write_text(
+        f"name: support\ndefaults:\n  graders: [{{type: length, max: 10}}]\ncases:\n{cases}"
+    )
+    (workspace.root / "big.py").write_text(
+        "def answer(case):\n    return (case.id * 20000)[:100000]\n"
+    )
+    workspace.plan("  - id: local\n    provider: python\n    function: big.py:answer\n")
+    assert cli("run")[0] == 1
+    monkeypatch.setenv("EVALKIT_DB_MEMORY_LIMIT", "2MB")
+    code, out = cli("report", "latest", "--out", str(tmp_path / "r.html"))
+    assert code == 3, out
+    assert "ran out of memory" in out and "EVALKIT_DB_MEMORY_LIMIT" in out, out

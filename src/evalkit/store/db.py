@@ -125,9 +125,17 @@ class Store:
 
 
 def read_error(exc: BaseException) -> StoreError | None:
-    """A DuckDB error that escaped a query, said as what it almost always means: the file is
-    damaged (cut short, overwritten). DuckDB opens such a file and fails only when a query
-    reaches the broken pages, anywhere in any command. None for any other exception."""
+    """A DuckDB error that escaped a query, said as what it almost always means: the file
+    is damaged (cut short, overwritten), or the memory cap was too small. DuckDB opens a
+    damaged file and fails only when a query reaches the broken pages, anywhere in any
+    command. None for any other exception."""
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        first = str(exc).strip().splitlines()[0]
+        return StoreError(
+            f"DuckDB ran out of memory under evalkit's cap ({first})",
+            hint="raise the cap, e.g. EVALKIT_DB_MEMORY_LIMIT=1GB (or =none for DuckDB's "
+            "own 80% of RAM)",
+        )
     if not isinstance(exc, _DAMAGE):
         return None
     where = f" {_OPENED[-1]}" if _OPENED else ""
