@@ -60,3 +60,25 @@ def test_inside_git_the_commit_and_branch_are_shown(workspace: Workspace, cli: C
     cli("run")
     _, out = cli("show", "latest")
     assert "on trunk" in out and "not a git repository" not in out, out
+
+
+def test_tables_fit_80_columns_without_cutting_numbers(
+    workspace: Workspace, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evalkit.cli import console as consoles
+
+    monkeypatch.setattr(consoles.console, "width", 80)
+    long_suite = "a-rather-long-suite-name-for-refunds-and-returns"
+    suite = (workspace.root / "suites" / "support.yaml").read_text()
+    (workspace.root / "suites" / "support.yaml").write_text(
+        suite.replace("name: support", f"name: {long_suite}")
+    )
+    workspace.plan(PYTHON_TARGET.replace("id: local", "id: a-local-python-target-with-a-long-id"))
+    cli("run", "--label", "branch=a-very-long-branch-name-for-a-feature")
+    for args in (("show", "latest"), ("runs",)):
+        _, out = cli(*args)
+        table = [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
+        assert table and all(len(line) <= 80 for line in table), out
+        assert "66.7%" in out and "…" not in "".join(table), out  # numbers whole
+    _, out = cli("show", "latest")
+    assert "tokens" not in out and "cost" not in out  # a python target reports neither

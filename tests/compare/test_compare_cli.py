@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.cli.conftest import Workspace, anthropic_target
+from tests.cli.conftest import PYTHON_TARGET, Workspace, anthropic_target
 
 Cli = Callable[..., tuple[int, str]]
 CASES = 30
@@ -226,7 +226,7 @@ def test_power_against_a_second_run_uses_the_observed_pairs(workspace: Workspace
     assert f"{detectable_effect(CASES, paired.stderr * CASES**0.5):.1%}" in out
     # two epochs per case: the comparison reports them, and deterministic replies
     # make no case flaky
-    code, out = cli("compare", "--json", "e.json")
+    code, out = cli("compare", "--all", "--json", "e.json")
     comparison = json.loads((workspace.root / "e.json").read_text())["comparison"]
     assert comparison["groups"][0]["base_epochs"] == 2
     assert comparison["flaky"] == []
@@ -249,3 +249,26 @@ def test_baselines_are_listed_replaced_and_deleted(workspace: Workspace, cli: Cl
     assert cli("baseline", "delete", "main")[0] == 0
     assert cli("baseline", "delete", "main")[0] == 4
     assert workspace.sql("SELECT count(*) FROM baselines") == [(0,)]
+
+
+def test_compare_leads_with_a_verdict_line_and_keeps_the_table_behind_all(
+    workspace: Workspace, cli: Cli
+) -> None:
+    workspace.plan(PYTHON_TARGET)
+    assert cli("run")[0] in (0, 1)
+    (workspace.root / "system.py").write_text(
+        "def answer(case):\n    return 'I am not sure.'\n"
+    )  # every case now fails: refund regresses
+    assert cli("run")[0] == 1
+    code, out = cli("compare")
+    assert code == 0, out  # no gate: compare reports, it does not fail
+    lines = out.splitlines()
+    verdicts = [line for line in lines if line.startswith("support x local: ")]
+    assert len(verdicts) == 1, out
+    assert "pass 0.667 -> 0.000" in verdicts[0] and "2 regressed, 0 fixed" in verdicts[0]
+    assert "support/refund@local: icontains: '30 days' not found" in out
+    assert "McNemar p" not in out  # the metric table waits for --all
+    assert "--all" in out
+    assert len(lines) < 12, out
+    _, full = cli("compare", "--all")
+    assert "McNemar p" in full

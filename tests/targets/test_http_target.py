@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from evalkit.errors import TargetError
+from evalkit.errors import ConfigError, TargetError
 from evalkit.records import ErrorKind
-from evalkit.targets.base import Target, TargetCallError, TargetUnavailable
+from evalkit.targets.base import Target, TargetCallError
 from evalkit.targets.http_provider import extract_path
 from tests.fakeserver import FakeModelServer
 from tests.targets.helpers import build_one, case, closed_port, workspace
@@ -70,7 +70,8 @@ async def test_header_env_interpolation(
 
 def test_missing_header_env_var_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NOT_SET_TOKEN", raising=False)
-    with pytest.raises(TargetUnavailable, match="NOT_SET_TOKEN is not set"):
+    # an unset variable is a configuration error naming it (requires_env: a skip instead)
+    with pytest.raises(ConfigError, match=r"headers.X-Key uses \$\{NOT_SET_TOKEN\}"):
         http_target(tmp_path, "http://127.0.0.1:1", headers={"X-Key": "${NOT_SET_TOKEN}"})
 
 

@@ -6,17 +6,19 @@ import math
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from evalkit.analysis.compare import FLAKY_EPOCHS, Comparison
+from evalkit.analysis.compare import FLAKY_EPOCHS, Comparison, GroupComparison
 from evalkit.analysis.gate import GateResult
 from evalkit.analysis.verdict import judge, resolve_base, with_human
 from evalkit.cli.console import console, db_path
 from evalkit.graders.discovery import load_all
 from evalkit.reports import ci
 from evalkit.reports.data import load as load_report
+from evalkit.store import ci_rows
 from evalkit.store.baselines import run_plan
 from evalkit.store.db import Store
 from evalkit.store.queries import resolve_run
@@ -55,6 +57,10 @@ def command(
     db: Annotated[
         Path | None, typer.Option(help="Results database (default: $EVALKIT_DB).")
     ] = None,
+    all_: Annotated[
+        bool,
+        typer.Option("--all", help="Print the full metric table and every case list too."),
+    ] = False,
 ) -> int:
     """Compare two runs case by case, with paired statistics and a verdict per suite x target."""
     database = db_path(db)
@@ -77,7 +83,7 @@ def command(
             console.print(Text(note, style="dim"))
         if comparison is not None and not comparison.groups:
             # Zero paired cases prove nothing: never "no change", never "gate passed".
-            _print_comparison(comparison, cases, set(metric or ()))
+            _print_comparison(comparison, cases, set(metric or ()), {}, full=True)
             console.print(
                 Text(
                     f"nothing to compare: no case ran in both {comparison.base_run} and "
@@ -87,7 +93,13 @@ def command(
             )
             return 5
         if comparison is not None:
-            _print_comparison(comparison, cases, set(metric or ()))
+            _print_comparison(
+                comparison,
+                cases,
+                set(metric or ()),
+                failing_reasons(con, cand),
+                full=all_ or bool(metric),
+            )
         if verdict is not None:
             _print_gate(verdict)
         if junit or markdown or json_out:
@@ -108,8 +120,29 @@ def _gate_spec(plan: str) -> GateSpec:
     return load_plans(root, plan)[0].spec.gate
 
 
-def _print_comparison(c: Comparison, limit: int, only: set[str]) -> None:
+def _print_comparison(
+    c: Comparison, limit: int, only: set[str], reasons: dict[str, list[str]], *, full: bool
+) -> None:
     console.print(f"[bold]{c.candidate_run}[/] (candidate) vs [bold]{c.base_run}[/] (base)")
+    for group in c.groups:  # the answer first: one verdict line per suite x target
+        console.print(verdict_line(group, c.confidence))
+    _print_reasons(c, limit, reasons)
+    if not full:
+        fixed = len(c.fixes)
+        others = [f"{len(c.fixes)} fixed"] if fixed else []
+        others += [
+            f"{len(items)} {what}"
+            for items, what in (
+                (c.added, "added"),
+                (c.removed, "removed"),
+                (c.changed_content, "changed"),
+                (c.flaky, "flaky"),
+            )
+            if items
+        ]
+        tail = f" ({', '.join(others)})" if others else ""
+        console.print(Text(f"the metric table and case lists: --all{tail}", style="dim"))
+        return
     table = Table(header_style="bold", title_justify="left")
     for name, justify in [
         ("suite x target", "left"),
@@ -149,8 +182,6 @@ def _print_comparison(c: Comparison, limit: int, only: set[str]) -> None:
                 f"{_num(group.candidate_within_variance)} "
                 f"(candidate, {group.candidate_epochs} epochs)"
             )
-    regressed = [x.name + c.human_note(x.name) for x in c.regressions]
-    _print_list("regressed (pass -> fail)", regressed, limit, "red")
     _print_list(
         "fixed (fail -> pass)", [x.name + c.human_note(x.name) for x in c.fixes], limit, "green"
     )
@@ -166,6 +197,54 @@ def _print_comparison(c: Comparison, limit: int, only: set[str]) -> None:
     _print_list("removed cases, not compared", c.removed, limit, "dim")
     _print_list("changed content, not compared", c.changed_content, limit, "dim")
     _print_list("ran in one run only, not compared", c.unpaired_variants, limit, "dim")
+
+
+def failing_reasons(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, list[str]]:
+    """suite/case@target[prompt] -> why its trials in `run_id` failed or errored."""
+    found: dict[str, list[str]] = {}
+    for row in ci_rows.trial_report_rows(con, run_id):
+        if row["status"] in ("fail", "error"):
+            name = str(row["trial_id"]).rsplit("#", 1)[0]
+            found.setdefault(name, []).extend(row["reasons"] or [row["error"] or row["status"]])
+    return found
+
+
+def verdict_line(group: GroupComparison, confidence: float) -> Text:
+    """`suite x target: verdict · pass 0.80 -> 0.70 (-0.100, 95% CI ...) · 3 regressed,
+    1 fixed`, saying in words which test decided when the interval and McNemar disagree."""
+    m = group.metric("pass") or (group.metrics[0] if group.metrics else None)
+    line = Text(f"{group.name}: ")
+    if m is None:
+        return line + Text("nothing to compare")
+    p = m.paired
+    line += Text(m.verdict, style=VERDICT_STYLE.get(m.verdict, "bold"))
+    line += Text(
+        f" · {m.metric} {_num(p.base_mean)} -> {_num(p.candidate_mean)} "
+        f"({_signed(p.difference)}, {confidence:.0%} CI {_signed(p.ci_low)} to "
+        f"{_signed(p.ci_high)}) · {m.regressed} regressed, {m.fixed} fixed"
+    )
+    interval_says = p.ci_high < 0 or p.ci_low > 0
+    mcnemar_says = m.mcnemar_p < 1.0 - confidence
+    if m.metric == "pass" and interval_says and not mcnemar_says:
+        line += Text(
+            f" · McNemar decided: the interval excludes 0, but {m.regressed + m.fixed} "
+            f"flipped cases are too few to rule out chance (p={m.mcnemar_p:.2f})",
+            style="dim",
+        )
+    return line
+
+
+def _print_reasons(c: Comparison, limit: int, reasons: dict[str, list[str]]) -> None:
+    """Each regressed case with why it fails now (its failing grades in the candidate)."""
+    if not c.regressions:
+        return
+    console.print(Text(f"regressed (pass -> fail): {len(c.regressions)}", style="red"))
+    for change in c.regressions[:limit]:
+        why = "; ".join(dict.fromkeys(reasons.get(change.name, [])))
+        name = change.name + c.human_note(change.name)
+        console.print(Text(f"  {name}" + (f": {why}" if why else "")))
+    if len(c.regressions) > limit:
+        console.print(f"  ... and {len(c.regressions) - limit} more")
 
 
 def _print_list(title: str, names: list[str], limit: int, style: str) -> None:

@@ -208,7 +208,8 @@ def _report(store: Store, outcome: RunOutcome, failures: int) -> None:
         console.print(Text(f"{outcome.plan}: nothing ran (run {outcome.run_id})"))
         _print_reasons(outcome)
         return
-    console.print(summary_table(rows, f"{outcome.plan} · run {outcome.run_id}"))
+    title = f"{outcome.plan} · run {outcome.run_id}"
+    console.print(summary_table(rows, title, console.width))
     failing, total = queries.failure_rows(store.con, outcome.run_id, failures, preview=200)
     print_failures(console, failing, total, failures)
     judge = judge_line(judge_summary(store.con, outcome.run_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -29,33 +29,60 @@ def command(
     if not rows:
         console.print("no runs recorded yet; `evalkit run` records one")
         return 0
+    cells = [_cells(row, reviewed) for row in rows]
+    names = [n for n in ORDER if n != "reviewed" or reviewed]
+    kept = _fitting(names, cells, console.width)
     table = Table(header_style="bold")
-    columns = ["run", "plan", "status", "started", "git", "by", "trials", "pass rate", "score"]
-    for name in columns + ["labels"] + (["reviewed"] if reviewed else []):
+    for name in [n for n in names if n in kept]:
         # ids and commits are copied into other commands, numbers read: never cut or wrapped
         table.add_column(
             name,
-            no_wrap=name in ("run", "git", "started", "trials", "pass rate", "score"),
+            no_wrap=name in NEVER_CUT,
             justify="right" if name in ("trials", "pass rate", "score") else "left",
         )
-    for row in rows:
-        dirty = "*" if present(row["git_dirty"]) and row["git_dirty"] else ""
-        # Text cells: a plan, user or label named like `[bold]` is shown, not obeyed
-        table.add_row(
-            row["run_id"],
-            Text(str(row["plan"])),
-            row["status"],
-            text(row["started_at"])[:19],
-            text(row["git_sha"])[:8] + dirty,
-            Text(text(row["created_by"])),
-            str(row["trials"]),
-            pct(row["pass_rate"]),
-            num(row["mean_score"]),
-            Text(_labels(row["labels"])),
-            *([_reviewed(reviewed.get(str(row["run_id"])))] if reviewed else []),
-        )
+    for row_cells in cells:
+        table.add_row(*(row_cells[n] for n in names if n in kept))
     console.print(table)
     return 0
+
+
+ORDER = ["run", "plan", "status", "started", "git", "by", "trials", "pass rate", "score",
+         "labels", "reviewed"]  # fmt: skip
+NEVER_CUT = ("run", "git", "started", "trials", "pass rate", "score", "status")
+# Left out first when the terminal is narrow: the run id, its numbers and status stay.
+DROP_ORDER = ["reviewed", "labels", "by", "started", "git", "plan"]
+
+
+def _cells(row: dict[str, Any], reviewed: dict[str, tuple[int, int]]) -> dict[str, str | Text]:
+    dirty = "*" if present(row["git_dirty"]) and row["git_dirty"] else ""
+    # Text cells: a plan, user or label named like `[bold]` is shown, not obeyed
+    return {
+        "run": str(row["run_id"]),
+        "plan": Text(str(row["plan"])),
+        "status": str(row["status"]),
+        "started": text(row["started_at"])[:16],
+        "git": text(row["git_sha"])[:8] + dirty,
+        "by": Text(text(row["created_by"])),
+        "trials": str(row["trials"]),
+        "pass rate": pct(row["pass_rate"]),
+        "score": num(row["mean_score"]),
+        "labels": Text(_labels(row["labels"])),
+        "reviewed": _reviewed(reviewed.get(str(row["run_id"]))),
+    }
+
+
+def _fitting(names: list[str], cells: list[dict[str, str | Text]], width: int) -> set[str]:
+    """The columns that fit `width` whole, dropping the least needed first."""
+
+    def need(name: str) -> int:  # widest cell or header, plus borders and padding
+        return max([len(name), *(len(str(c[name])) for c in cells)]) + 3
+
+    kept = set(names)
+    for name in DROP_ORDER:
+        if sum(min(need(n), 30) for n in kept) + 1 <= width:
+            break
+        kept.discard(name)
+    return kept
 
 
 def _reviewed(counts: tuple[int, int] | None) -> str:

@@ -74,7 +74,8 @@ def command(
         )
         if reviewers := label_counts(store.con, run_id):
             console.print(reviewed_line(reviewers), markup=False)
-        console.print(summary_table(summary.summary_rows(store.con, run_id), ""))
+        rows = summary.summary_rows(store.con, run_id)
+        console.print(summary_table(rows, "", console.width))
         if drops := detectable_drop_line(store.con, run_id):
             console.print(drops, style="dim", markup=False)
         failing, total = queries.failure_rows(store.con, run_id, failures, preview=200)

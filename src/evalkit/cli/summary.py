@@ -13,21 +13,50 @@ from evalkit.cli.console import money, num, pct, present
 FAIL_STYLE = {"fail": "red", "error": "magenta"}
 
 
-def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
-    """Pass rate with its 95% interval, score, errors, latency, tokens and cost."""
+# Below this many columns the latency column goes first: pass rate, score and errors
+# are what a narrow terminal must keep whole.
+WIDE = 100
+
+
+def summary_table(rows: list[dict[str, Any]], title: str, width: int = WIDE) -> Table:
+    """Pass rate with its 95% interval, score, errors, latency, tokens and cost.
+
+    Readable at 80 columns: columns no row has data for (tokens, cost, errors, latency
+    of local targets) are left out, and under WIDE columns latency and tokens too;
+    numbers never wrap or get cut, long suite and target names wrap instead.
+    """
+    has = {
+        "errors": any(int(r["errors"] or 0) for r in rows),
+        "latency": width >= WIDE and any(_present(r["p50_latency_ms"]) for r in rows),
+        "tokens": width >= WIDE
+        and any(_present(r["input_tokens"]) or _present(r["output_tokens"]) for r in rows),
+        # a model that reported tokens has a cost, known or not: an unknown one shows '-'
+        "cost": any(_present(r["cost_usd"]) or _present(r["input_tokens"]) for r in rows),
+        "skipped": any(int(r.get("skipped") or 0) for r in rows),
+    }
+    columns: list[tuple[str, str, str | None]] = [
+        ("suite", "left", None),
+        ("target", "left", None),
+        ("trials", "right", None),
+        ("pass rate (95% CI)", "right", None),
+        ("score", "right", None),
+        ("errors", "right", "errors"),
+        ("skipped", "right", "skipped"),
+        ("p50 / p95 ms", "right", "latency"),
+        ("tokens in / out", "right", "tokens"),
+        ("cost", "right", "cost"),
+    ]
+    shown = [(name, justify) for name, justify, need in columns if need is None or has[need]]
     table = Table(title=title, title_justify="left", header_style="bold")
-    for name, justify in [
-        ("suite", "left"),
-        ("target", "left"),
-        ("trials", "right"),
-        ("pass rate (95% CI)", "right"),
-        ("score", "right"),
-        ("errors", "right"),
-        ("p50 / p95 ms", "right"),
-        ("tokens in / out", "right"),
-        ("cost", "right"),
-    ]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for name, justify in shown:
+        is_name = name in ("suite", "target")
+        table.add_column(
+            name,
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=not is_name,  # a number is never wrapped or cut
+            overflow="fold" if is_name else "ellipsis",
+            ratio=1 if is_name else None,
+        )
     labels = sorted({str(r["ci_label"]) for r in rows if _present(r.get("ci_label"))})
     if labels:  # what each interval is over, under the table
         table.caption = "pass-rate interval: " + "; ".join(labels)
@@ -43,17 +72,21 @@ def summary_table(rows: list[dict[str, Any]], title: str) -> Table:
             num(row["p50_latency_ms"], "{:.0f}"), num(row["p95_latency_ms"], "{:.0f}")
         )
         errors = int(row["errors"])
-        table.add_row(
-            str(row["suite"]),
-            Text(name),  # a Text: "chat[short]" is not rich markup
-            str(int(row["trials"])) + (f" · {cached} cached" if cached else ""),
-            Text(rate, style=_rate_style(row["pass_rate"])),
-            num(row["mean_score"]),
-            Text(str(errors), style="magenta" if errors else ""),
-            latency,
-            "{} / {}".format(_int(row["input_tokens"]), _int(row["output_tokens"])),
-            money(row["cost_usd"]),
-        )
+        cells: dict[str, Any] = {
+            "suite": Text(str(row["suite"])),
+            "target": Text(name),  # a Text: "chat[short]" is not rich markup
+            "trials": str(int(row["trials"])) + (f" · {cached} cached" if cached else ""),
+            "pass rate (95% CI)": Text(rate, style=_rate_style(row["pass_rate"])),
+            "score": num(row["mean_score"]),
+            "errors": Text(str(errors), style="magenta" if errors else ""),
+            "skipped": str(int(row.get("skipped") or 0)),
+            "p50 / p95 ms": latency,
+            "tokens in / out": "{} / {}".format(
+                _int(row["input_tokens"]), _int(row["output_tokens"])
+            ),
+            "cost": money(row["cost_usd"]),
+        }
+        table.add_row(*(cells[name] for name, _ in shown))
     return table
 
 

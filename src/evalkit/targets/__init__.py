@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -20,6 +21,7 @@ from evalkit.targets.base import (
     providers,
     register,
 )
+from evalkit.targets.envrefs import interpolate
 from evalkit.targets.toolbox import build_toolbox
 from evalkit.workspace.models import PromptSpec, TargetSpec
 
@@ -52,7 +54,7 @@ def build_targets(spec: TargetSpec, ctx: TargetContext) -> list[Target]:
     missing = [name for name in spec.requires_env if not os.environ.get(name)]
     if missing:
         raise TargetUnavailable(f"{', '.join(missing)} is not set")
-    options = _validate_options(spec, cls.Options)
+    options = _validate_options(spec, cls.Options, interpolate(spec.model_extra or {}, spec.id))
     prompt_ids = [p.id for p in spec.prompts]
     duplicates = sorted({p for p in prompt_ids if prompt_ids.count(p) > 1})
     if duplicates:
@@ -76,9 +78,11 @@ def build_targets(spec: TargetSpec, ctx: TargetContext) -> list[Target]:
 TOOL_PROVIDERS = ("anthropic", "openai")
 
 
-def _validate_options(spec: TargetSpec, model: type[BaseModel]) -> BaseModel:
+def _validate_options(
+    spec: TargetSpec, model: type[BaseModel], extras: dict[str, Any]
+) -> BaseModel:
     try:
-        return model.model_validate(spec.model_extra or {})
+        return model.model_validate(extras)
     except ValidationError as exc:
         known = ", ".join(sorted(model.model_fields))
         problems = []

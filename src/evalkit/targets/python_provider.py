@@ -81,12 +81,17 @@ def _import_file(path: Path, where: str) -> Any:
     # A unique module name per file, so two workspaces' `target.py` don't collide.
     digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
     module_name = f"evalkit_user_{path.stem}_{digest}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
+    # Imported again when the file changed: a second run in one process (the API,
+    # --watch) must run the code as it is now, like a fresh `evalkit run`.
+    stamp = hashlib.sha256(path.read_bytes()).hexdigest()
+    cached = sys.modules.get(module_name)
+    if cached is not None and getattr(cached, "__evalkit_hash__", None) == stamp:
+        return cached
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise TargetError(f"{where}: cannot load {path} as a Python module")
     module = importlib.util.module_from_spec(spec)
+    module.__evalkit_hash__ = stamp  # type: ignore[attr-defined]
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
