@@ -101,7 +101,7 @@ def test_summary_numbers_match_a_hand_count(store: Store) -> None:
     assert list(frame.columns) == [
         "suite", "target_id", "prompt_id", "trials", "passed", "failed", "errors", "skipped",
         "pass_rate", "ci_low", "ci_high", "mean_score", "p50_latency_ms", "p95_latency_ms",
-        "input_tokens", "output_tokens", "cost_usd", "cached",
+        "input_tokens", "output_tokens", "cost_usd", "cached", "ci_label",
     ]  # fmt: skip
     billing, plain, terse = (row._asdict() for row in frame.itertuples(index=False))
     assert (billing["suite"], billing["trials"], billing["errors"]) == ("billing", 1, 1)
@@ -118,6 +118,8 @@ def test_summary_numbers_match_a_hand_count(store: Store) -> None:
     # centre 0.5, half-width z * sqrt(1/16 + z²/64) / (1 + z²/4) = 0.34996
     assert plain["ci_low"] == pytest.approx(0.15004, abs=5e-5)
     assert plain["ci_high"] == pytest.approx(0.84996, abs=5e-5)
+    # one epoch, no clusters: the case-level interval is Wilson's over the 4 graded cases
+    assert plain["ci_label"] == "95% CI over 4 cases"
     assert plain["mean_score"] == pytest.approx(2 / 3)  # 1, 1, 0; error and skip unscored
     assert plain["p50_latency_ms"] == pytest.approx(300.0)
     assert plain["p95_latency_ms"] == pytest.approx(480.0)  # 400 + 0.8 * (500 - 400)
