@@ -207,6 +207,9 @@ def main() -> None:
     parser.add_argument("--power-reps", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--only", help="only scenarios whose name contains this (e.g. '1g e3 n200'), no change"
+    )
     args = parser.parse_args()
     grid = [
         Scenario(groups, epochs, cases, clustered, drop)
@@ -214,6 +217,9 @@ def main() -> None:
             (0.0, 0.05, 0.10, 0.15), (1, 6), (1, 3), (50, 200), (False, True)
         )
     ]
+
+    if args.only:
+        grid = [s for s in grid if args.only in s.name and s.drop == 0]
 
     def reps(s: Scenario) -> int:
         if s.drop:

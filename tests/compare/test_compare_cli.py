@@ -267,8 +267,31 @@ def test_compare_leads_with_a_verdict_line_and_keeps_the_table_behind_all(
     assert len(verdicts) == 1, out
     assert "pass 0.667 -> 0.000" in verdicts[0] and "2 regressed, 0 fixed" in verdicts[0]
     assert "support/refund@local: icontains: '30 days' not found" in out
-    assert "McNemar p" not in out  # the metric table waits for --all
+    assert "p (test)" not in out  # the metric table waits for --all
     assert "--all" in out
     assert len(lines) < 12, out
     _, full = cli("compare", "--all")
-    assert "McNemar p" in full
+    assert "p (test)" in full
+
+
+def test_with_epochs_every_interval_is_over_cases_and_says_so(
+    workspace: Workspace, cli: Cli, tmp_path: Path
+) -> None:
+    _setup(workspace, "{max_drop: 0.02}")
+    _script(workspace, wrong=set())
+    assert cli("run", "--epochs", "3")[0] == 0
+    _script(workspace, wrong=REGRESSED)
+    code, out = cli("run", "--epochs", "3")
+    # the run table's interval: 30 cases, not 90 independent trials
+    assert "pass-rate interval: 95% CI over 30 cases, 3 epochs each" in out.replace("\n", " ")
+    md = tmp_path / "c.md"
+    code, out = cli("compare", "latest~1", "latest", "--gate", "--markdown", str(md))
+    assert code == 1, out
+    # 3 epochs: a test on case means (8 differ: exact sign-flip), not McNemar on majority
+    # votes; every interval says what it is over
+    flat = " ".join(out.split())
+    assert "sign-flip" in flat and "McNemar" not in flat
+    assert "95% CI over 30 cases, 3 epochs each" in flat
+    text = md.read_text()
+    assert "95% CI over 30 cases, 3 epochs each" in text
+    assert "Pass-rate intervals: 95% CI over 30 cases, 3 epochs each" in text

@@ -211,7 +211,8 @@ def failing_reasons(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, li
 
 def verdict_line(group: GroupComparison, confidence: float) -> Text:
     """`suite x target: verdict · pass 0.80 -> 0.70 (-0.100, 95% CI ...) · 3 regressed,
-    1 fixed`, saying in words which test decided when the interval and McNemar disagree."""
+    1 fixed · TEST p=...`, saying in words which decided when the interval and the test
+    disagree."""
     m = group.metric("pass") or (group.metrics[0] if group.metrics else None)
     line = Text(f"{group.name}: ")
     if m is None:
@@ -224,11 +225,18 @@ def verdict_line(group: GroupComparison, confidence: float) -> Text:
         f"{_signed(p.ci_high)}) · {m.regressed} regressed, {m.fixed} fixed"
     )
     interval_says = p.ci_high < 0 or p.ci_low > 0
-    mcnemar_says = m.mcnemar_p < 1.0 - confidence
-    if m.metric == "pass" and interval_says and not mcnemar_says:
+    test_says = m.p_value < 1.0 - confidence
+    line += Text(f" · {m.test} p={m.p_value:.2g}", style="dim")
+    if interval_says and not test_says:
         line += Text(
-            f" · McNemar decided: the interval excludes 0, but {m.regressed + m.fixed} "
-            f"flipped cases are too few to rule out chance (p={m.mcnemar_p:.2f})",
+            f" · {m.test} decided: the interval excludes 0, but the "
+            f"{m.regressed + m.fixed} cases that changed are too few to rule out chance",
+            style="dim",
+        )
+    elif test_says and not interval_says:
+        line += Text(
+            f" · {m.test} decided: the change is unlikely under chance, though the "
+            "interval still reaches 0",
             style="dim",
         )
     return line

@@ -42,7 +42,17 @@ def to_dict(data: ReportData) -> dict[str, Any]:
 def _comparison(c: Comparison) -> dict[str, Any]:
     value: dict[str, Any] = _plain(dataclasses.asdict(c))
     for case, change in zip(value["cases"], c.cases, strict=True):
-        case.update(change=change.change, delta=_plain(change.delta), name=change.name)
+        case.update(
+            change=change.change,
+            delta=_plain(change.delta),
+            name=change.name,
+            base_passed=change.base_passed,  # every epoch passed (kept for readers of v1)
+            candidate_passed=change.candidate_passed,
+        )
+    for group, compared in zip(value["groups"], c.groups, strict=True):
+        for metric, m in zip(group["metrics"], compared.metrics, strict=True):
+            # McNemar's p where it is the test (null elsewhere), and what the CI is over
+            metric.update(mcnemar_p=_plain(m.mcnemar_p), label=m.label(c.confidence))
     value["regressions"] = [x.name for x in c.regressions]
     value["fixes"] = [x.name for x in c.fixes]
     return value
