@@ -53,6 +53,9 @@ METAVARS: dict[str, str] = {
     "drop": "DROP",
     "min_drop": "DROP",
     "against": "RUN",
+    "shards": "SHARD...",
+    "into": "FILE",
+    "worst": "N",
     "older_than": "AGE",
 }
 _BY_TYPE = {"int": "N", "float": "NUMBER", "path": "FILE"}
@@ -84,6 +87,10 @@ EXAMPLES: dict[str, str] = {
     "cache": "evalkit cache stats",
     "cache stats": "evalkit cache stats",
     "cache clear": "evalkit cache clear --older-than 30d --target claude",
+    "merge": "evalkit merge shard-1.duckdb shard-2.duckdb --into merged.duckdb",
+    "security": "evalkit security generate && evalkit run security",
+    "security generate": "evalkit security generate security.yaml --out suites/security",
+    "security report": "evalkit security report latest --worst 5",
 }
 
 

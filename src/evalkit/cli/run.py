@@ -112,7 +112,9 @@ def command(
     ] = None,
     executor: Annotated[
         str | None,
-        typer.Option(help="Where trials run: local (default) or ray (pip install 'evalkit[ray]')."),
+        typer.Option(
+            help="Where trials run: local (default) or ray (pip install 'evalkit-cli[ray]')."
+        ),
     ] = None,
     otel: Annotated[
         bool,

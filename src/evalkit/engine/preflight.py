@@ -19,7 +19,7 @@ from jinja2 import TemplateSyntaxError, meta, nodes
 
 from evalkit.errors import WorkspaceError
 from evalkit.records import Case
-from evalkit.targets.prompt import ENVIRONMENT, template_vars
+from evalkit.targets.prompt import ENVIRONMENT, TRIAL_VARS, template_vars
 from evalkit.workspace.loaded import LoadedPlan
 from evalkit.workspace.models import TargetSpec
 from evalkit.workspace.root import inside
@@ -172,7 +172,12 @@ def _variable_problems(label: str, source: str, cases: Sequence[Case]) -> Iterat
     except TemplateSyntaxError as exc:
         yield f"{label}: template syntax error on line {exc.lineno}: {exc.message}"
         return
-    used = meta.find_undeclared_variables(parsed) - set(ENVIRONMENT.globals) - _optional(parsed)
+    used = (
+        meta.find_undeclared_variables(parsed)
+        - set(ENVIRONMENT.globals)
+        - _optional(parsed)
+        - TRIAL_VARS
+    )
     for variable in sorted(used):
         lacking = [case for case in cases if variable not in template_vars(case)]
         if not lacking:

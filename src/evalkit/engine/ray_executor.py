@@ -86,7 +86,7 @@ class RayExecutor:
         if self.ray is None:
             raise UsageError(
                 "--executor ray needs Ray, which is not installed",
-                hint="pip install 'evalkit[ray]'",
+                hint="pip install 'evalkit-cli[ray]'",
             )
         self.setup = setup
         self.spec = spec

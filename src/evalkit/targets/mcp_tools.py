@@ -1,5 +1,5 @@
 """Tools from an MCP server over stdio, through the `mcp` package (`pip install
-'evalkit[mcp]'`): listed once, called by name, for teams whose tools already live there.
+'evalkit-cli[mcp]'`): listed once, called by name, for teams whose tools already live there.
 
 The server is started on the first call and kept for the run; it runs inside a task of
 its own because the SDK's stdio client is an async context manager that must be entered
@@ -27,7 +27,7 @@ class McpTools:
         except ImportError as exc:
             raise TargetError(
                 f"{where}: an `mcp:` tool server needs the mcp package",
-                hint="pip install 'evalkit[mcp]'",
+                hint="pip install 'evalkit-cli[mcp]'",
             ) from exc
         self._spec = spec
         self._root = root

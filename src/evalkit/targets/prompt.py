@@ -72,6 +72,11 @@ def render_template(template: Template, values: dict[str, Any], where: str, case
         ) from exc
 
 
+# Variables every trial's templates get without a case providing them: a canary token
+# per trial (security testing) that a case var of the same name overrides.
+TRIAL_VARS = frozenset({"canary"})
+
+
 @dataclass(slots=True)
 class _MessageTemplate:
     role: str
