@@ -43,6 +43,7 @@ from evalkit.cli.console import err_console
 from evalkit.cli.helptext import humanize
 from evalkit.errors import EvalkitError
 from evalkit.store.db import read_error
+from evalkit.workspace import secrets
 from evalkit.workspace.secrets import redact_text
 
 app = typer.Typer(
@@ -118,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
 def invoke(argv: list[str] | None = None) -> int:
     """Run the app and return its exit code instead of exiting (tests use this too)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    secrets.forget_all()
     if args[:1] == ["run"]:
         args = run.with_failed_default(args)
     if args[:2] == ["import", "promptfoo"]:  # `import FILE` stays the production-log import

@@ -124,6 +124,10 @@ class _Known:
                 ordered = sorted(self._values, key=len, reverse=True)
                 self._pattern = re.compile("|".join(map(re.escape, ordered)))
 
+    def clear(self) -> None:
+        with self._lock:
+            self._values, self._pattern, self._env_seen = set(), None, False
+
     def sub(self, text: str) -> str:
         if not self._env_seen:
             self._env_seen = True
@@ -140,6 +144,13 @@ def _secret_env_name(name: str) -> bool:
     return any(word in upper for word in SECRET_ENV_WORDS) and not upper.endswith(
         ("_PATH", "_FILE", "_DIR", "_ENV")
     )
+
+
+def forget_all() -> None:
+    """Start afresh, environment included: each CLI command is a session of its own, as
+    if in a new process, so one command's secrets (or environment) never redact the
+    next's text."""
+    _known.clear()
 
 
 def remember(values: Iterable[str]) -> None:
