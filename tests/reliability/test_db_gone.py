@@ -17,8 +17,13 @@ TRIALS = 2000
 SLOW = "import time\n\ndef answer(case):\n    time.sleep(0.004)\n    return 'a reply'\n"
 
 
-@pytest.mark.parametrize("how", ["deleted", "replaced"])
-def test_the_writer_notices_its_database_file_is_gone(workspace: Workspace, how: str) -> None:
+@pytest.mark.parametrize(
+    ("how", "workers"), [("deleted", "1"), ("replaced", "1"), ("deleted", "2")]
+)
+def test_the_writer_notices_its_database_file_is_gone(
+    workspace: Workspace, how: str, workers: str
+) -> None:
+    """In one process and with worker processes (whose results the parent writes)."""
     (workspace.root / "suites" / "support.yaml").write_text(many_cases(TRIALS))
     (workspace.root / "slow.py").write_text(SLOW)
     workspace.plan(
@@ -28,7 +33,7 @@ def test_the_writer_notices_its_database_file_is_gone(workspace: Workspace, how:
     other = workspace.root / "other.duckdb"
     if how == "replaced":
         duckdb.connect(str(other)).close()
-    proc = start_cli(workspace.root, "run")
+    proc = start_cli(workspace.root, "run", "--workers", workers)
     deadline = time.monotonic() + 60
     while not workspace.db.exists() and time.monotonic() < deadline:
         time.sleep(0.05)

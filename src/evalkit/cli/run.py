@@ -106,9 +106,7 @@ def command(
     ] = None,
     workers: Annotated[
         int | None,
-        typer.Option(
-            min=1, help="Worker processes (default: the plan's; else cores for big runs)."
-        ),
+        typer.Option(min=1, help="Worker processes (default: the plan's, else 1)."),
     ] = None,
     executor: Annotated[
         str | None,
