@@ -38,3 +38,19 @@ def test_broken_200_every_time_is_a_protocol_error(
     ((kind, attempts, error),) = workspace.sql("SELECT error_kind, attempts, error FROM results")
     assert (kind, attempts) == ("protocol", 2)
     assert "not a valid" in error
+
+
+def test_a_broken_200_from_an_http_endpoint_is_retried_as_a_protocol_fault(
+    workspace: Workspace, cli: Cli
+) -> None:
+    target = (
+        "  - id: hook\n    provider: http\n"
+        f"    url: {workspace.server.echo_url}\n"
+        "    body: {prompt: '{{ question }}'}\n    output_path: data.answer\n"
+    )
+    workspace.plan(target, extra="concurrency: 1\nretries: 1\n")
+    workspace.server.fail_next("malformed", count=10)
+    code, out = cli("run", "-k", "refund")
+    assert code == 1, out
+    ((kind, attempts),) = workspace.sql("SELECT error_kind, attempts FROM results")
+    assert (kind, attempts) == ("protocol", 2)

@@ -221,8 +221,10 @@ class HttpTarget:
         except ValueError:
             if path is None:
                 return response.text, None
+            # A success whose body is cut off or empty is the endpoint's fault, retried
+            # like a 5xx (the same rule as the SDK providers' `protocol` errors).
             raise TargetCallError(
-                ErrorKind.CLIENT,
+                ErrorKind.PROTOCOL,
                 f"{url} answered with non-JSON ({shorten(response.text, 80)!r}), "
                 f"so output_path '{path}' can't apply",
             ) from None
