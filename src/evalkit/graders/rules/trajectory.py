@@ -19,6 +19,7 @@ from evalkit.graders.rules._common import Params
 from evalkit.graders.rules.python import load_function
 from evalkit.graders.rules.structured import compile_schema, schema_problems
 from evalkit.records import Case, Step, TargetOutput
+from evalkit.targets.toolbox import is_subset
 
 
 def tool_calls(output: TargetOutput) -> list[Step]:
@@ -28,21 +29,6 @@ def tool_calls(output: TargetOutput) -> list[Step]:
 
 def _names(calls: list[Step]) -> str:
     return " -> ".join(s.tool_name or "?" for s in calls) or "no tool calls"
-
-
-def is_subset(expected: Any, actual: Any) -> bool:
-    """`expected` is contained in `actual`: mapping keys recursively, otherwise equal."""
-    if isinstance(expected, dict):
-        return isinstance(actual, dict) and all(
-            k in actual and is_subset(v, actual[k]) for k, v in expected.items()
-        )
-    if isinstance(expected, list):
-        return (
-            isinstance(actual, list)
-            and len(expected) == len(actual)
-            and all(is_subset(e, a) for e, a in zip(expected, actual, strict=True))
-        )
-    return bool(expected == actual)
 
 
 def _one_or_many(value: Any) -> list[str]:
