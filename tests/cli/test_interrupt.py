@@ -14,7 +14,9 @@ import duckdb
 from tests.cli.conftest import Workspace, anthropic_target
 
 
-def test_ctrl_c_drains_in_flight_trials_and_keeps_finished_ones(workspace: Workspace) -> None:
+def interrupt_a_run(workspace: Workspace, sig: signal.Signals) -> tuple[int, str]:
+    """Start a 30-trial run against a slow model, send `sig` once it is well under way,
+    and return its exit code and output."""
     cases = "".join(
         f"  - id: q{i}\n    vars: {{question: 'question {i}'}}\n"
         "    graders: [{type: icontains, value: reply}]\n"
@@ -23,11 +25,10 @@ def test_ctrl_c_drains_in_flight_trials_and_keeps_finished_ones(workspace: Works
     (workspace.root / "suites" / "support.yaml").write_text(f"name: support\ncases:\n{cases}")
     workspace.plan(anthropic_target(workspace.server), extra="concurrency: 2\n")
     workspace.server.set_latency(300)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "evalkit", "run"],
         cwd=workspace.root,
-        env=env,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -35,9 +36,14 @@ def test_ctrl_c_drains_in_flight_trials_and_keeps_finished_ones(workspace: Works
     deadline = time.monotonic() + 30
     while workspace.server.request_count() < 4 and time.monotonic() < deadline:
         time.sleep(0.05)  # wait until the run is well under way
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     out, _ = proc.communicate(timeout=30)
-    assert proc.returncode == 2, out
+    return proc.returncode, out
+
+
+def test_ctrl_c_drains_in_flight_trials_and_keeps_finished_ones(workspace: Workspace) -> None:
+    code, out = interrupt_a_run(workspace, signal.SIGINT)
+    assert code == 2, out
     assert "interrupted" in out
     con = duckdb.connect(str(workspace.db), read_only=True)
     try:

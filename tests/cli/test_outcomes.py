@@ -7,12 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 
 import pytest
 
 from tests.cli.conftest import PYTHON_TARGET, Workspace, anthropic_target
+from tests.cli.test_interrupt import interrupt_a_run
 
 Cli = Callable[..., tuple[int, str]]
 
@@ -134,29 +134,8 @@ def test_compare_with_no_paired_case_exits_5(workspace: Workspace, cli: Cli) -> 
 
 
 def test_sigterm_drains_like_ctrl_c_and_resume_finishes(workspace: Workspace) -> None:
-    cases = "".join(
-        f"  - id: q{i}\n    vars: {{question: 'question {i}'}}\n"
-        "    graders: [{type: icontains, value: reply}]\n"
-        for i in range(30)
-    )
-    (workspace.root / "suites" / "support.yaml").write_text(f"name: support\ncases:\n{cases}")
-    workspace.plan(anthropic_target(workspace.server), extra="concurrency: 2\n")
-    workspace.server.set_latency(300)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "evalkit", "run"],
-        cwd=workspace.root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while workspace.server.request_count() < 4 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=30)
-    assert proc.returncode == 2, out
+    code, out = interrupt_a_run(workspace, signal.SIGTERM)
+    assert code == 2, out
     assert "SIGTERM" in out
     ((status, run_id),) = workspace.sql("SELECT status, run_id FROM runs")
     done = workspace.sql("SELECT count(*) FROM results")[0][0]
@@ -166,7 +145,7 @@ def test_sigterm_drains_like_ctrl_c_and_resume_finishes(workspace: Workspace) ->
     resumed = subprocess.run(
         [sys.executable, "-m", "evalkit", "resume", str(run_id)],
         cwd=workspace.root,
-        env=env,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
         capture_output=True,
         text=True,
         timeout=60,
