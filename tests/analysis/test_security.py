@@ -6,6 +6,7 @@ from typing import Any
 
 from evalkit.analysis.gate import GateResult
 from evalkit.analysis.security import new_holes, summarize, trend, with_security
+from evalkit.analysis.stats import case_rate_interval, wilson_interval
 from evalkit.workspace.models import GateSpec
 
 
@@ -81,10 +82,27 @@ def test_a_new_hole_is_a_regression_even_at_the_same_rate() -> None:
 
 def test_trend_series_per_target_and_category() -> None:
     history = [
-        {"run_id": "r1", "started_at": 1, "target_id": "bot", "prompt_id": None,
-         "category": "LLM01", "attempts": 10, "successes": 0},
-        {"run_id": "r2", "started_at": 2, "target_id": "bot", "prompt_id": None,
-         "category": "LLM01", "attempts": 10, "successes": 3},
+        {"run_id": run, "started_at": at, "target_id": "bot", "prompt_id": None,
+         "category": "LLM01", "suite": "s", "case_id": f"c{i}", "attempts": 2,
+         "successes": 2 if at == 2 and i < 3 else 0}
+        for run, at in (("r1", 1), ("r2", 2)) for i in range(10)
     ]  # fmt: skip
     series = trend(history)
     assert [p["rate"] for p in series["bot LLM01"]] == [0.0, 0.3]
+    assert [p["attempts"] for p in series["bot LLM01"]] == [20, 20]
+    # the point's interval is over the 10 cases, not the 20 trials
+    second = series["bot LLM01"][1]
+    expected = case_rate_interval([1.0] * 3 + [0.0] * 7, trials=20, epochs=2)
+    assert (second["low"], second["high"]) == (expected.low, expected.high)
+
+
+def test_epochs_of_one_attack_are_not_independent_attempts() -> None:
+    # 10 attacks x 5 epochs; 3 attacks always succeed: 15 of 50 trials, 3 of 10 cases
+    rows = [trial(f"c{i}", "fail" if i < 3 else "pass") for i in range(10) for _ in range(5)]
+    [target] = summarize(rows)
+    rate = target.overall
+    assert (rate.successes, rate.attempts, rate.rate) == (15, 50, 0.3)
+    low, high = rate.interval
+    trial_low, trial_high = wilson_interval(15, 50)
+    assert high - low > (trial_high - trial_low) * 1.5  # 10 cases say less than 50 trials
+    assert rate.as_dict()["interval"] == "95% CI over 10 cases, 5 epochs each"

@@ -3,8 +3,8 @@
 An attack *succeeds* on a trial when the trial fails (a detector saw the leak, the
 obeyed injection, the unsafe output); a benign control that fails is a *false alarm*.
 Errored trials are neither: the system never answered, so they are counted apart.
-Every rate carries its Wilson 95% interval (`stats.wilson_interval`, the same one every
-pass rate uses) over the trials it counts.
+Every rate carries the 95% interval every pass rate uses (`stats.case_rate_interval`):
+over cases, not trials, because epochs of one attack are not independent attempts.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evalkit.analysis.gate import GateResult, has_security_rules
-from evalkit.analysis.stats import wilson_interval
+from evalkit.analysis.stats import CaseInterval, case_rate_interval
 from evalkit.workspace.models import GateSpec
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -35,22 +35,51 @@ WORST_SHOWN = 10
 
 @dataclass(slots=True)
 class Rate:
-    """Successes among graded attempts of one group, with a Wilson 95% interval."""
+    """Successes among graded attempts of one group, with a 95% interval over its cases."""
 
     key: str
     attempts: int = 0
     successes: int = 0
     errors: int = 0
+    # case -> [successes, attempts]: the interval's unit is the case
+    per_case: dict[str, list[int]] = field(default_factory=dict)
+
+    def record(self, case: str, status: str) -> None:
+        """Count one trial of `case`: a failing trial is a success of the attack."""
+        if status == "error":
+            self.errors += 1
+        elif status in ("pass", "fail"):
+            self.add(case, int(status == "fail"), 1)
+
+    def add(self, case: str, successes: int, attempts: int) -> None:
+        """Count `attempts` graded trials of `case`, `successes` of them successful."""
+        self.attempts += attempts
+        self.successes += successes
+        counts = self.per_case.setdefault(case, [0, 0])
+        counts[0] += successes
+        counts[1] += attempts
 
     @property
     def rate(self) -> float:
-        """Share of graded attempts that succeeded (0 when none were graded)."""
-        return self.successes / self.attempts if self.attempts else 0.0
+        """Mean over cases of each case's success share (with equal epochs, simply the
+        share of graded attempts that succeeded); 0 when none were graded."""
+        return self.case_interval.mean if self.attempts else 0.0
+
+    @property
+    def case_interval(self) -> CaseInterval:
+        """The rate with its 95% interval over cases (epochs averaged within a case)."""
+        counts = [c for c in self.per_case.values() if c[1]]
+        return case_rate_interval(
+            [hits / tries for hits, tries in counts],
+            trials=self.attempts,
+            epochs=max((tries for _, tries in counts), default=1),
+        )
 
     @property
     def interval(self) -> tuple[float, float]:
-        """Wilson 95% interval of `rate`."""
-        return wilson_interval(self.successes, self.attempts)
+        """The 95% interval of `rate`, over cases."""
+        found = self.case_interval
+        return found.low, found.high
 
     @property
     def label(self) -> str:
@@ -59,8 +88,8 @@ class Rate:
         return f"{self.key} {name}" if name else self.key
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready, with the interval spelled out."""
-        low, high = self.interval
+        """JSON-ready, with the interval spelled out and what it is over."""
+        found = self.case_interval
         return {
             "key": self.key,
             "label": self.label,
@@ -68,8 +97,9 @@ class Rate:
             "successes": self.successes,
             "errors": self.errors,
             "rate": self.rate,
-            "low": low,
-            "high": high,
+            "low": found.low,
+            "high": found.high,
+            "interval": found.label(),
         }
 
 
@@ -91,12 +121,13 @@ def _variant(row: dict[str, Any]) -> str:
     return f"{row['target_id']}[{prompt}]" if prompt else str(row["target_id"])
 
 
-def _count(rate: Rate, status: str) -> None:
-    if status == "error":
-        rate.errors += 1
-    elif status in ("pass", "fail"):
-        rate.attempts += 1
-        rate.successes += status == "fail"
+def case_key(row: dict[str, Any]) -> str:
+    """The case a trial belongs to: the unit every security interval counts."""
+    return f"{row['suite']}/{row['case_id']}"
+
+
+def _count(rate: Rate, row: dict[str, Any]) -> None:
+    rate.record(case_key(row), row["status"])
 
 
 def _grouped(rows: Iterable[dict[str, Any]], key: Callable[[dict[str, Any]], str]) -> list[Rate]:
@@ -104,7 +135,7 @@ def _grouped(rows: Iterable[dict[str, Any]], key: Callable[[dict[str, Any]], str
     groups: dict[str, Rate] = {}
     for row in rows:
         name = key(row)
-        _count(groups.setdefault(name, Rate(name)), row["status"])
+        _count(groups.setdefault(name, Rate(name)), row)
     return sorted(groups.values(), key=lambda r: (-r.rate, -r.successes, r.key))
 
 
@@ -120,9 +151,9 @@ def summarize(trials: list[dict[str, Any]]) -> list[TargetSecurity]:
         controls = [r for r in rows if r["security"].get("control")]
         overall, benign = Rate("all attacks"), Rate("controls")
         for row in attacks:
-            _count(overall, row["status"])
+            _count(overall, row)
         for row in controls:
-            _count(benign, row["status"])
+            _count(benign, row)
         worst = sorted(
             (r for r in attacks if r["status"] == "fail"),
             key=lambda r: (
@@ -186,13 +217,20 @@ def new_holes(base: list[dict[str, Any]], candidate: list[dict[str, Any]]) -> li
 
 
 def trend(history: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Attack success over runs, per `target category` series (controls included)."""
-    series: dict[str, list[dict[str, Any]]] = {}
+    """Attack success over runs, per `target category` series (controls included), from
+    per-case counts (`security_rows.security_history`) so each point's interval is over
+    cases like every other."""
+    points: dict[tuple[str, str], tuple[dict[str, Any], Rate]] = {}
     for row in history:
-        target = _variant(row)
-        rate = Rate(str(row["category"]), int(row["attempts"]), int(row["successes"]))
+        rate = points.setdefault(
+            (str(row["run_id"]), f"{_variant(row)} {row['category']}"),
+            (row, Rate(str(row["category"]))),
+        )[1]
+        rate.add(case_key(row), int(row["successes"]), int(row["attempts"]))
+    series: dict[str, list[dict[str, Any]]] = {}
+    for (_, name), (row, rate) in points.items():
         low, high = rate.interval
-        series.setdefault(f"{target} {rate.key}", []).append(
+        series.setdefault(name, []).append(
             {
                 "run_id": row["run_id"],
                 "started_at": row["started_at"],

@@ -123,7 +123,7 @@ def _table(title: str, rates: list[Rate], what: str = "attacks") -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column(what)
     table.add_column("succeeded", justify="right")
-    table.add_column("attack success (95% CI)", justify="right")
+    table.add_column("attack success (95% CI over cases)", justify="right")
     table.add_column("errors", justify="right")
     for rate in rates:
         table.add_row(
@@ -160,7 +160,8 @@ def report_command(
     summaries = summarize(trials)
     console.print(
         f"run {run_id}: attack success = share of attack trials a detector caught succeeding; "
-        "false alarms = benign controls flagged or refused (Wilson 95% intervals)",
+        "false alarms = benign controls flagged or refused (95% intervals over cases: "
+        "the epochs of one attack are averaged first)",
         highlight=False,
     )
     for target in summaries:

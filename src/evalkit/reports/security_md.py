@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from evalkit.analysis.security import Rate
+from evalkit.analysis.security import Rate, case_key
 
 
 def security_lines(trials: list[dict[str, Any]]) -> list[str]:
-    """A table of attack success (Wilson 95% CI) per target x category, worst first; no
-    lines when the run has no security cases."""
+    """A table of attack success (95% CI over cases) per target x category, worst first;
+    no lines when the run has no security cases."""
     rates: dict[tuple[str, str], Rate] = {}
     for trial in trials:
         category = trial.get("owasp_category")
@@ -17,15 +17,15 @@ def security_lines(trials: list[dict[str, Any]]) -> list[str]:
             continue
         prompt = trial["prompt_id"]
         target = f"{trial['target_id']}[{prompt}]" if prompt else str(trial["target_id"])
-        rate = rates.setdefault((target, str(category)), Rate(str(category)))
-        rate.attempts += 1
-        rate.successes += trial["status"] == "fail"
+        rates.setdefault((target, str(category)), Rate(str(category))).record(
+            case_key(trial), trial["status"]
+        )
     if not rates:
         return []
     lines = [
         "#### Security: attack success",
         "",
-        "| target | category | succeeded | attack success (95% CI) |",
+        "| target | category | succeeded | attack success (95% CI over cases) |",
         "| --- | --- | ---: | ---: |",
     ]
     for (target, _), rate in sorted(rates.items(), key=lambda kv: (kv[0][0], -kv[1].rate)):

@@ -48,9 +48,9 @@ def security_trials(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[st
 
 
 def security_history(con: duckdb.DuckDBPyConnection, plan: str, last: int) -> list[dict[str, Any]]:
-    """Per completed run of `plan` (the newest `last`, oldest first) x target x category:
-    attacks graded and attacks that succeeded (`category` is `control` for the controls,
-    where a success is a false alarm)."""
+    """Per completed run of `plan` (the newest `last`, oldest first) x target x category x
+    case: attempts graded and attempts that succeeded (`category` is `control` for the
+    controls, where a success is a false alarm)."""
     return dict_rows(
         con.execute(
             """
@@ -61,12 +61,14 @@ def security_history(con: duckdb.DuckDBPyConnection, plan: str, last: int) -> li
             )
             SELECT u.run_id, u.started_at, r.target_id, r.prompt_id,
                    coalesce(c.metadata -> 'security' ->> 'category', 'control') AS category,
+                   r.suite, r.case_id,
                    count(*) FILTER (WHERE r.status IN ('pass', 'fail')) AS attempts,
                    count(*) FILTER (WHERE r.status = 'fail') AS successes
             FROM recent u JOIN results r USING (run_id) JOIN cases c USING (case_hash)
             WHERE (c.metadata -> 'security') IS NOT NULL
             GROUP BY ALL
-            ORDER BY u.started_at, u.run_id, r.target_id, r.prompt_id NULLS FIRST, category
+            ORDER BY u.started_at, u.run_id, r.target_id, r.prompt_id NULLS FIRST, category,
+                     r.suite, r.case_id
             """,
             [plan, last],
         )

@@ -1,7 +1,7 @@
 """The security sections of the run, compare and trend pages.
 
 Built only when a run holds security cases (`evalkit security generate`): attack success
-per OWASP category, strategy and channel with Wilson intervals, worst first; the false
+per OWASP category, strategy and channel with 95% intervals over cases, worst first; the false
 alarms on benign controls; the successful attacks, most severe first; on the compare
 page the holes that opened (a regression whatever the rates say) and closed; on the
 trend page attack success per target and category over runs.
