@@ -23,6 +23,23 @@ def test_inline_template_becomes_one_user_message(tmp_path: Path) -> None:
     assert (request.prompt_id, request.epoch, request.system) == ("p1", 1, None)
 
 
+@pytest.mark.parametrize(
+    ("subject", "user_turn"),
+    [
+        (case(question="2+2?"), [Message("user", "2+2?")]),
+        (Case(suite="s", id="c", messages=[Message("user", "hi")]), [Message("user", "hi")]),
+    ],
+)
+def test_a_prompt_with_only_a_system_part_takes_the_user_turn_from_the_case(
+    tmp_path: Path, subject: Case, user_turn: list[Message]
+) -> None:
+    prompt = PromptSpec(id="terse", system="Answer in one word.")
+    request = PromptRenderer("t", prompt, workspace(tmp_path)).render(subject, 0)
+    assert request.system == "Answer in one word."
+    assert request.messages == user_turn
+    assert request.prompt == user_turn[-1].content
+
+
 def test_undefined_var_is_a_config_error_naming_prompt_and_vars(tmp_path: Path) -> None:
     prompt = PromptSpec(id="x", template="Q: {{ question }}")
     renderer = PromptRenderer("t", prompt, workspace(tmp_path))

@@ -108,7 +108,9 @@ class PromptRenderer:
             else None
         )
         if prompt is not None:
-            self._messages = self._compile_prompt(prompt, ctx)
+            # a prompt with only `system:` leaves the user turn to the case (None), rather
+            # than sending a conversation with no user message at all
+            self._messages = self._compile_prompt(prompt, ctx) or None
 
     def render(self, case: Case, epoch: int) -> TargetRequest:
         """The request for one case: rendered messages, system prompt and prompt text."""
@@ -170,7 +172,7 @@ class PromptRenderer:
                 )
                 for i, m in enumerate(prompt.messages)
             ]
-        return []  # only a system prompt: the user turn comes from the case
+        return []  # only a system prompt
 
     def _default_text(self, case: Case) -> str | None:
         for name in DEFAULT_PROMPT_VARS:
