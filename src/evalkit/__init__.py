@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from evalkit._version import __version__
 from evalkit.errors import EvalkitError
-from evalkit.graders.base import Score, Skip, grader
 from evalkit.records import Case, Grade, Status, TargetOutput
 
 if TYPE_CHECKING:
     from evalkit.api import Results, results, run
+    from evalkit.graders.base import Score, Skip, grader
 
 __all__ = [
     "Case",
@@ -31,10 +31,15 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The run API pulls in the engine, the SDKs and DuckDB; importing `evalkit` to
-    # register a grader should not.
+    # Loaded on first use: the run API pulls in the engine, the SDKs and DuckDB, the
+    # graders every built-in grader. Importing `evalkit` (which pytest does in every
+    # session, through the plugin) must not.
     if name in ("run", "results", "Results"):
         from evalkit import api
 
         return getattr(api, name)
+    if name in ("Score", "Skip", "grader"):
+        from evalkit.graders import base
+
+        return getattr(base, name)
     raise AttributeError(f"module 'evalkit' has no attribute {name!r}")

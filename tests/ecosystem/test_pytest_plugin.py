@@ -136,3 +136,25 @@ def test_the_fixture_grades_and_records(workspace: pytest.Pytester) -> None:
 def test_a_bad_plan_is_a_usage_error(workspace: pytest.Pytester) -> None:
     result = workspace.runpytest(*PLUGIN, "--evalkit", "evals/missing.yaml")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_the_plugin_costs_a_pytest_session_none_of_the_heavy_imports() -> None:
+    # pytest imports the plugin in every session of every project where evalkit is
+    # installed, most of them never asking for it: it must not load the SDKs, DuckDB,
+    # pandas or the graders until --evalkit or the fixture is used
+    import subprocess
+    import sys
+
+    heavy = ["anthropic", "openai", "duckdb", "pandas", "jinja2", "rich", "evalkit.graders"]
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, evalkit.engine.pytest_plugin\n"
+            f"print([m for m in {heavy!r} if m in sys.modules])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert loaded == "[]"
