@@ -4,17 +4,16 @@ server, for the conversation and tool-loop tests."""
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 import yaml
 
-from evalkit.cli import invoke
 from tests.fakeserver import FakeModelServer
+from tests.harness import Cli as Cli
+from tests.harness import fresh_workspace, query
 
 TOOLS = """\
 CALLS = []
@@ -48,8 +47,6 @@ TOOL_DEFS = [
     },
 ]
 
-Cli = Callable[..., tuple[int, str]]
-
 
 @dataclass
 class AgentWorkspace:
@@ -76,41 +73,18 @@ class AgentWorkspace:
             target["tools"] = TOOL_DEFS
         return {**target, **keys}
 
-    def sql(self, query: str, params: list[object] | None = None) -> list[tuple[Any, ...]]:
+    def sql(self, sql: str, params: list[object] | None = None) -> list[tuple[Any, ...]]:
         """Query the results database."""
-        con = duckdb.connect(str(self.db), read_only=True)
-        try:
-            return con.execute(query, params or []).fetchall()
-        finally:
-            con.close()
+        return query(self.db, sql, params)
 
 
 @pytest.fixture
 def ws(
     tmp_path: Path, fake_server: FakeModelServer, monkeypatch: pytest.MonkeyPatch
 ) -> AgentWorkspace:
-    root = tmp_path / "ws"
-    (root / "suites").mkdir(parents=True)
-    (root / "evals").mkdir()
+    root = fresh_workspace(tmp_path, monkeypatch)
     (root / "tools.py").write_text(TOOLS)
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-    monkeypatch.delenv("EVALKIT_DB", raising=False)
-    monkeypatch.delenv("EVALKIT_JUDGE", raising=False)
     return AgentWorkspace(root, root / ".evalkit" / "evalkit.duckdb", fake_server)
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
-    """Run `evalkit ARGS...` in-process; returns (exit code, stdout + stderr)."""
-
-    def run(*args: str) -> tuple[int, str]:
-        code = invoke(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out + captured.err
-
-    return run
 
 
 def dedent(text: str) -> str:

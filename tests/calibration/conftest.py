@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 
 from evalkit.store.labels import Label, record_labels
-from tests.graders.judge.conftest import JudgeWorkspace, cli, verdict, ws
+from tests.graders.judge.conftest import JudgeWorkspace, verdict, ws
 from tests.reports.conftest import browse
 
-__all__ = ["RUBRIC", "browse", "cli", "judged_suite", "label", "ws"]
+__all__ = ["RUBRIC", "browse", "judged_suite", "label", "ws"]
 
 RUBRIC = "Mentions 30 days"
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from evalkit.cli import invoke
 from tests.fakeserver import FakeModelServer
+from tests.harness import Cli as Cli
+from tests.harness import fresh_workspace, query
 
 SUITE = """\
 name: support
@@ -59,28 +58,18 @@ class Workspace:
         body = f"name: support\nsuites: [suites/*.yaml]\n{extra}targets:\n{targets}"
         (self.root / "evals" / "plan.yaml").write_text(body)
 
-    def sql(self, query: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+    def sql(self, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
         """Query the results database the way a user would."""
-        con = duckdb.connect(str(self.db), read_only=True)
-        try:
-            return con.execute(query, params or []).fetchall()
-        finally:
-            con.close()
+        return query(self.db, sql, params)
 
 
 @pytest.fixture
 def workspace(
     tmp_path: Path, fake_server: FakeModelServer, monkeypatch: pytest.MonkeyPatch
 ) -> Workspace:
-    root = tmp_path / "ws"
-    (root / "suites").mkdir(parents=True)
-    (root / "evals").mkdir()
+    root = fresh_workspace(tmp_path, monkeypatch)
     (root / "suites" / "support.yaml").write_text(SUITE)
     (root / "system.py").write_text(SYSTEM)
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-    monkeypatch.delenv("EVALKIT_DB", raising=False)
     ws = Workspace(root=root, db=root / ".evalkit" / "evalkit.duckdb", server=fake_server)
     fake_server.script(
         {"match": "refund", "reply": "You can get a refund within 30 days."},
@@ -107,18 +96,6 @@ def openai_target(server: FakeModelServer, tid: str = "gpt") -> str:
 
 
 PYTHON_TARGET = "  - id: local\n    provider: python\n    function: system.py:answer\n"
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str]]:
-    """Run `evalkit ARGS...` in-process; returns (exit code, stdout + stderr)."""
-
-    def run(*args: str) -> tuple[int, str]:
-        code = invoke(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out + captured.err
-
-    return run
 
 
 def loads(value: object) -> object:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from evalkit.cli import invoke
 from tests.cli.conftest import SUITE, SYSTEM
+from tests.harness import Cli as Cli
+from tests.harness import query
 
 PLAN = """\
 name: support
@@ -22,21 +21,15 @@ targets:
     function: system.py:answer
 """
 
-Cli = Callable[..., tuple[int, str]]
-
 
 @dataclass
 class Workspace:
     root: Path
     db: Path
 
-    def sql(self, query: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+    def sql(self, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
         """Query the results database the way a user would."""
-        con = duckdb.connect(str(self.db), read_only=True)
-        try:
-            return con.execute(query, params or []).fetchall()
-        finally:
-            con.close()
+        return query(self.db, sql, params)
 
 
 @pytest.fixture
@@ -54,18 +47,6 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     monkeypatch.delenv("EVALKIT_JUDGE", raising=False)
     monkeypatch.setenv("USER", "tester")
     return Workspace(root=root, db=root / ".evalkit" / "evalkit.duckdb")
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
-    """Run `evalkit ARGS...` in-process; returns (exit code, stdout + stderr)."""
-
-    def run(*args: str) -> tuple[int, str]:
-        code = invoke(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out + captured.err
-
-    return run
 
 
 def git(root: Path, *args: str) -> str:

@@ -1,5 +1,5 @@
-"""The CLI tests' workspace and in-process runner, reused for the reliability tests."""
+"""The CLI tests' workspace, reused for the reliability tests."""
 
-from tests.cli.conftest import cli, workspace
+from tests.cli.conftest import workspace
 
-__all__ = ["cli", "workspace"]
+__all__ = ["workspace"]

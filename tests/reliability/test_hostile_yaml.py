@@ -4,13 +4,11 @@ surprises stay strings through a whole run, and a boolean timeout stops the run.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import pytest
 
 from tests.cli.conftest import PYTHON_TARGET, Workspace
-
-Cli = Callable[..., tuple[int, str]]
+from tests.harness import Cli
 
 
 def test_yaml_11_surprises_stay_strings_all_the_way_to_duckdb(

@@ -8,14 +8,12 @@ large outputs under a memory cap used to stop with DuckDB's "failed to pin block
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import pytest
 
 from evalkit.store.large_texts import LARGE_TEXT_BYTES, PART_CHARS, LargeTexts, is_large
 from tests.cli.conftest import Workspace
-
-Cli = Callable[..., tuple[int, str]]
+from tests.harness import Cli
 
 # 2,000 distinct outputs of ~100 KB (200 MB of large strings), under a 128 MB cap
 CASES = 2000

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from tests.cli.conftest import PYTHON_TARGET, Workspace
-
-Cli = Callable[..., tuple[int, str]]
+from tests.harness import Cli
 
 
 def test_a_bad_memory_limit_is_a_usage_error(

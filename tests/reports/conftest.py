@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import Workspace, cli, workspace  # noqa: F401  (fixtures)
+from tests.cli.conftest import Workspace, workspace  # noqa: F401  (fixtures)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

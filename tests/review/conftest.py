@@ -10,9 +10,9 @@ import duckdb
 import pytest
 
 from evalkit.store.labels import Label
-from tests.graders.judge.conftest import Cli, JudgeWorkspace, cli, verdict, ws
+from tests.graders.judge.conftest import Cli, JudgeWorkspace, verdict, ws
 
-__all__ = ["Cli", "JudgeWorkspace", "cli", "labels", "recorded", "ws"]
+__all__ = ["Cli", "JudgeWorkspace", "labels", "recorded", "ws"]
 
 HOSTILE = '=HYPERLINK("http://evil.example","[bold red]click[/]")'
 

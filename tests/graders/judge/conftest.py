@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,15 +13,14 @@ import duckdb
 import pytest
 import yaml
 
-from evalkit.cli import invoke
 from tests.fakeserver import FakeModelServer
+from tests.harness import Cli as Cli
+from tests.harness import fresh_workspace, query
 
 SYSTEM = """\
 def answer(case):
     return {"output": case.vars["answer"], "context": case.vars.get("retrieved")}
 """
-
-Cli = Callable[..., tuple[int, str]]
 
 
 @dataclass
@@ -54,13 +52,9 @@ class JudgeWorkspace:
         )
         (self.root / "evals" / "plan.yaml").write_text(body + extra)
 
-    def sql(self, query: str, params: list[object] | None = None) -> list[tuple[Any, ...]]:
+    def sql(self, sql: str, params: list[object] | None = None) -> list[tuple[Any, ...]]:
         """Query the results database as a user would."""
-        con = duckdb.connect(str(self.db), read_only=True)
-        try:
-            return con.execute(query, params or []).fetchall()
-        finally:
-            con.close()
+        return query(self.db, sql, params)
 
     def grades(self) -> dict[str, dict[str, Any]]:
         """The latest run's grades by case id, as dicts of their columns."""
@@ -83,28 +77,9 @@ class JudgeWorkspace:
 def ws(
     tmp_path: Path, fake_server: FakeModelServer, monkeypatch: pytest.MonkeyPatch
 ) -> JudgeWorkspace:
-    root = tmp_path / "ws"
-    (root / "suites").mkdir(parents=True)
-    (root / "evals").mkdir()
+    root = fresh_workspace(tmp_path, monkeypatch)
     (root / "system.py").write_text(SYSTEM)
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-    monkeypatch.delenv("EVALKIT_DB", raising=False)
-    monkeypatch.delenv("EVALKIT_JUDGE", raising=False)
     return JudgeWorkspace(root=root, db=root / ".evalkit" / "evalkit.duckdb", server=fake_server)
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
-    """Run `evalkit ARGS...` in-process; returns (exit code, stdout + stderr)."""
-
-    def run(*args: str) -> tuple[int, str]:
-        code = invoke(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out + captured.err
-
-    return run
 
 
 def verdict(**fields: Any) -> str:
