@@ -151,3 +151,86 @@ def test_a_second_ctrl_c_stops_at_once_whatever_is_stuck(workspace: Workspace, s
         pytest.fail("the second Ctrl-C did not stop the run")
     assert time.monotonic() - started < 10
     assert proc.returncode == 2, out
+
+
+LOOPING_CHECK = """\
+def check(output, case, args):
+    while True:
+        pass
+"""
+
+
+def test_a_grader_of_the_users_that_never_returns_is_an_error_grade_within_its_budget(
+    workspace: Workspace, cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a workspace grader and a `python` grader's function, both looping forever: each is
+    # user code, so each gets the budget; the built-in grader beside them is unaffected
+    monkeypatch.setenv("EVALKIT_GRADER_BUDGET", "0.5")
+    root = workspace.root
+    (root / "graders").mkdir()
+    (root / "graders" / "spin.py").write_text(SPIN_GRADER)
+    (root / "loops.py").write_text(LOOPING_CHECK)
+    (root / "echo.py").write_text("def answer(case):\n    return case.vars['question']\n")
+    (root / "suites" / "support.yaml").write_text(
+        "name: support\ncases:\n"
+        "  - {id: spins, vars: {question: a},\n"
+        "     graders: [{type: spin}, {type: icontains, value: a}]}\n"
+        "  - {id: loops, vars: {question: b}, graders: [{type: python, value: 'loops.py:check'}]}\n"
+        "  - {id: fine, vars: {question: c}, graders: [{type: icontains, value: c}]}\n"
+    )
+    workspace.plan(ECHO, extra="timeout: 5\n")
+    started = time.monotonic()
+    code, out = cli("run")
+    assert time.monotonic() - started < 30, "a looping grader held the run"
+    assert code == 1, out
+    grades = dict(
+        workspace.sql(
+            "SELECT r.case_id || ':' || g.grader, g.status || ' ' || g.reason FROM grades g "
+            "JOIN results r USING (run_id, trial_id)"
+        )
+    )
+    for name in ("spins:spin", "loops:python"):
+        status, _, reason = str(grades[name]).partition(" ")
+        assert status == "error", grades
+        assert "0.5 s budget" in reason and "EVALKIT_GRADER_BUDGET" in reason
+    assert str(grades["spins:icontains"]).startswith("pass")
+    assert str(grades["fine:icontains"]).startswith("pass")
+    assert workspace.sql("SELECT status FROM runs") == [("completed",)]
+    assert workspace.sql("SELECT count(*) FROM results") == [(3,)]
+
+
+def test_sigterm_drains_a_run_whose_grader_spins(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CI cancels with one SIGTERM: the spinning grader must not keep the drain (and the
+    # job) waiting forever; its trial is saved as an error once the budget is spent
+    monkeypatch.setenv("EVALKIT_GRADER_BUDGET", "2")
+    root = workspace.root
+    (root / "graders").mkdir()
+    (root / "graders" / "spin.py").write_text(SPIN_GRADER)
+    (root / "echo.py").write_text("def answer(case):\n    return case.vars['question']\n")
+    cases = "".join(
+        f"  - {{id: q{i}, vars: {{question: q{i}}}, graders: [{{type: icontains, value: q}}]}}\n"
+        for i in range(5)
+    )
+    (root / "suites" / "support.yaml").write_text(
+        f"name: support\ncases:\n{cases}  - {{id: stuck, vars: {{question: s}}, "
+        "graders: [{type: spin}]}\n"
+    )
+    workspace.plan(ECHO, extra="timeout: 600\nconcurrency: 1\n")
+    proc = start_cli(root, "run")
+    deadline = time.monotonic() + 120
+    while not (root / "stuck.flag").exists() and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[0]
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail("one SIGTERM could not drain a run whose grader spins")
+    assert proc.returncode in (1, 2), out  # 2 when the drain cut planned trials short
+    rows = dict(workspace.sql("SELECT case_id, status FROM results"))
+    assert rows.get("stuck") == "error", rows
+    assert workspace.sql("SELECT status FROM runs")[0][0] in ("interrupted", "completed")

@@ -98,6 +98,20 @@ async def test_importable_module_form(tmp_path: Path, monkeypatch: pytest.Monkey
     assert output.text == "from module"
 
 
+async def test_a_function_file_imports_its_neighbours_like_a_script(tmp_path: Path) -> None:
+    # `python agents/bot.py` can `import prompts` from agents/: so can the target
+    helper = f"prompts_{uuid.uuid4().hex[:8]}"  # a name no other test has imported
+    write(tmp_path, f"agents/{helper}.py", "GREETING = 'hello'\n")
+    write(
+        tmp_path,
+        "agents/bot.py",
+        f"import {helper}\n\ndef answer(case):\n"
+        f"    return {helper}.GREETING + ' ' + case.vars['q']\n",
+    )
+    output = await answer(python_target(tmp_path, "agents/bot.py:answer"), q="there")
+    assert (output.text, output.error) == ("hello there", None)
+
+
 def test_import_error_is_a_target_error(tmp_path: Path) -> None:
     write(tmp_path, "needs.py", "import not_a_real_module_xyz\n")
     with pytest.raises(TargetError, match="ModuleNotFoundError: No module named"):

@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from evalkit.errors import GraderError
+from evalkit.graders.budget import GraderOverBudget, call_within_budget
 from evalkit.records import Case, Grade, GraderConfig, Status, TargetOutput
 
 
@@ -82,6 +83,14 @@ class GraderDef(Generic[P]):
     # False for graders that keep promptfoo's pass/fail whatever `threshold:` says (promptfoo
     # ignores it on contains, equals, is-json, ...): the setting is accepted, not applied.
     uses_threshold: bool = True
+    # True for a built-in that calls the user's function (`python`): like a workspace or
+    # package grader, it runs within the time budget of `graders.budget`
+    runs_user_code: bool = False
+
+    @property
+    def is_user_code(self) -> bool:
+        """Whether this grader runs code evalkit does not ship (so it gets a time budget)."""
+        return self.runs_user_code or self.source != "builtin"
 
 
 _REGISTRY: dict[str, GraderDef[Any]] = {}
@@ -97,6 +106,7 @@ def grader(
     source: str = "builtin",
     threshold_field: str | None = None,
     uses_threshold: bool = True,
+    runs_user_code: bool = False,
 ) -> Callable[[GraderFn[Any]], GraderFn[Any]]:
     """Register a grader function under `name`.
 
@@ -118,6 +128,7 @@ def grader(
             source=source,
             threshold_field=threshold_field,
             uses_threshold=uses_threshold,
+            runs_user_code=runs_user_code,
         )
         return fn
 
@@ -143,12 +154,19 @@ class BoundGrader:
     params: BaseModel
 
     async def grade(self, case: Case, output: TargetOutput) -> Grade:
-        """Run the grader; any exception becomes status `error`, never a pass or fail."""
+        """Run the grader; any exception becomes status `error`, never a pass or fail, and
+        so does user code that runs past its time budget (`graders.budget`)."""
+        fn = self.definition.fn
         try:
-            verdict = self.definition.fn(output, case, self.params)
+            if self.definition.is_user_code and not inspect.iscoroutinefunction(fn):
+                verdict = await call_within_budget(fn, output, case, self.params)
+            else:
+                verdict = fn(output, case, self.params)
             if inspect.isawaitable(verdict):
                 verdict = await verdict
             return self._to_grade(verdict)
+        except GraderOverBudget as exc:
+            return self._unscored(Status.ERROR, str(exc))
         except Exception as exc:  # a grader that breaks must say so, not pass or fail
             return self._unscored(Status.ERROR, f"grader raised {type(exc).__name__}: {exc}")
 

@@ -58,7 +58,7 @@ def load_function(reference: str, root: Path, where: str) -> tuple[Callable[...,
         )
     if source.endswith(".py") or "/" in source:
         path = inside(root, source, what=f"{where} function file")
-        module = _import_file(path, where)
+        module = _import_file(path, root, where)
         display = source
     else:
         module = _import_module(source, root, where)
@@ -75,9 +75,13 @@ def load_function(reference: str, root: Path, where: str) -> tuple[Callable[...,
     return function, f"{display}:{name}"
 
 
-def _import_file(path: Path, where: str) -> Any:
+def _import_file(path: Path, root: Path, where: str) -> Any:
     if not path.is_file():
         raise TargetError(f"{where}: function file {path} does not exist")
+    # The file imports its neighbours and workspace packages as it would run as a script
+    # from the workspace (`import helpers`); appended, so they never shadow what evalkit
+    # itself imports later.
+    _on_path(path.parent, root)
     # A unique module name per file, so two workspaces' `target.py` don't collide.
     digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
     module_name = f"evalkit_user_{path.stem}_{digest}"
@@ -103,12 +107,17 @@ def _import_file(path: Path, where: str) -> Any:
 
 def _import_module(name: str, root: Path, where: str) -> Any:
     # Workspace-local packages must import even when evalkit runs from its own script.
-    if str(root) not in sys.path:
-        sys.path.append(str(root))
+    _on_path(root)
     try:
         return importlib.import_module(name)
     except BaseException as exc:
         raise TargetError(f"{where}: cannot import module '{name}': {_describe(exc)}") from exc
+
+
+def _on_path(*folders: Path) -> None:
+    for folder in folders:
+        if str(folder) not in sys.path:
+            sys.path.append(str(folder))
 
 
 def _describe(exc: BaseException) -> str:

@@ -64,7 +64,7 @@ class PythonParams(Params):
         return self
 
 
-@grader("python", params=PythonParams)
+@grader("python", params=PythonParams, runs_user_code=True)
 def python(output: TargetOutput, case: Case, params: PythonParams) -> Any:
     """Calls `value` ("graders/checks.py:func" or "package.module:func") with (output, case, args).
 
