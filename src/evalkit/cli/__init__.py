@@ -145,10 +145,37 @@ def invoke(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 2
+    except OSError as exc:  # a file a command reads or writes: which, and why
+        err_console.print(f"[bold red]error:[/] {escape(redact_text(_os_problem(exc)))}")
+        return 3
     except Exception as exc:
         damaged = read_error(exc)  # a damaged database file, met by any query of any command
-        if damaged is None:
-            raise
-        err_console.print(f"[bold red]error:[/] {escape(redact_text(str(damaged)))}")
-        return damaged.exit_code
+        if damaged is not None:
+            err_console.print(f"[bold red]error:[/] {escape(redact_text(str(damaged)))}")
+            return damaged.exit_code
+        _internal_error(exc)
+        return 3
     return result if isinstance(result, int) else 0
+
+
+def _os_problem(exc: OSError) -> str:
+    """`/x/report.html: Permission denied`: the file and what the OS said of it."""
+    if exc.filename is None:
+        return str(exc)
+    path = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+    return f"{path}: {exc.strerror or type(exc).__name__}"
+
+
+def _internal_error(exc: Exception) -> None:
+    """A bug in evalkit: its traceback (secrets redacted) and exit 3, never the bare
+    traceback and exit 1 that CI would read as "the evals failed"."""
+    import traceback
+
+    trace = "".join(traceback.format_exception(exc))
+    sys.stderr.write(redact_text(trace))
+    err_console.print(
+        f"[bold red]internal error:[/] {escape(redact_text(f'{type(exc).__name__}: {exc}'))}"
+        "\n  this is a bug in evalkit: please report it with the traceback above; results "
+        "already recorded are safe",
+        highlight=False,
+    )

@@ -15,6 +15,7 @@ from evalkit.analysis.compare import FLAKY_EPOCHS, Comparison, GroupComparison
 from evalkit.analysis.gate import GateResult
 from evalkit.analysis.verdict import judge, resolve_base, with_human
 from evalkit.cli.console import console, db_path
+from evalkit.cli.limits import MAX_COUNT
 from evalkit.graders.discovery import load_all
 from evalkit.reports import ci
 from evalkit.reports.data import load as load_report
@@ -49,7 +50,9 @@ def command(
     confidence: Annotated[
         float, typer.Option(min=0.5, max=0.999, help="Confidence of the intervals.")
     ] = 0.95,
-    cases: Annotated[int, typer.Option(help="Cases listed per section.")] = 20,
+    cases: Annotated[
+        int, typer.Option(min=0, max=MAX_COUNT, help="Cases listed per section.")
+    ] = 20,
     metric: Annotated[
         list[str] | None,
         typer.Option(help="Only these metrics in the table (e.g. pass, score); reports keep all."),

@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 
 from evalkit.cli.console import console, db_path, err_console
+from evalkit.cli.limits import MAX_COUNT
 from evalkit.errors import UsageError
 from evalkit.feedback.importer import ImportOptions, ImportPlan, plan_import
 from evalkit.feedback.logs import STDIN, read_log
@@ -45,7 +46,9 @@ def command(
         typer.Option(help="Replace e-mail addresses, phone numbers, card numbers and keys first."),
     ] = False,
     tag: Annotated[list[str] | None, typer.Option(help="Tag every new case.")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Add at most N new cases.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, max=MAX_COUNT, help="Add at most N new cases.")
+    ] = None,
     skip_incomplete: Annotated[
         bool, typer.Option(help="Skip (and count) records missing a mapped field.")
     ] = False,

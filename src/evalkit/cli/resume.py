@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 
 from evalkit.cli.console import console, db_path, err_console
+from evalkit.cli.limits import MAX_COUNT
 from evalkit.cli.progress import make_progress
 from evalkit.cli.run import _report
 from evalkit.engine.plan import Selection
@@ -35,7 +36,9 @@ def command(
     db: Annotated[
         Path | None, typer.Option(help="Results database (default: $EVALKIT_DB).")
     ] = None,
-    failures: Annotated[int, typer.Option(help="Failing trials to list after the table.")] = 10,
+    failures: Annotated[
+        int, typer.Option(min=0, max=MAX_COUNT, help="Failing trials to list after the table.")
+    ] = 10,
 ) -> int:
     """Run the trials an interrupted run did not finish, with the settings it started with."""
     root = find_root(None)

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from evalkit.cli.console import console, db_path, err_console
+from evalkit.cli.limits import MAX_COUNT, MAX_SEED, MIN_SEED
 from evalkit.errors import UsageError, WorkspaceError
 from evalkit.review.importer import Stamp, plan_import
 from evalkit.review.queue import Queue, QueueFilter, load_queue
@@ -46,9 +47,15 @@ def command(
         typer.Option(help="Review one grader's grades (by grader or metric name), one by one."),
     ] = None,
     sample: Annotated[
-        int | None, typer.Option(help="Review N items, chosen reproducibly (see --seed).")
+        int | None,
+        typer.Option(
+            min=1, max=MAX_COUNT, help="Review N items, chosen reproducibly (see --seed)."
+        ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of --sample: same seed, same items.")] = 0,
+    seed: Annotated[
+        int,
+        typer.Option(min=MIN_SEED, max=MAX_SEED, help="Seed of --sample: same seed, same items."),
+    ] = 0,
     suite: Annotated[list[str] | None, typer.Option(help="Only this suite (glob).")] = None,
     target: Annotated[list[str] | None, typer.Option(help="Only this target (glob).")] = None,
     relabel: Annotated[

@@ -16,6 +16,7 @@ from evalkit.analysis import summary
 from evalkit.analysis.outcome import plural
 from evalkit.cli.ci_gate import CiOptions, after_run, check_gates
 from evalkit.cli.console import console, db_path, err_console, money
+from evalkit.cli.limits import MAX_COUNT
 from evalkit.cli.progress import live_trace, observers
 from evalkit.cli.stats import detectable_drop_line
 from evalkit.cli.summary import judge_line, print_failures, summary_table
@@ -33,7 +34,7 @@ from evalkit.store.lock import open_when_free, wait_seconds
 from evalkit.store.queries import resolve_run
 from evalkit.store.reruns import FailedTrials, failed_trials
 from evalkit.workspace import load_plans
-from evalkit.workspace.models import MAX_EPOCHS
+from evalkit.workspace.models import MAX_CONCURRENCY, MAX_EPOCHS
 from evalkit.workspace.root import find_root
 
 
@@ -49,13 +50,15 @@ def command(
         typer.Option("--filter", "-k", help="Only cases matching this glob (suite/case or case)."),
     ] = None,
     tag: Annotated[list[str] | None, typer.Option(help="Only cases with this tag.")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="At most N cases per suite.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, max=MAX_COUNT, help="At most N cases per suite.")
+    ] = None,
     target: Annotated[list[str] | None, typer.Option(help="Only this target (glob).")] = None,
     epochs: Annotated[
         int | None, typer.Option(min=1, max=MAX_EPOCHS, help="Repeat each case N times.")
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option(min=1, help="Concurrent calls per target.")
+        int | None, typer.Option(min=1, max=MAX_CONCURRENCY, help="Concurrent calls per target.")
     ] = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Ignore cached responses (fresh ones are stored).")
@@ -69,7 +72,9 @@ def command(
     watch: Annotated[
         bool, typer.Option(help="Run again whenever a suite, prompt, plan or grader changes.")
     ] = False,
-    failures: Annotated[int, typer.Option(help="Failing trials to list after the table.")] = 10,
+    failures: Annotated[
+        int, typer.Option(min=0, max=MAX_COUNT, help="Failing trials to list after the table.")
+    ] = 10,
     gate: Annotated[
         bool,
         typer.Option(

@@ -12,12 +12,13 @@ from rich.text import Text
 
 from evalkit.analysis import summary
 from evalkit.cli.console import console, db_path, num, pct, present, text
+from evalkit.cli.limits import MAX_COUNT
 from evalkit.store.calibration_rows import reviewed_counts
 from evalkit.store.db import Store
 
 
 def command(
-    limit: Annotated[int, typer.Option(min=1, help="How many runs to list.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_COUNT, help="How many runs to list.")] = 20,
     db: Annotated[
         Path | None, typer.Option(help="Results database (default: $EVALKIT_DB).")
     ] = None,

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from evalkit.analysis.security import WORST_SHOWN, Rate, summarize
 from evalkit.cli.console import console, db_path, err_console
+from evalkit.cli.limits import MAX_COUNT, MAX_SEED, MIN_SEED
 from evalkit.errors import UsageError
 from evalkit.feedback.security.description import DEFAULT_FILE, load_description
 from evalkit.feedback.security.generate import build_pack
@@ -40,7 +41,10 @@ def generate_command(
     out: Annotated[Path, typer.Option(help="Folder for the suites (inside the workspace).")] = Path(
         "suites/security"
     ),
-    seed: Annotated[int | None, typer.Option(help="Override the description's seed.")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(min=MIN_SEED, max=MAX_SEED, help="Override the description's seed."),
+    ] = None,
     paraphrase_attacks: Annotated[
         bool,
         typer.Option(
@@ -140,7 +144,9 @@ def report_command(
     run: Annotated[
         str, typer.Argument(help="The run: id, prefix, `latest` or `latest~N`.")
     ] = "latest",
-    worst: Annotated[int, typer.Option(help="How many successful attacks to list.")] = WORST_SHOWN,
+    worst: Annotated[
+        int, typer.Option(min=0, max=MAX_COUNT, help="How many successful attacks to list.")
+    ] = WORST_SHOWN,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the figures as JSON here.")
     ] = None,

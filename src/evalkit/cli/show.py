@@ -14,6 +14,7 @@ from rich.text import Text
 from evalkit.analysis import summary
 from evalkit.analysis.calibration_history import kappa_line, reviewed_line
 from evalkit.cli.console import console, db_path
+from evalkit.cli.limits import MAX_COUNT
 from evalkit.cli.stats import detectable_drop_line
 from evalkit.cli.summary import judge_line, print_failures, print_reasoning, summary_table
 from evalkit.errors import UsageError
@@ -32,7 +33,9 @@ def command(
     run: Annotated[str, typer.Argument(help="A run id, id prefix, `latest` or `latest~N`.")] = (
         "latest"
     ),
-    failures: Annotated[int, typer.Option(help="How many failing trials to list.")] = 50,
+    failures: Annotated[
+        int, typer.Option(min=0, max=MAX_COUNT, help="How many failing trials to list.")
+    ] = 50,
     reasoning: Annotated[
         bool, typer.Option(help="Show the judge's reasoning for every model-graded grade.")
     ] = False,

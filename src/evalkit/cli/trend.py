@@ -11,6 +11,7 @@ from rich.text import Text
 
 from evalkit.analysis.trend import TrendRule, TrendSeries, build_series, flag_degradations
 from evalkit.cli.console import console, db_path, num, pct
+from evalkit.cli.limits import MAX_COUNT
 from evalkit.cli.report import default_out, workspace_or_none
 from evalkit.reports.html.security_section import trend_security
 from evalkit.store import reporting
@@ -21,7 +22,9 @@ NOTHING_RAN = 5
 
 def command(
     plan: Annotated[str | None, typer.Argument(help="Plan name (default: every plan).")] = None,
-    window: Annotated[int, typer.Option(min=1, help="Runs before the latest to compare with.")] = 5,
+    window: Annotated[
+        int, typer.Option(min=1, max=MAX_COUNT, help="Runs before the latest to compare with.")
+    ] = 5,
     nights: Annotated[
         int,
         typer.Option(
@@ -34,7 +37,7 @@ def command(
     min_drop: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Smallest absolute drop to flag.")
     ] = 0.05,
-    last: Annotated[int, typer.Option(min=2, help="Runs per plan to chart.")] = 30,
+    last: Annotated[int, typer.Option(min=2, max=MAX_COUNT, help="Runs per plan to chart.")] = 30,
     out: Annotated[
         Path | None, typer.Option(help="HTML page (default: reports/out/trend-<plan>.html).")
     ] = None,
