@@ -81,6 +81,7 @@ def test_resume_refuses_when_a_file_the_target_reads_changed(
     code, out = cli("resume")
     assert code == 4, out
     assert f"cannot resume run {run_id}" in out
+    assert "resuming run" not in out  # a refused resume never says it is resuming
     assert f"target 'local' file '{name}' changed" in out or (
         kind == "prompt file" and f"target 'local[p]' file '{name}' changed" in out
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 import sys
-from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +16,7 @@ from evalkit.cli.progress import make_progress
 from evalkit.cli.run import _report
 from evalkit.engine.plan import Selection
 from evalkit.engine.resume import ResumeRefused
+from evalkit.engine.runner import RunObserver
 from evalkit.engine.session import RunSettings, execute
 from evalkit.graders.discovery import load_all
 from evalkit.store.lock import open_when_free, wait_seconds
@@ -56,14 +56,21 @@ def command(
                 hint="start a new run with `evalkit run`",
             )
         (loaded,) = load_plans(root, recorded.plan)
-        console.print(
-            f"resuming run {run_id} ({len(recorded.done)} trials already saved)", highlight=False
-        )
+
+        def progress(remaining: int) -> RunObserver:
+            # called once the run has been checked against the workspace as it is now:
+            # a refused resume never says it is resuming
+            console.print(
+                f"resuming run {run_id} ({len(recorded.done)} trials already saved)",
+                highlight=False,
+            )
+            return make_progress(console, loaded.name, remaining)
+
         outcome = execute(
             loaded,
             store,
             settings_of(recorded.settings),
-            observer_factory=partial(make_progress, console, loaded.name),
+            observer_factory=progress,
             notify=notify,
             resume_run=run_id,
         )
