@@ -51,6 +51,14 @@ def test_csv_columns_become_case_fields_metadata_and_vars(ws: Workspace) -> None
     assert second.location == "suites/rows.csv:4"
 
 
+def test_a_csv_cell_longer_than_pythons_default_limit_is_read_whole(ws: Workspace) -> None:
+    # a retrieved document is an ordinary cell; Python's csv stops at 131,072 characters
+    document = "lorem ipsum " * 30_000  # 360,000 characters
+    ws.write("suites/rows.csv", f'id,question,context\nlong,Summarise,"{document}"\n')
+    (case,) = suite_with(ws, "rows.csv").cases
+    assert case.context == [document]
+
+
 def test_csv_map_renames_columns(ws: Workspace) -> None:
     ws.write("suites/rows.csv", "q,answer\nhi,hello\n")
     suite = suite_with(ws, "{path: rows.csv, map: {q: question, answer: expected}}")

@@ -18,6 +18,7 @@ from typing import Any
 
 from evalkit.errors import Location, SpecError, UsageError
 from evalkit.workspace.casefiles import no_constants, no_duplicate_keys
+from evalkit.workspace.csvtext import csv_rows
 
 STDIN = "-"
 FORMATS = ("jsonl", "csv")
@@ -75,7 +76,7 @@ class LogFile:
             yield LogRecord(value, number)
 
     def _csv(self) -> Iterator[LogRecord]:
-        reader = csv.reader(io.StringIO(self.text, newline=""), strict=True)
+        reader = csv_rows(io.StringIO(self.text, newline=""), strict=True)
         header: list[str] | None = None
         last_line = 0
         row = 0
@@ -137,7 +138,7 @@ def _format_of(path: str, text: str) -> str | None:
 
 
 def _header(log: LogFile) -> list[str]:
-    for cells in csv.reader(io.StringIO(log.text, newline="")):
+    for cells in csv_rows(io.StringIO(log.text, newline="")):
         if any(cell.strip() for cell in cells):
             names = [cell.strip() for cell in cells]
             for column, name in enumerate(names, start=1):

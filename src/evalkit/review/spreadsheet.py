@@ -22,6 +22,7 @@ from typing import Any
 from evalkit.errors import UsageError
 from evalkit.review import fields
 from evalkit.review.queue import Item, Queue
+from evalkit.workspace.csvtext import csv_rows
 
 COLUMNS = (
     "run_id",
@@ -236,7 +237,7 @@ def _csv_rows(path: Path) -> Iterator[list[str]]:
         src.seek(0)
         # A spreadsheet saving CSV in a locale with decimal commas uses ';' between cells
         delimiter = max((",", ";", "\t"), key=first.count)
-        yield from csv.reader(src, delimiter=delimiter)
+        yield from csv_rows(src, delimiter=delimiter)
 
 
 def _xlsx_rows(path: Path) -> Iterator[list[str]]:

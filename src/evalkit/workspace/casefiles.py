@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import Location, SpecError
+from evalkit.workspace.csvtext import csv_rows
 from evalkit.workspace.datasets import read_dataset, read_parquet, rename
 from evalkit.workspace.yamlfile import MAX_BYTES, decode_utf8
 
@@ -70,7 +71,7 @@ def read_case_file(
 def _read_csv(
     text: str, source: str, renames: dict[str, str], map_at: tuple[Location, str]
 ) -> list[CaseRow]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv_rows(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
     rows: list[CaseRow] = []
     last_line = 0

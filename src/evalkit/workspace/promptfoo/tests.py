@@ -8,7 +8,6 @@ read as text. CSV columns `__expected[N]`, `__description`, `__metadata:KEY[[]]`
 
 from __future__ import annotations
 
-import csv
 import io
 import itertools
 import json
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import EvalkitError
+from evalkit.workspace.csvtext import csv_rows
 from evalkit.workspace.promptfoo.asserts import RENAMED, WHY, convert_assert, known_graders
 from evalkit.workspace.promptfoo.model import Context, Source, file_ref, slug, unique
 from evalkit.workspace.yamlfile import YamlPath, load_yaml
@@ -197,7 +197,7 @@ class TestConverter:
 
     def _csv(self, file: Path) -> None:
         label = self.ctx.label(file)
-        reader = csv.reader(io.StringIO(file.read_text(encoding="utf-8-sig")))
+        reader = csv_rows(io.StringIO(file.read_text(encoding="utf-8-sig")))
         rows = list(reader)
         if not rows:
             return
