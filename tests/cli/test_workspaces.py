@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pytest
 
 import evalkit
+from tests.harness import Cli
 
 REPO = Path(__file__).resolve().parents[2]
-Cli = Callable[..., tuple[int, str]]
 
 
 def test_init_scaffolds_a_workspace_that_runs_offline(
@@ -21,6 +20,7 @@ def test_init_scaffolds_a_workspace_that_runs_offline(
     monkeypatch.delenv("EVALKIT_DB", raising=False)
     code, out = cli("init", str(tmp_path / "mine"))
     assert code == 0, out
+    assert f"Next: `cd {tmp_path / 'mine'}` and `evalkit run`." in " ".join(out.split())
     for folder in ("suites", "evals", "graders", "reports"):
         assert (tmp_path / "mine" / folder).is_dir()
     assert ".evalkit/" in (tmp_path / "mine" / ".gitignore").read_text()
@@ -30,8 +30,9 @@ def test_init_scaffolds_a_workspace_that_runs_offline(
     code, out = cli("run")
     assert code == 0, out  # the recorded answers meet the scaffold's gate
     assert "skipping target 'claude'" in out
-    code, out = cli("init", str(tmp_path / "mine"))
+    code, out = cli("init", ".")
     assert "kept" in out  # never overwrites the user's files
+    assert "Next: `evalkit run`." in out  # no `cd .` when it is the folder you are in
 
 
 def test_the_demo_workspace_runs_offline_and_meets_its_gate(

@@ -35,7 +35,9 @@ def command(
         console.print(f"  [green]created[/] {relative}")
     for relative in kept:
         console.print(f"  [dim]kept[/]    {relative} (exists; --force overwrites)")
-    console.print(f"\nworkspace ready in {path.resolve()}. Next: `cd {path}` and `evalkit run`.")
+    here = path.resolve() == Path.cwd().resolve()
+    step = "`evalkit run`" if here else f"`cd {path}` and `evalkit run`"
+    console.print(f"\nworkspace ready in {path.resolve()}. Next: {step}.", highlight=False)
     return 0
 
 
