@@ -8,19 +8,16 @@ import json
 import re
 import tracemalloc
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from evalkit.records import Case, Grade, GraderConfig, Status, TargetOutput, TrialResult
 from evalkit.reports.html.run_page import preview_chars, render_run_report
 from evalkit.store.db import Store
 from evalkit.store.report_trials import trial_batches
-from evalkit.store.runs import RunInfo, RunTarget
+from tests.reports.long_runs import RUN, build
 
-RUN = "20261206T000000-bound0"
 TRIALS = 5_000  # more than DuckDB hands to Python at once (2,048 rows)
 OUTPUT = 3_000  # characters: stored inline
 LARGE = 50_000  # characters: every 100th output, stored in parts (large_texts)
@@ -32,47 +29,9 @@ def output_of(i: int) -> str:
     return (f"out{i:05d} " + "lorem ipsum " * (size // 12 + 1))[:size]
 
 
-def build(path: Path, trials: int = TRIALS) -> Path:
-    """A database with one run of `trials` failing trials of long outputs and reasons."""
-    cases = [
-        Case(
-            suite="s",
-            id=f"c{i:05d}",
-            vars={"q": f"question {i}"},
-            expected="short",
-            graders=[GraderConfig(name="length")],
-            content_hash=f"sha256:c{i}",
-        )
-        for i in range(trials)
-    ]
-    info = RunInfo(
-        run_id=RUN, plan="p", plan_path="evals/p.yaml",
-        started_at=datetime(2026, 12, 6, tzinfo=UTC),
-        git_sha=None, git_branch=None, git_dirty=False, config_hash="sha256:p", suite_hashes={},
-        evalkit_version="test", labels={}, created_by="test", hostname="test", command="test",
-        settings={}, trials_planned=trials,
-    )  # fmt: skip
-    with Store.open(path) as store:
-        store.start_run(info, [RunTarget("t", None, "python", {}, "sha256:t")], cases)
-        writer = store.writer(RUN, flush_rows=500)
-        for i, case in enumerate(cases):
-            reason = f"why{i:05d} " + "x" * REASON
-            writer.put(
-                TrialResult(
-                    run_id=RUN, trial_id=f"s/{case.id}@t#0", case=case, target_id="t",
-                    prompt_id=None, epoch=0, output=TargetOutput(text=output_of(i), latency_ms=1.0),
-                    grades=[Grade("length", "length", Status.FAIL, 0.0, False, reason)],
-                    status=Status.FAIL, score=0.0, started_at=0.0, finished_at=1.0,
-                )
-            )  # fmt: skip
-        writer.close()
-        store.finish_run(RUN, "completed", {})
-    return path
-
-
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build(tmp_path_factory.mktemp("bounded") / "runs.duckdb")
+    return build(tmp_path_factory.mktemp("bounded") / "runs.duckdb", TRIALS, output_of, REASON)
 
 
 @pytest.fixture(scope="module")

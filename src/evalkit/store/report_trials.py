@@ -21,6 +21,27 @@ from evalkit.store.reporting import REASONING_KEYS
 BATCH_ROWS = 128  # rows DuckDB converts to Python objects at a time
 
 
+def big_outputs(chars: int) -> str:
+    """A `big` CTE (after another: it starts with a comma) with the first `chars`
+    characters and the length of each output of run $run_id stored in parts; joined as
+    `b` it gives OUTPUT_HEAD and OUTPUT_CHARS for results `r`. Only lengths and heads
+    leave DuckDB, never a whole text."""
+    return f""",
+        big AS (
+            SELECT text_hash,
+                   any_value(left(text, {int(chars)})) FILTER (WHERE part = 0) AS head,
+                   sum(length(text)) AS chars
+            FROM large_texts
+            WHERE text_hash IN (SELECT output_ref FROM results WHERE run_id = $run_id)
+            GROUP BY text_hash
+        )"""
+
+
+OUTPUT_HEAD = "CASE WHEN r.output_ref IS NULL THEN left(r.output, {n}) ELSE b.head END"
+OUTPUT_CHARS = "CASE WHEN r.output_ref IS NULL THEN length(r.output) ELSE b.chars END"
+BIG_JOIN = "LEFT JOIN big b ON b.text_hash = r.output_ref"
+
+
 def _reasoning_sql() -> str:
     """A grade's reasoning: its own column, else what an older grader left in metadata."""
     keys = ", ".join(f"nullif(metadata ->> '{key}', '')" for key in REASONING_KEYS)
@@ -44,21 +65,10 @@ def _query(chars: int, filtered: bool) -> str:
                        turn := TRY_CAST(metadata ->> 'turn' AS INTEGER)
                    ) ORDER BY idx) AS grades
             FROM grades WHERE run_id = $run_id GROUP BY trial_id
-        ),
-        big AS (
-            SELECT text_hash,
-                   any_value(left(text, {n})) FILTER (WHERE part = 0) AS head,
-                   sum(length(text)) AS chars
-            FROM large_texts
-            WHERE text_hash IN (SELECT output_ref FROM results WHERE run_id = $run_id)
-            GROUP BY text_hash
-        )
+        ){big_outputs(n)}
         SELECT r.trial_id, r.suite, r.case_id, r.target_id, r.prompt_id, r.epoch,
-               r.status, r.score,
-               CASE WHEN r.output_ref IS NULL THEN left(r.output, {n}) ELSE b.head END
-                   AS output,
-               CASE WHEN r.output_ref IS NULL THEN length(r.output) ELSE b.chars END
-                   AS output_chars,
+               r.status, r.score, {OUTPUT_HEAD.format(n=n)} AS output,
+               {OUTPUT_CHARS} AS output_chars,
                r.output_data::VARCHAR AS output_data,
                r.error_kind, left(r.error, {n}) AS error, length(r.error) AS error_chars,
                r.latency_ms, r.cost_usd, r.cached,
@@ -68,7 +78,7 @@ def _query(chars: int, filtered: bool) -> str:
                coalesce(g.grades, []) AS grades
         FROM results r LEFT JOIN cases c USING (case_hash)
         LEFT JOIN g USING (trial_id)
-        LEFT JOIN big b ON b.text_hash = r.output_ref
+        {BIG_JOIN}
         WHERE r.run_id = $run_id {only}
         ORDER BY r.suite, r.case_id, r.target_id, r.prompt_id NULLS FIRST, r.epoch
     """
