@@ -14,6 +14,7 @@ from evalkit.analysis.compare import Comparison
 from evalkit.analysis.gate import GateResult
 from evalkit.analysis.power import PowerRow, run_power
 from evalkit.store import ci_rows
+from evalkit.store.memory import apply_memory_limit
 
 
 class TrialRows:
@@ -52,6 +53,7 @@ def load(
     notes: list[str] | None = None,
 ) -> ReportData:
     """Everything the CI reporters need about `run_id`, read from the store."""
+    apply_memory_limit(con)  # DuckDB's own 80% of RAM would let a big run's reads grow it
     return ReportData(
         run=ci_rows.run_header(con, run_id),
         summary=summary.summary_rows(con, run_id),
