@@ -76,14 +76,22 @@ def workspace(root: Path, trials: int, output_kb: int) -> None:
     (root / "system.py").write_text(SYSTEM.format(size=output_kb * 1024))
 
 
-def peak_of(root: Path, env: dict[str, str], *args: str) -> tuple[float, float]:
-    """(peak RSS in MB, wall seconds) of one `evalkit ARGS` process run in `root`."""
+def planned(trials: int) -> int:
+    """How many trials the workspace `workspace(root, trials, ...)` plans."""
+    return min(CASES, trials) * max(1, trials // CASES)
+
+
+def peak_of(
+    root: Path, env: dict[str, str], *args: str, exits: tuple[int, ...] = (0,)
+) -> tuple[float, float]:
+    """(peak RSS in MB, wall seconds) of one `evalkit ARGS` process run in `root`; stops
+    when it exits with a code outside `exits`."""
     # a child of a fresh `time`-like wrapper, so RUSAGE_CHILDREN is this command's alone
     wrapper = (
         "import resource, subprocess, sys; "
         f"p = subprocess.run([sys.executable, '-m', 'evalkit', *{list(args)!r}], "
         "capture_output=True); "
-        "sys.stderr.write(p.stderr.decode()[-2000:]) if p.returncode not in (0, 1) else None; "
+        "sys.stderr.write(p.stderr.decode()[-2000:] + p.stdout.decode()[-2000:]); "
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode)"
     )
     began = time.perf_counter()
@@ -94,9 +102,31 @@ def peak_of(root: Path, env: dict[str, str], *args: str) -> tuple[float, float]:
     if done.returncode != 0 or not done.stdout.strip():
         raise SystemExit(f"evalkit {' '.join(args)} failed: {done.stderr}")
     peak_kb, code = done.stdout.split()
-    if code not in ("0", "1"):
+    if int(code) not in exits:
         raise SystemExit(f"evalkit {' '.join(args)} exited {code}: {done.stderr}")
     return int(peak_kb) / 1024, wall
+
+
+def check_complete(db: Path, expected: int) -> int:
+    """The number of results of the one run in `db`; stops unless that run is recorded
+    `completed` with `expected` results.
+
+    `evalkit run` exits 1 both when trials failed (every trial of this workspace fails
+    its length grader once outputs pass 100 KB) and when Python dies of an uncaught
+    exception: only the store tells a finished run from a crashed one.
+    """
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        runs = con.execute("SELECT run_id, status FROM runs").fetchall()
+        (stored,) = con.execute("SELECT count(*) FROM results").fetchone() or (0,)
+    finally:
+        con.close()
+    if len(runs) != 1 or runs[0][1] != "completed" or stored != expected:
+        status = runs[0][1] if len(runs) == 1 else f"{len(runs)} runs"
+        raise SystemExit(
+            f"the run did not finish: {status}, {stored} of {expected} results recorded"
+        )
+    return int(stored)
 
 
 READERS = {
@@ -120,12 +150,8 @@ def measure(
         env.pop("EVALKIT_DB_MEMORY_LIMIT", None)
         if memory_limit:
             env["EVALKIT_DB_MEMORY_LIMIT"] = memory_limit
-        peak, wall = peak_of(root, env, "run")
-        con = duckdb.connect(str(root / "results.duckdb"), read_only=True)
-        try:
-            (stored,) = con.execute("SELECT count(*) FROM results").fetchone() or (0,)
-        finally:
-            con.close()
+        peak, wall = peak_of(root, env, "run", exits=(0, 1))  # 1: trials failed
+        stored = check_complete(root / "results.duckdb", planned(trials))
         if read:
             for name, args in READERS.items():
                 reader_peak, reader_wall = peak_of(root, env, *args)
