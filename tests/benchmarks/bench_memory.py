@@ -53,10 +53,12 @@ targets:
 
 SYSTEM = """
 import hashlib
+import os
 
 def answer(case):
-    # distinct per trial, so nothing is shared or interned
-    seed = hashlib.sha256(case.id.encode()).hexdigest()
+    # distinct per trial (a case's epochs too), so nothing is shared, interned or stored
+    # once for several trials (large outputs are stored by hash)
+    seed = hashlib.sha256(case.id.encode() + os.urandom(16)).hexdigest()
     return "answer " + (seed * ({size} // 64 + 1))[:{size}]
 """
 

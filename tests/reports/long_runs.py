@@ -14,9 +14,16 @@ from evalkit.store.runs import RunInfo, RunTarget
 RUN = "20261206T000000-bound0"
 
 
-def build(path: Path, trials: int, output_of: Callable[[int], str], reason_chars: int) -> Path:
+def build(
+    path: Path,
+    trials: int,
+    output_of: Callable[[int], str],
+    reason_chars: int,
+    open_store: Callable[[Path], Store] = Store.open,
+) -> Path:
     """One run of `trials` failing trials: trial i answers `output_of(i)`, and its one
-    grade's reason is `why{i:05d} ` and `reason_chars` x's."""
+    grade's reason is `why{i:05d} ` and `reason_chars` x's. `open_store`: how the
+    database is opened for writing."""
     cases = [
         Case(
             suite="s",
@@ -35,7 +42,7 @@ def build(path: Path, trials: int, output_of: Callable[[int], str], reason_chars
         evalkit_version="test", labels={}, created_by="test", hostname="test", command="test",
         settings={}, trials_planned=trials,
     )  # fmt: skip
-    with Store.open(path) as store:
+    with open_store(path) as store:
         store.start_run(info, [RunTarget("t", None, "python", {}, "sha256:t")], cases)
         writer = store.writer(RUN, flush_rows=500)
         for i, case in enumerate(cases):

@@ -165,6 +165,12 @@ class Batch:
         self.steps.add(result)
         self.size += 1
 
+    def text_bytes(self) -> int:
+        """About how many bytes of output text this batch writes (inline and in parts):
+        what the memory it needs grows with (store/memory.py)."""
+        inline = sum(len(text) for text in self.results["output"] if isinstance(text, str))
+        return inline + sum(len(str(part)) for part in self.large.parts[2])
+
     def inline_large_bytes(self) -> int:
         """Bytes of strings over LARGE_TEXT_BYTES this batch stores inline (structured
         outputs, metadata, errors, reasons): rare, but DuckDB must pin them at once to
