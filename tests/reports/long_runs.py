@@ -20,10 +20,11 @@ def build(
     output_of: Callable[[int], str],
     reason_chars: int,
     open_store: Callable[[Path], Store] = Store.open,
+    before_close: Callable[[Store], None] = lambda _store: None,
 ) -> Path:
     """One run of `trials` failing trials: trial i answers `output_of(i)`, and its one
     grade's reason is `why{i:05d} ` and `reason_chars` x's. `open_store`: how the
-    database is opened for writing."""
+    database is opened for writing; `before_close` sees it once the run is written."""
     cases = [
         Case(
             suite="s",
@@ -57,4 +58,5 @@ def build(
             )  # fmt: skip
         writer.close()
         store.finish_run(RUN, "completed", {})
+        before_close(store)
     return path

@@ -4,10 +4,11 @@ DuckDB keeps the blocks it has written in its buffer pool until memory pressure 
 them, and its own limit is 80% of RAM: a 50,000-trial run of 20 KB outputs grew to
 1.4 GB that way, none of it needed again. So readers (report, export, CI reports) cap
 it at DEFAULT_LIMIT, and the process that writes a run starts at WRITER_LIMIT and
-raises the cap only as far as what it writes needs: each batch needs room for its own
-text (BATCH_ROOM times it: staged, inserted, logged; `make_room`), so runs of short
-outputs stay small (50,000 trials of 2 KB: DuckDB's cache was 256 MB of a 385 MB peak)
-while batches of 100 KB outputs get the 130 MB they need. $EVALKIT_DB_MEMORY_LIMIT sets
+raises the cap only as far as what it writes needs: a batch of long outputs (over 4 KB,
+which DuckDB keeps in overflow blocks) needs room for BATCH_ROOM times their text
+(`make_room`), so runs of short outputs stay small (50,000 trials of 2 KB: DuckDB's
+cache was 256 MB of a 392 MB peak) while batches of 100 KB outputs get the 128 MB they
+need. $EVALKIT_DB_MEMORY_LIMIT sets
 the starting cap of both (`none` keeps DuckDB's default).
 
 A cap is safe only if every checkpoint fits under it, and DuckDB checkpoints a row group
@@ -57,7 +58,7 @@ def apply_memory_limit(con: duckdb.DuckDBPyConnection, *, writer: bool = False) 
 def make_room(con: duckdb.DuckDBPyConnection, large_bytes: int, batch_bytes: int = 0) -> None:
     """Raise the cap, if need be, so a checkpoint can pin `large_bytes` of strings
     over ~64 KB on top of the usual working memory (twice over: measured as enough), and
-    a batch of `batch_bytes` of text can be written (BATCH_ROOM times over)."""
+    a batch with `batch_bytes` of long text can be written (BATCH_ROOM times over)."""
     wanted = _bytes(WRITER_LIMIT) + BATCH_ROOM * max(batch_bytes, 0)
     if large_bytes > 0:
         wanted = max(wanted, _bytes(DEFAULT_LIMIT) + 2 * large_bytes)

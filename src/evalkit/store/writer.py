@@ -199,7 +199,7 @@ class ResultWriter:
         try:
             self._check_file()
             self._inline_large += batch.inline_large_bytes()
-            make_room(cur, self._inline_large, batch.text_bytes())
+            make_room(cur, self._inline_large, batch.long_text_bytes())
             cur.begin()
             batch.insert(cur)
             cur.commit()
