@@ -6,10 +6,10 @@ them, and its own limit is 80% of RAM: a 50,000-trial run of 20 KB outputs grew 
 it at DEFAULT_LIMIT, and the process that writes a run starts at WRITER_LIMIT and
 raises the cap only as far as what it writes needs: a batch of long outputs (over 4 KB,
 which DuckDB keeps in overflow blocks) needs room for BATCH_ROOM times their text
-(`make_room`), so runs of short outputs stay small (50,000 trials of 2 KB: DuckDB's
-cache was 256 MB of a 392 MB peak) while batches of 100 KB outputs get the 128 MB they
-need. $EVALKIT_DB_MEMORY_LIMIT sets
-the starting cap of both (`none` keeps DuckDB's default).
+(`make_room`, never past DEFAULT_LIMIT), so runs of short outputs stay small (50,000
+trials of 2 KB: DuckDB's cache was 256 MB of a 392 MB peak) while batches of 100 KB
+outputs get the 128 MB they need. $EVALKIT_DB_MEMORY_LIMIT sets the starting cap of
+both (`none` keeps DuckDB's default).
 
 A cap is safe only if every checkpoint fits under it, and DuckDB checkpoints a row group
 by pinning every string in it over ~64 KB at once. Outputs that large are stored in
@@ -59,7 +59,9 @@ def make_room(con: duckdb.DuckDBPyConnection, large_bytes: int, batch_bytes: int
     """Raise the cap, if need be, so a checkpoint can pin `large_bytes` of strings
     over ~64 KB on top of the usual working memory (twice over: measured as enough), and
     a batch with `batch_bytes` of long text can be written (BATCH_ROOM times over)."""
-    wanted = _bytes(WRITER_LIMIT) + BATCH_ROOM * max(batch_bytes, 0)
+    # at most the readers' cap, which held any batch before the writer started lower (a
+    # writer that falls behind writes all it holds at once: up to 200 MB of 100 KB outputs)
+    wanted = min(_bytes(WRITER_LIMIT) + BATCH_ROOM * max(batch_bytes, 0), _bytes(DEFAULT_LIMIT))
     if large_bytes > 0:
         wanted = max(wanted, _bytes(DEFAULT_LIMIT) + 2 * large_bytes)
     current = current_limit(con)
