@@ -66,7 +66,7 @@ def trial_view(t: dict[str, Any], run_id: str, chars: int) -> dict[str, Any]:
     from a row of `report_trials.trial_batches` read with the same `chars`."""
     show = f"evalkit show {run_id} --trial '{t['trial_id']}'"
     export = f"evalkit export {run_id} has it whole"
-    inputs, input_cut = _cut(t["messages"] or t["conversation"] or t["vars"], chars, export)
+    inputs, _ = _cut(t["messages"] or t["conversation"] or t["vars"], chars, export)
     expected, expected_cut = _cut(t["expected"], chars, export)
     data, _ = _cut(t["output_data"], chars, export)
     output = _more(t["output"], t["output_chars"], show)
@@ -101,7 +101,7 @@ def trial_view(t: dict[str, Any], run_id: str, chars: int) -> dict[str, Any]:
             for g in t["grades"]
         ],
     }
-    if output != t["output"] or expected_cut or input_cut:
+    if output != t["output"] or expected_cut:
         view["cut"] = True  # a diff of cut texts would show differences that are not there
     # keys the script reads as "absent" when null: left out, a page holds 20,000 of each
     for key in _OPTIONAL:
