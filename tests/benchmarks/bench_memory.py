@@ -3,14 +3,16 @@
     python tests/benchmarks/bench_memory.py [--trials 50000] [--output-kb 20] [--memory-limit 256MB]
     python tests/benchmarks/bench_memory.py --trials 20000 --output-kb 100 --read --only-full
 
-Runs a `python` target that answers every case with a distinct ~20 KB text, graded by
+Runs a `python` target that answers every trial with a distinct ~20 KB text, graded by
 two rule graders, everything written to DuckDB, at 1/10 of --trials and at --trials,
 each in its own process, and prints the peak resident memory of each and the growth.
-The engine keeps one worker pool per target and a bounded writer queue, so peak memory
-should not depend on the number of trials, except for DuckDB's buffer pool, which
-keeps written blocks cached up to its memory limit: evalkit caps it at 256 MB in the
-writing process; --memory-limit sets EVALKIT_DB_MEMORY_LIMIT (`none` for DuckDB's own
-80% of RAM). Outputs over 32 KB are stored in parts (try --output-kb 200). With
+Every run must end recorded `completed` with all its results (exit 1 is also what a
+crash gives). The engine keeps one worker pool per target and a bounded writer queue,
+so peak memory should not depend on the number of trials, except for DuckDB's buffer
+pool, which keeps written blocks cached up to its memory limit: evalkit starts it at
+32 MB in the writing process and raises it for batches of long outputs (256 MB at
+most); --memory-limit sets EVALKIT_DB_MEMORY_LIMIT (`none` for DuckDB's own 80% of
+RAM). Outputs over 32 KB are stored in parts (try --output-kb 200). With
 --read it then measures the readers of that run the same way: `evalkit report` and
 `evalkit export` in each format (peak RSS, wall time, file size). Measured numbers are
 in the README's Reliability section.
@@ -181,7 +183,7 @@ def main() -> None:
         "--only-full", action="store_true", help="skip the run at a tenth of --trials"
     )
     args = parser.parse_args()
-    limit = args.memory_limit or "evalkit's default cap (256MB)"
+    limit = args.memory_limit or "evalkit's default cap (32 MB, raised per batch)"
     print(f"python target, {args.output_kb} KB outputs, 2 rule graders, DuckDB memory: {limit}")
     print(f"{'trials':>8} {'peak RSS MB':>12} {'wall s':>8} {'stored':>8}")
     peaks = []
