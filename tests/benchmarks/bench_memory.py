@@ -3,14 +3,16 @@
     python tests/benchmarks/bench_memory.py [--trials 50000] [--output-kb 20] [--memory-limit 256MB]
     python tests/benchmarks/bench_memory.py --trials 20000 --output-kb 100 --read --only-full
 
-Runs a `python` target that answers every case with a distinct ~20 KB text, graded by
+Runs a `python` target that answers every trial with a distinct ~20 KB text, graded by
 two rule graders, everything written to DuckDB, at 1/10 of --trials and at --trials,
 each in its own process, and prints the peak resident memory of each and the growth.
-The engine keeps one worker pool per target and a bounded writer queue, so peak memory
-should not depend on the number of trials, except for DuckDB's buffer pool, which
-keeps written blocks cached up to its memory limit: evalkit caps it at 256 MB in the
-writing process; --memory-limit sets EVALKIT_DB_MEMORY_LIMIT (`none` for DuckDB's own
-80% of RAM). Outputs over 32 KB are stored in parts (try --output-kb 200). With
+Every run must end recorded `completed` with all its results (exit 1 is also what a
+crash gives). The engine keeps one worker pool per target and a bounded writer queue,
+so peak memory should not depend on the number of trials, except for DuckDB's buffer
+pool, which keeps written blocks cached up to its memory limit: evalkit starts it at
+32 MB in the writing process and raises it for batches of long outputs (256 MB at
+most); --memory-limit sets EVALKIT_DB_MEMORY_LIMIT (`none` for DuckDB's own 80% of
+RAM). Outputs over 32 KB are stored in parts (try --output-kb 200). With
 --read it then measures the readers of that run the same way: `evalkit report` and
 `evalkit export` in each format (peak RSS, wall time, file size). Measured numbers are
 in the README's Reliability section.
@@ -53,10 +55,12 @@ targets:
 
 SYSTEM = """
 import hashlib
+import os
 
 def answer(case):
-    # distinct per trial, so nothing is shared or interned
-    seed = hashlib.sha256(case.id.encode()).hexdigest()
+    # distinct per trial (a case's epochs too), so nothing is shared, interned or stored
+    # once for several trials (large outputs are stored by hash)
+    seed = hashlib.sha256(case.id.encode() + os.urandom(16)).hexdigest()
     return "answer " + (seed * ({size} // 64 + 1))[:{size}]
 """
 
@@ -76,14 +80,22 @@ def workspace(root: Path, trials: int, output_kb: int) -> None:
     (root / "system.py").write_text(SYSTEM.format(size=output_kb * 1024))
 
 
-def peak_of(root: Path, env: dict[str, str], *args: str) -> tuple[float, float]:
-    """(peak RSS in MB, wall seconds) of one `evalkit ARGS` process run in `root`."""
+def planned(trials: int) -> int:
+    """How many trials the workspace `workspace(root, trials, ...)` plans."""
+    return min(CASES, trials) * max(1, trials // CASES)
+
+
+def peak_of(
+    root: Path, env: dict[str, str], *args: str, exits: tuple[int, ...] = (0,)
+) -> tuple[float, float]:
+    """(peak RSS in MB, wall seconds) of one `evalkit ARGS` process run in `root`; stops
+    when it exits with a code outside `exits`."""
     # a child of a fresh `time`-like wrapper, so RUSAGE_CHILDREN is this command's alone
     wrapper = (
         "import resource, subprocess, sys; "
         f"p = subprocess.run([sys.executable, '-m', 'evalkit', *{list(args)!r}], "
         "capture_output=True); "
-        "sys.stderr.write(p.stderr.decode()[-2000:]) if p.returncode not in (0, 1) else None; "
+        "sys.stderr.write(p.stderr.decode()[-2000:] + p.stdout.decode()[-2000:]); "
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode)"
     )
     began = time.perf_counter()
@@ -94,9 +106,31 @@ def peak_of(root: Path, env: dict[str, str], *args: str) -> tuple[float, float]:
     if done.returncode != 0 or not done.stdout.strip():
         raise SystemExit(f"evalkit {' '.join(args)} failed: {done.stderr}")
     peak_kb, code = done.stdout.split()
-    if code not in ("0", "1"):
+    if int(code) not in exits:
         raise SystemExit(f"evalkit {' '.join(args)} exited {code}: {done.stderr}")
     return int(peak_kb) / 1024, wall
+
+
+def check_complete(db: Path, expected: int) -> int:
+    """The number of results of the one run in `db`; stops unless that run is recorded
+    `completed` with `expected` results.
+
+    `evalkit run` exits 1 both when trials failed (every trial of this workspace fails
+    its length grader once outputs pass 100 KB) and when Python dies of an uncaught
+    exception: only the store tells a finished run from a crashed one.
+    """
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        runs = con.execute("SELECT run_id, status FROM runs").fetchall()
+        (stored,) = con.execute("SELECT count(*) FROM results").fetchone() or (0,)
+    finally:
+        con.close()
+    if len(runs) != 1 or runs[0][1] != "completed" or stored != expected:
+        status = runs[0][1] if len(runs) == 1 else f"{len(runs)} runs"
+        raise SystemExit(
+            f"the run did not finish: {status}, {stored} of {expected} results recorded"
+        )
+    return int(stored)
 
 
 READERS = {
@@ -120,12 +154,8 @@ def measure(
         env.pop("EVALKIT_DB_MEMORY_LIMIT", None)
         if memory_limit:
             env["EVALKIT_DB_MEMORY_LIMIT"] = memory_limit
-        peak, wall = peak_of(root, env, "run")
-        con = duckdb.connect(str(root / "results.duckdb"), read_only=True)
-        try:
-            (stored,) = con.execute("SELECT count(*) FROM results").fetchone() or (0,)
-        finally:
-            con.close()
+        peak, wall = peak_of(root, env, "run", exits=(0, 1))  # 1: trials failed
+        stored = check_complete(root / "results.duckdb", planned(trials))
         if read:
             for name, args in READERS.items():
                 reader_peak, reader_wall = peak_of(root, env, *args)
@@ -153,7 +183,7 @@ def main() -> None:
         "--only-full", action="store_true", help="skip the run at a tenth of --trials"
     )
     args = parser.parse_args()
-    limit = args.memory_limit or "evalkit's default cap (256MB)"
+    limit = args.memory_limit or "evalkit's default cap (32 MB, raised per batch)"
     print(f"python target, {args.output_kb} KB outputs, 2 rule graders, DuckDB memory: {limit}")
     print(f"{'trials':>8} {'peak RSS MB':>12} {'wall s':>8} {'stored':>8}")
     peaks = []

@@ -32,13 +32,20 @@ def _view(label: Label, machine_status: str | None) -> dict[str, Any]:
     }
 
 
-def attach(con: duckdb.DuckDBPyConnection, run_id: str, trials: list[dict[str, Any]]) -> None:
+def attach(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    trials: list[dict[str, Any]],
+    labels: dict[tuple[str, int | None], Label] | None = None,
+) -> None:
     """Add `human` (the labels in force) and `disagrees` to each trial dict that has any.
 
     A trial dict has `id`, `status` and `grades` (in grader order, so a grade's position
-    is its `grades.idx`), as the run page's trial data does.
+    is its `grades.idx`), as the run page's trial data does. `labels`: the run's labels
+    in force, already read (a page attaches them a batch of trials at a time).
     """
-    labels = human_labels(con, run_id)
+    if labels is None:
+        labels = human_labels(con, run_id)
     if not labels:
         return
     by_trial: dict[str, list[tuple[int | None, Label]]] = {}
@@ -61,8 +68,11 @@ def attach(con: duckdb.DuckDBPyConnection, run_id: str, trials: list[dict[str, A
         trial["disagrees"] = any(view["agrees"] is False for view in views)
 
 
-def overview(trials: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Reviewed trials, labels, reviewers, and how often humans agree with the machine."""
+def overview(trials: list[dict[str, Any]], of: int | None = None) -> dict[str, Any] | None:
+    """Reviewed trials, labels, reviewers, and how often humans agree with the machine.
+
+    `of`: how many trials the run has, when `trials` holds only some (the reviewed ones).
+    """
     reviewed = [t for t in trials if "human" in t]
     if not reviewed:
         return None
@@ -79,7 +89,7 @@ def overview(trials: list[dict[str, Any]]) -> dict[str, Any] | None:
         reviewers[view["reviewer"]] = reviewers.get(view["reviewer"], 0) + 1
     return {
         "trials": len(reviewed),
-        "of": len(trials),
+        "of": len(trials) if of is None else of,
         "labels": len(views),
         "reviewers": sorted(reviewers.items()),
         "last_at": max(v["at"] for v in views),

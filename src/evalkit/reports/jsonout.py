@@ -15,24 +15,33 @@ from typing import Any
 from evalkit.analysis.compare import Comparison
 from evalkit.reports.data import ReportData
 
-SCHEMA_VERSION = 1
+# 2: `output` (and `error`, and each reason) is the first 2,000 characters, with
+# `output_chars` and `error_chars` the whole lengths; `evalkit export` has every text whole.
+SCHEMA_VERSION = 2
+_TRIALS_SLOT = "\x00evalkit-trials\x00"
 
 
 def render(data: ReportData, out: Path) -> Path:
-    """Write `data` as JSON to `out` and return the path."""
+    """Write `data` as JSON to `out` and return the path, the trials as they are read."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(to_dict(data), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    text = json.dumps(to_dict(data, trials=False), indent=2, allow_nan=False)
+    head, _, tail = text.partition(json.dumps(_TRIALS_SLOT))
+    with out.open("w", encoding="utf-8") as sink:
+        sink.write(head + "[")
+        for n, trial in enumerate(data.trials):
+            sink.write(("," if n else "") + "\n    " + json.dumps(_plain(trial), allow_nan=False))
+        sink.write("\n  ]" + tail + "\n")
     return out
 
 
-def to_dict(data: ReportData) -> dict[str, Any]:
-    """`data` as plain JSON-ready values."""
+def to_dict(data: ReportData, *, trials: bool = True) -> dict[str, Any]:
+    """`data` as plain JSON-ready values (`trials=False`: a placeholder for the trials)."""
     return {
         "schema_version": SCHEMA_VERSION,
         "run": _plain(data.run),
         "summary": _plain(data.summary),
         "power": _plain([dataclasses.asdict(p) for p in data.power]),
-        "trials": _plain(data.trials),
+        "trials": _plain(list(data.trials)) if trials else _TRIALS_SLOT,
         "comparison": None if data.comparison is None else _comparison(data.comparison),
         "gate": None if data.gate is None else _plain(dataclasses.asdict(data.gate)),
         "notes": data.notes,

@@ -8,42 +8,66 @@ its own so the reason shows up beside the tests.
 
 from __future__ import annotations
 
+import itertools
 import re
+import shutil
+import tempfile
 import xml.etree.ElementTree as ET
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import quoteattr
 
 from evalkit.reports.data import ReportData
 
 OUTPUT_CHARS = 2000  # of the model's output kept in <system-out>
+MESSAGE_CHARS = 500  # of a failure's `message`: CI pages show it on one line; the text has more
 # XML 1.0 forbids most control characters; model output may contain any of them
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def render(data: ReportData, out: Path) -> Path:
-    """Write `data` as JUnit XML to `out` and return the path."""
-    root = ET.Element("testsuites", name=f"evalkit {data.run.get('plan', '')}".strip())
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for trial in data.trials:
-        groups[_suite_name(trial)].append(trial)
+    """Write `data` as JUnit XML to `out` and return the path.
+
+    Written as the trials are read (in suite x target order, as `data.trials` gives
+    them), each suite's testcases through a temporary file: its counts lead the suite
+    but are known only at its end.
+    """
     regressed = _regressed(data)
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for name, trials in groups.items():
-        suite = ET.SubElement(root, "testsuite", name=_clean(name))
-        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-        seconds = 0.0
-        for trial in trials:
-            seconds += _testcase(suite, trial, counts, regressed)
-        _set_counts(suite, counts, seconds)
-        for key in totals:
-            totals[key] += counts[key]
-    if data.gate is not None and data.gate.configured:
-        _gate_suite(root, data, totals)
-    _set_counts(root, totals, None)
     out.parent.mkdir(parents=True, exist_ok=True)
-    ET.ElementTree(root).write(out, encoding="utf-8", xml_declaration=True)
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as body:
+        for name, trials in itertools.groupby(data.trials, key=_suite_name):
+            counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+            seconds = 0.0
+            with tempfile.TemporaryFile("w+", encoding="utf-8") as cases:
+                for trial in trials:
+                    case, took = _testcase(trial, counts, regressed, data.run.get("run_id"))
+                    seconds += took
+                    cases.write(ET.tostring(case, encoding="unicode"))
+                suite = ET.Element("testsuite", name=_clean(name))
+                _set_counts(suite, counts, seconds)
+                body.write(_open_tag(suite))
+                cases.seek(0)
+                shutil.copyfileobj(cases, body)
+                body.write("</testsuite>")
+            for key in totals:
+                totals[key] += counts[key]
+        if data.gate is not None and data.gate.configured:
+            body.write(ET.tostring(_gate_suite(data, totals), encoding="unicode"))
+        root = ET.Element("testsuites", name=f"evalkit {data.run.get('plan', '')}".strip())
+        _set_counts(root, totals, None)
+        with out.open("w", encoding="utf-8") as sink:
+            sink.write("<?xml version='1.0' encoding='utf-8'?>\n")
+            sink.write(_open_tag(root))
+            body.seek(0)
+            shutil.copyfileobj(body, sink)
+            sink.write("</testsuites>\n")
     return out
+
+
+def _open_tag(element: ET.Element) -> str:
+    attributes = "".join(f" {key}={quoteattr(value)}" for key, value in element.items())
+    return f"<{element.tag}{attributes}>"
 
 
 def _suite_name(trial: dict[str, Any]) -> str:
@@ -66,16 +90,16 @@ def _regressed(data: ReportData) -> set[tuple[str, str, str, str | None]]:
 
 
 def _testcase(
-    suite: ET.Element,
     trial: dict[str, Any],
     counts: dict[str, int],
     regressed: set[tuple[str, str, str, str | None]],
-) -> float:
+    run_id: str | None,
+) -> tuple[ET.Element, float]:
+    """One trial's <testcase>, counted in `counts`, and its seconds."""
     seconds = (trial["latency_ms"] or 0.0) / 1000.0
     prompt = trial["prompt_id"]
     target = f"{trial['target_id']}[{prompt}]" if prompt else trial["target_id"]
-    case = ET.SubElement(
-        suite,
+    case = ET.Element(
         "testcase",
         name=_clean(_case_name(trial)),
         classname=_clean(f"{trial['suite']}.{target}"),
@@ -90,26 +114,35 @@ def _testcase(
     if status == "fail":
         counts["failures"] += 1
         message = reasons[0] if reasons else "failed"
-        child = ET.SubElement(case, "failure", message=_clean(message), type="fail")
+        child = ET.SubElement(case, "failure", message=_clean(_line(message)), type="fail")
         child.text = _clean("\n".join(reasons) or "failed")
     elif status == "error":
         counts["errors"] += 1
         message = f"{trial['error_kind'] or 'error'}: {trial['error'] or ''}".strip()
         child = ET.SubElement(
-            case, "error", message=_clean(message), type=_clean(trial["error_kind"] or "error")
+            case,
+            "error",
+            message=_clean(_line(message)),
+            type=_clean(trial["error_kind"] or "error"),
         )
         child.text = _clean("\n".join([message, *reasons]))
     elif status == "skipped":
         counts["skipped"] += 1
-        ET.SubElement(case, "skipped", message=_clean(trial["error"] or "skipped"))
+        ET.SubElement(case, "skipped", message=_clean(_line(trial["error"] or "skipped")))
     if trial["output"]:
-        ET.SubElement(case, "system-out").text = _clean(str(trial["output"])[:OUTPUT_CHARS])
-    return seconds
+        text = str(trial["output"])[:OUTPUT_CHARS]
+        more = (trial.get("output_chars") or 0) - len(text)
+        if more > 0:  # the store has it whole
+            text += (
+                f"… [{more:,} more characters: evalkit show {run_id} --trial '{trial['trial_id']}']"
+            )
+        ET.SubElement(case, "system-out").text = _clean(text)
+    return case, seconds
 
 
-def _gate_suite(root: ET.Element, data: ReportData, totals: dict[str, int]) -> None:
+def _gate_suite(data: ReportData, totals: dict[str, int]) -> ET.Element:
     assert data.gate is not None
-    suite = ET.SubElement(root, "testsuite", name="evalkit gate")
+    suite = ET.Element("testsuite", name="evalkit gate")
     case = ET.SubElement(
         suite, "testcase", name="gate", classname="evalkit.analysis.gate", time="0"
     )
@@ -128,6 +161,7 @@ def _gate_suite(root: ET.Element, data: ReportData, totals: dict[str, int]) -> N
     _set_counts(suite, counts, 0.0)
     for key in totals:
         totals[key] += counts[key]
+    return suite
 
 
 def _set_counts(element: ET.Element, counts: dict[str, int], seconds: float | None) -> None:
@@ -135,6 +169,10 @@ def _set_counts(element: ET.Element, counts: dict[str, int], seconds: float | No
         element.set(key, str(value))
     if seconds is not None:
         element.set("time", f"{seconds:.3f}")
+
+
+def _line(text: str) -> str:
+    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + "…"
 
 
 def _clean(text: object) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from evalkit.analysis.security import Rate, case_key
 
 
-def security_lines(trials: list[dict[str, Any]]) -> list[str]:
+def security_lines(trials: Iterable[dict[str, Any]]) -> list[str]:
     """A table of attack success (95% CI over cases) per target x category, worst first;
     no lines when the run has no security cases."""
     rates: dict[tuple[str, str], Rate] = {}

@@ -23,8 +23,11 @@ def _json(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
-def transcript_view(steps: list[Step], grades: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """JSON-ready entries: one per step, grades attached where they judged.
+def transcript_view(
+    steps: list[Step], grades: list[dict[str, Any]], chars: int = MAX_TEXT
+) -> list[dict[str, Any]]:
+    """JSON-ready entries: one per step, grades attached where they judged, each text cut
+    to `chars` characters.
 
     `grades` are the trial's grades as reports read them (with `turn` for per-turn ones).
     """
@@ -38,12 +41,12 @@ def transcript_view(steps: list[Step], grades: list[dict[str, Any]]) -> list[dic
         if step.role == "tool":
             entry.update(
                 tool=step.tool_name,
-                args=_cut(_json(step.arguments or {})),
-                result=None if step.error else _cut(step.content or _json(step.result)),
+                args=_cut(_json(step.arguments or {}), chars),
+                result=None if step.error else _cut(step.content or _json(step.result), chars),
                 error=step.error,
             )
         else:
-            entry["text"] = _cut(step.content)
+            entry["text"] = _cut(step.content, chars)
         if step.latency_ms is not None:
             entry["ms"] = round(step.latency_ms, 1)
         if step.cached:

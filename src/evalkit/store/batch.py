@@ -99,6 +99,10 @@ class CacheEntry:
     output: TargetOutput
 
 
+# Strings longer than this go to DuckDB's overflow blocks rather than the column's own.
+OVERFLOW_CHARS = 4096
+
+
 class Batch:
     """Results, grades and cache rows waiting to be committed together."""
 
@@ -164,6 +168,17 @@ class Batch:
             _add_grade_metadata(grades, grade.metadata)
         self.steps.add(result)
         self.size += 1
+
+    def long_text_bytes(self) -> int:
+        """About how many bytes of long output text (strings over OVERFLOW_CHARS, inline
+        or in parts) this batch writes: DuckDB stores those in overflow blocks, and the
+        memory a batch needs grows with them (store/memory.py)."""
+        inline = sum(
+            len(text)
+            for text in self.results["output"]
+            if isinstance(text, str) and len(text) > OVERFLOW_CHARS
+        )
+        return inline + sum(len(str(part)) for part in self.large.parts[2])
 
     def inline_large_bytes(self) -> int:
         """Bytes of strings over LARGE_TEXT_BYTES this batch stores inline (structured

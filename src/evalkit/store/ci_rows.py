@@ -3,38 +3,63 @@ pass rates and the per-case outcomes the gate checks."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import duckdb
 
 from evalkit.store import counting
+from evalkit.store.report_trials import BIG_JOIN, OUTPUT_CHARS, OUTPUT_HEAD, big_outputs
+
+# Characters of each output, error and failing grade's reason the CI reports carry: a
+# JUnit failure or a PR comment has no use for a 100 KB text, and the store keeps it.
+CI_TEXT = 2_000
+BATCH_ROWS = 128  # rows DuckDB converts to Python objects at a time
 
 
-def trial_report_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
-    """Every trial of a run, in a stable order, with `reasons` from its failing grades."""
-    cursor = con.execute(
-        """
-        WITH reasons AS (
-            SELECT trial_id,
-                   list(metric || ': ' || coalesce(nullif(reason, ''), status) ORDER BY idx)
-                       AS reasons
-            FROM grades WHERE run_id = ? AND status IN ('fail', 'error')
-            GROUP BY trial_id
+def trial_report_rows(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    chars: int = CI_TEXT,
+    *,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[dict[str, Any]]:
+    """Every trial of a run, in a stable order (suite, target, prompt, case, epoch), with
+    `reasons` from its failing grades; read `batch_rows` at a time.
+
+    `output`, `error` and each reason are cut to `chars` characters in DuckDB, with the
+    full lengths in `output_chars` and `error_chars`: the whole texts of a big run
+    (20,000 outputs of 100 KB) would not fit in memory.
+    """
+    n = int(chars)
+    with con.cursor() as cur:
+        cur.execute(
+            f"""
+            WITH reasons AS (
+                SELECT trial_id,
+                       list(metric || ': ' || left(coalesce(nullif(reason, ''), status), {n})
+                            ORDER BY idx) AS reasons
+                FROM grades WHERE run_id = $run_id AND status IN ('fail', 'error')
+                GROUP BY trial_id
+            ){big_outputs(n)}
+            SELECT r.trial_id, r.suite, r.case_id, r.target_id, r.prompt_id, r.epoch,
+                   r.status, r.score, r.latency_ms, r.error_kind,
+                   left(r.error, {n}) AS error, length(r.error) AS error_chars,
+                   {OUTPUT_HEAD.format(n=n)} AS output, {OUTPUT_CHARS} AS output_chars,
+                   r.started_at, coalesce(x.reasons, []::VARCHAR[]) AS reasons,
+                   (c.metadata -> 'security') ->> 'category' AS owasp_category
+            FROM results r LEFT JOIN reasons x USING (trial_id)
+            LEFT JOIN cases c USING (case_hash)
+            {BIG_JOIN}
+            WHERE r.run_id = $run_id
+            ORDER BY r.suite, r.target_id, r.prompt_id NULLS FIRST, r.case_id, r.epoch
+            """,
+            {"run_id": run_id},
         )
-        SELECT r.trial_id, r.suite, r.case_id, r.target_id, r.prompt_id, r.epoch, r.status,
-               r.score, r.latency_ms, r.error_kind, r.error,
-               full_output(r.output, r.output_ref) AS output, r.started_at,
-               coalesce(x.reasons, []::VARCHAR[]) AS reasons,
-               (c.metadata -> 'security') ->> 'category' AS owasp_category
-        FROM results r LEFT JOIN reasons x USING (trial_id)
-        LEFT JOIN cases c USING (case_hash)
-        WHERE r.run_id = ?
-        ORDER BY r.suite, r.target_id, r.prompt_id NULLS FIRST, r.case_id, r.epoch
-        """,
-        [run_id, run_id],
-    )
-    names = [column[0] for column in cursor.description or []]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        names = [column[0] for column in cur.description or []]
+        while rows := cur.fetchmany(batch_rows):
+            for row in rows:
+                yield dict(zip(names, row, strict=True))
 
 
 def pass_rates(

@@ -26,6 +26,7 @@ ExportFormat = Literal["csv", "jsonl", "parquet"]
 # One COPY holds about this much output text (and its parts being reassembled).
 BATCH_CHARS = 8 * 1024 * 1024
 BATCH_ROWS = 5000
+GROUP_CHARS = 16 * 1024 * 1024  # of output text in one Parquet row group
 
 # CSV has no nested values: grades go in as one JSON text cell; jsonl and parquet keep
 # them as a list of structs that readers see as real nested data.
@@ -91,7 +92,7 @@ def export_run(con: duckdb.DuckDBPyConnection, run_id: str, fmt: ExportFormat, o
                 _copy_batch(con, run_id, fmt, batch, Path(tmp) / f"{n:06d}.{fmt}", first=n == 0)
                 for n, batch in enumerate(batches or [None])
             ]
-            _join(con, fmt, parts, out)
+            _join(con, fmt, parts, out, _group_rows(batches))
     except duckdb.IOException as exc:
         raise StoreError(f"could not write the export to {out}: {exc}") from exc
     except OSError as exc:
@@ -169,14 +170,25 @@ def _copy_batch(
     return part
 
 
-def _join(con: duckdb.DuckDBPyConnection, fmt: ExportFormat, parts: list[Path], out: Path) -> None:
-    """The parts, in order, as the one file `out`."""
+def _group_rows(batches: list[_Batch]) -> int:
+    """Rows per Parquet row group: about GROUP_CHARS of output text, at most 2,048 rows."""
+    rows = sum(b.rows for b in batches)
+    chars = sum(b.chars for b in batches)
+    if rows == 0 or chars == 0:
+        return 2048
+    return max(1, min(2048, GROUP_CHARS * rows // chars))
+
+
+def _join(
+    con: duckdb.DuckDBPyConnection, fmt: ExportFormat, parts: list[Path], out: Path, group: int
+) -> None:
+    """The parts, in order, as the one file `out` (Parquet: row groups of `group` rows)."""
     if fmt == "parquet":
-        # Row groups bounded in rows: 100 KB outputs x DuckDB's default 122,880 rows
-        # would be a 12 GB row group.
+        # Row groups bounded in text: DuckDB holds one whole while writing it, and 2,048
+        # distinct 100 KB outputs (200 MB) ran out of memory under the 256 MB cap.
         con.execute(
-            "COPY (SELECT * FROM read_parquet($parts)) TO $out "
-            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 2048)",
+            f"COPY (SELECT * FROM read_parquet($parts)) TO $out "
+            f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {int(group)})",
             {"parts": [str(p) for p in parts], "out": str(out)},
         )
         return

@@ -68,7 +68,7 @@ def open_when_free(
             poll = min(poll * 2, _MAX_POLL_SECONDS)
             continue
         try:
-            apply_memory_limit(store.con)
+            apply_memory_limit(store.con, writer=True)
         except BaseException:
             store.close()
             raise

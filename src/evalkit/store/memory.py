@@ -1,15 +1,21 @@
-"""The cap on DuckDB's memory in the process that writes a run.
+"""The cap on DuckDB's memory: in the process that writes a run, and in the readers.
 
 DuckDB keeps the blocks it has written in its buffer pool until memory pressure evicts
 them, and its own limit is 80% of RAM: a 50,000-trial run of 20 KB outputs grew to
-1.4 GB that way, none of it needed again. So a writing process caps it at
-DEFAULT_LIMIT (or $EVALKIT_DB_MEMORY_LIMIT; `none` keeps DuckDB's default).
+1.4 GB that way, none of it needed again. So readers (report, export, CI reports) cap
+it at DEFAULT_LIMIT, and the process that writes a run starts at WRITER_LIMIT and
+raises the cap only as far as what it writes needs: a batch of long outputs (over 4 KB,
+which DuckDB keeps in overflow blocks) needs room for BATCH_ROOM times their text
+(`make_room`, never past DEFAULT_LIMIT), so runs of short outputs stay small (50,000
+trials of 2 KB: DuckDB's cache was 256 MB of a 392 MB peak) while batches of 100 KB
+outputs get the 128 MB they need. $EVALKIT_DB_MEMORY_LIMIT sets the starting cap of
+both (`none` keeps DuckDB's default).
 
 A cap is safe only if every checkpoint fits under it, and DuckDB checkpoints a row group
 by pinning every string in it over ~64 KB at once. Outputs that large are stored in
 parts (store/large_texts.py). Other strings that large are rare (a case's passages, a
 structured output's JSON, metadata, a judge's reasoning) and stay inline, so before
-storing them the writer makes room for them (`make_room`).
+storing them the writer makes room for them too (`make_room`).
 """
 
 from __future__ import annotations
@@ -24,15 +30,20 @@ from evalkit.errors import UsageError
 
 MEMORY_ENV = "EVALKIT_DB_MEMORY_LIMIT"
 DEFAULT_LIMIT = "256MB"
+WRITER_LIMIT = "32MB"
+# Cap needed per byte of text in the batch being written. Measured: batches of 8 MB of
+# 100 KB outputs failed to allocate under 64 MB and ran under 128 MB.
+BATCH_ROOM = 12
 _SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 _SHOWN = re.compile(r"([\d.]+)\s*([KMGT]i?B|bytes|B)", re.IGNORECASE)
 _UNITS = {"b": 1, "bytes": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12}
 _UNITS.update({"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40})
 
 
-def apply_memory_limit(con: duckdb.DuckDBPyConnection) -> None:
-    """Cap DuckDB's memory at $EVALKIT_DB_MEMORY_LIMIT, else at DEFAULT_LIMIT."""
-    raw = os.environ.get(MEMORY_ENV, "").strip() or DEFAULT_LIMIT
+def apply_memory_limit(con: duckdb.DuckDBPyConnection, *, writer: bool = False) -> None:
+    """Cap DuckDB's memory at $EVALKIT_DB_MEMORY_LIMIT, else at DEFAULT_LIMIT (a reader)
+    or WRITER_LIMIT (the process that writes a run: `make_room` raises it as needed)."""
+    raw = os.environ.get(MEMORY_ENV, "").strip() or (WRITER_LIMIT if writer else DEFAULT_LIMIT)
     if raw.lower() == "none":
         return
     if not _SIZE.fullmatch(raw):
@@ -44,14 +55,16 @@ def apply_memory_limit(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"SET memory_limit = '{raw}'")
 
 
-def make_room(con: duckdb.DuckDBPyConnection, large_bytes: int) -> None:
+def make_room(con: duckdb.DuckDBPyConnection, large_bytes: int, batch_bytes: int = 0) -> None:
     """Raise the cap, if need be, so a checkpoint can pin `large_bytes` of strings
-    over ~64 KB on top of the usual working memory (twice over: measured as enough)."""
-    if large_bytes <= 0:
-        return
+    over ~64 KB on top of the usual working memory (twice over: measured as enough), and
+    a batch with `batch_bytes` of long text can be written (BATCH_ROOM times over)."""
+    # at most the readers' cap, which held any batch before the writer started lower (a
+    # writer that falls behind writes all it holds at once: up to 200 MB of 100 KB outputs)
+    wanted = min(_bytes(WRITER_LIMIT) + BATCH_ROOM * max(batch_bytes, 0), _bytes(DEFAULT_LIMIT))
+    if large_bytes > 0:
+        wanted = max(wanted, _bytes(DEFAULT_LIMIT) + 2 * large_bytes)
     current = current_limit(con)
-    base = _bytes(DEFAULT_LIMIT)
-    wanted = base + 2 * large_bytes
     if current is not None and current < wanted:
         con.execute(f"SET memory_limit = '{math.ceil(wanted / 2**20)}MiB'")
 

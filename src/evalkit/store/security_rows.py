@@ -11,6 +11,7 @@ from typing import Any
 
 import duckdb
 
+from evalkit.store.reporting import output_preview
 from evalkit.store.rows import dict_rows
 
 OUTPUT_CHARS = 400  # of each output, for the worst-examples list
@@ -21,7 +22,7 @@ def security_trials(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[st
     the reasons of its failing grades."""
     rows = dict_rows(
         con.execute(
-            """
+            f"""
             WITH reasons AS (
                 SELECT trial_id,
                        list(metric || ': ' || coalesce(nullif(reason, ''), status) ORDER BY idx)
@@ -31,14 +32,14 @@ def security_trials(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[st
             )
             SELECT r.trial_id, r.suite, r.case_id, r.target_id, r.prompt_id, r.epoch, r.status,
                    (c.metadata -> 'security')::VARCHAR AS security,
-                   left(full_output(r.output, r.output_ref), ?) AS output,
+                   {output_preview(OUTPUT_CHARS)} AS output,
                    coalesce(x.reasons, []::VARCHAR[]) AS reasons
             FROM results r JOIN cases c USING (case_hash)
             LEFT JOIN reasons x USING (trial_id)
             WHERE r.run_id = ? AND (c.metadata -> 'security') IS NOT NULL
             ORDER BY r.suite, r.case_id, r.target_id, r.prompt_id NULLS FIRST, r.epoch
             """,
-            [run_id, OUTPUT_CHARS, run_id],
+            [run_id, run_id],
         )
     )
     for row in rows:

@@ -56,6 +56,13 @@ class StepColumns:
             cur.execute(_INSERT_STEPS, list(self.columns.values()))
 
 
+def has_steps(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
+    """Whether any trial of `run_id` recorded a trajectory."""
+    with con.cursor() as cur:
+        row = cur.execute("SELECT 1 FROM steps WHERE run_id = ? LIMIT 1", [run_id]).fetchone()
+    return row is not None
+
+
 def trial_steps(con: duckdb.DuckDBPyConnection, run_id: str, trial_id: str) -> list[Step]:
     """The stored trajectory of one trial, in order (empty for a one-shot trial)."""
     return run_steps(con, run_id, [trial_id]).get(trial_id, [])

@@ -198,9 +198,8 @@ class ResultWriter:
         cur = self._cursor
         try:
             self._check_file()
-            if large := batch.inline_large_bytes():
-                self._inline_large += large
-                make_room(cur, self._inline_large)
+            self._inline_large += batch.inline_large_bytes()
+            make_room(cur, self._inline_large, batch.long_text_bytes())
             cur.begin()
             batch.insert(cur)
             cur.commit()

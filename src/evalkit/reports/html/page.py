@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import math
+from collections.abc import Iterable
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -144,7 +145,7 @@ _DATA_SLOT = "\x00evalkit-data\x00"
 def write_page_with_items(
     template: str,
     context: dict[str, Any],
-    items: list[Any],
+    items: Iterable[Any],
     out: Path,
     *,
     workspace: Path | None,
@@ -158,13 +159,20 @@ def write_page_with_items(
     if not slot:  # an overriding template that embeds no data
         return write_page(html, out)
     _check_out(out)
-    with out.open("w", encoding="utf-8") as sink:
-        sink.write(head)
-        sink.write("[")
-        for n, item in enumerate(items):
-            sink.write(("," if n else "") + embed_json(clean(item)))
-        sink.write("]")
-        sink.write(tail)
+    # items are read from the store as they are written: a failure half-way must not
+    # leave half a page where the last good one was
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        with partial.open("w", encoding="utf-8") as sink:
+            sink.write(head)
+            sink.write("[")
+            for n, item in enumerate(items):
+                sink.write(("," if n else "") + embed_json(clean(item)))
+            sink.write("]")
+            sink.write(tail)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
     return out
 
 

@@ -3,6 +3,7 @@ the browser from embedded JSON, a page at a time, so 10,000 trials stay fast).""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,71 +14,128 @@ from evalkit.reports import human
 from evalkit.reports.html.page import asset, write_page_with_items
 from evalkit.reports.html.security_section import run_security
 from evalkit.reports.transcript import transcript_view
-from evalkit.store import reporting
+from evalkit.store import report_trials, reporting
 from evalkit.store.calibration_rows import run_calibration
-from evalkit.store.steps_rows import run_steps
+from evalkit.store.labels import Label, human_labels
+from evalkit.store.memory import apply_memory_limit
+from evalkit.store.steps_rows import has_steps, run_steps
 
 # Long texts are cut in the embedded data: a report is for reading, the store keeps all.
-# A bounded preview keeps a report of 20,000 trials of 100 KB outputs to tens of MB
-# (it was 394 MB, and 10 GB of memory to build).
+# The cut shrinks as a run grows, so the page stays a few MB per 10,000 trials whatever
+# the outputs' size (20,000 trials of 100 KB outputs made a 394 MB page, then 89 MB
+# with 4,000-character previews): each text gets PREVIEW_BUDGET / trials characters,
+# between PREVIEW_MIN and MAX_TEXT.
 MAX_TEXT = 4_000
+PREVIEW_MIN = 200
+PREVIEW_BUDGET = 2_000_000
 
 
-def _cut(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > MAX_TEXT:
-        return value[:MAX_TEXT] + f"… [{len(value) - MAX_TEXT:,} more characters in the store]"
-    return value
+def preview_chars(trials: int) -> int:
+    """How many characters of each long text a report of `trials` trials embeds."""
+    return max(PREVIEW_MIN, min(MAX_TEXT, PREVIEW_BUDGET // max(trials, 1)))
 
 
-def _output_preview(t: dict[str, Any], run_id: str) -> str | None:
-    """The output's first MAX_TEXT characters, and the command that prints the rest."""
-    output: str | None = t["output"]
-    chars = t["output_chars"]
-    if output is None or chars is None or chars <= len(output):
-        return output
-    return (
-        f"{output}… [{chars - len(output):,} more characters: "
-        f"evalkit show {run_id} --trial '{t['trial_id']}']"
-    )
+def _more(text: str | None, chars: int | None, where: str) -> str | None:
+    """`text` (already cut) and, when `chars` says it was longer, where the rest is."""
+    if text is None or chars is None or chars <= len(text):
+        return text
+    return f"{text}… [{chars - len(text):,} more characters: {where}]"
+
+
+def _cut(value: Any, limit: int, where: str) -> tuple[Any, bool]:
+    """`value` with every string in it cut to `limit` characters; whether any was."""
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return value, False
+        return _more(value[:limit], len(value), where), True
+    if isinstance(value, dict):
+        pairs = [(k, _cut(v, limit, where)) for k, v in value.items()]
+        return {k: v for k, (v, _) in pairs}, any(cut for _, (_, cut) in pairs)
+    if isinstance(value, list):
+        items = [_cut(v, limit, where) for v in value]
+        return [v for v, _ in items], any(cut for _, cut in items)
+    return value, False
 
 
 def _label(target_id: str, prompt_id: str | None) -> str:
     return f"{target_id}[{prompt_id}]" if prompt_id else target_id
 
 
-def trial_data(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
-    """The trials as the page's script reads them (short keys: 10,000 of them are embedded)."""
-    data = []
-    trajectories = run_steps(con, run_id)
-    for t in reporting.trial_rows(con, run_id, preview=MAX_TEXT):
-        data.append(
+def trial_view(t: dict[str, Any], run_id: str, chars: int) -> dict[str, Any]:
+    """One trial as the page's script reads it (short keys: 10,000 of them are embedded),
+    from a row of `report_trials.trial_batches` read with the same `chars`."""
+    show = f"evalkit show {run_id} --trial '{t['trial_id']}'"
+    export = f"evalkit export {run_id} has it whole"
+    inputs, _ = _cut(t["messages"] or t["conversation"] or t["vars"], chars, export)
+    expected, expected_cut = _cut(t["expected"], chars, export)
+    data, _ = _cut(t["output_data"], chars, export)
+    output = _more(t["output"], t["output_chars"], show)
+    view: dict[str, Any] = {
+        "id": t["trial_id"],
+        "suite": t["suite"],
+        "case": t["case_id"],
+        "target": _label(t["target_id"], t["prompt_id"]),
+        "epoch": t["epoch"],
+        "status": t["status"],
+        "score": t["score"],
+        "latency": None if t["latency_ms"] is None else round(t["latency_ms"], 1),
+        "cost": t["cost_usd"],
+        "cached": t["cached"],
+        "tags": t["tags"],
+        "input": inputs,
+        "expected": expected,
+        "output": output,
+        "data": data,
+        "error": _more(t["error"], t["error_chars"], export),
+        "error_kind": t["error_kind"],
+        "grades": [
             {
-                "id": t["trial_id"],
-                "suite": t["suite"],
-                "case": t["case_id"],
-                "target": _label(t["target_id"], t["prompt_id"]),
-                "epoch": t["epoch"],
-                "status": t["status"],
-                "score": t["score"],
-                "latency": t["latency_ms"],
-                "cost": t["cost_usd"],
-                "cached": t["cached"],
-                "tags": t["tags"],
-                "input": t["messages"] or t["conversation"] or t["vars"],
-                "expected": _cut(t["expected"]),
-                "output": _output_preview(t, run_id),
-                "data": t["output_data"],
-                "error": _cut(t["error"]),
-                "error_kind": t["error_kind"],
-                "grades": [
-                    {**g, "reason": _cut(g["reason"]), "reasoning": _cut(g["reasoning"])}
-                    for g in t["grades"]
-                ],
+                "metric": g["metric"],
+                "status": g["status"],
+                "score": g["score"],
+                "reason": _more(g["reason"], g["reason_chars"], export),
+                "reasoning": _more(g["reasoning"], g["reasoning_chars"], export),
+                "judge": g["judge"],
+                "turn": g["turn"],
             }
-        )
-        if steps := trajectories.get(t["trial_id"]):
-            data[-1]["transcript"] = transcript_view(steps, data[-1]["grades"])
-    return data
+            for g in t["grades"]
+        ],
+    }
+    if output != t["output"] or expected_cut:
+        view["cut"] = True  # a diff of cut texts would show differences that are not there
+    # keys the script reads as "absent" when null: left out, a page holds 20,000 of each
+    for key in _OPTIONAL:
+        if view[key] is None:
+            del view[key]
+    for grade in view["grades"]:
+        for key in _OPTIONAL_GRADE:
+            if grade[key] is None:
+                del grade[key]
+    return view
+
+
+_OPTIONAL = ("expected", "data", "error", "error_kind")
+_OPTIONAL_GRADE = ("reasoning", "judge", "turn")
+
+
+def _views(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    chars: int,
+    labels: dict[tuple[str, int | None], Label],
+    trial_ids: list[str] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The page's trials, read and made a batch at a time."""
+    trajectories = has_steps(con, run_id)
+    for batch in report_trials.trial_batches(con, run_id, chars, trial_ids=trial_ids):
+        views = [trial_view(t, run_id, chars) for t in batch]
+        if trajectories:
+            found = run_steps(con, run_id, [v["id"] for v in views])
+            for view in views:
+                if steps := found.get(view["id"]):
+                    view["transcript"] = transcript_view(steps, view["grades"], chars)
+        human.attach(con, run_id, views, labels)
+        yield from views
 
 
 def run_context(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
@@ -117,16 +175,22 @@ def run_context(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
 def render_run_report(
     con: duckdb.DuckDBPyConnection, run_id: str, out: Path, workspace: Path | None
 ) -> Path:
-    """Write the run page for `run_id` to `out`."""
-    trials = trial_data(con, run_id)
-    human.attach(con, run_id, trials)
+    """Write the run page for `run_id` to `out`, its trials streamed from the store."""
+    apply_memory_limit(con)
     context = run_context(con, run_id)
-    context["review"] = human.overview(trials)
+    chars = preview_chars(context["totals"]["trials"])
+    labels = human_labels(con, run_id)
+    # the review overview is in the page's head, before the trials: read the reviewed
+    # trials (few) first
+    reviewed = sorted({trial_id for trial_id, _ in labels})
+    reviewed_views = list(_views(con, run_id, chars, labels, reviewed)) if reviewed else []
+    context["review"] = human.overview(reviewed_views, of=context["totals"]["trials"])
     context["security"] = run_security(con, run_id)
+    context["preview"] = {"chars": chars, "run_id": run_id}
     return write_page_with_items(
         "report.html.j2",
         context,
-        trials,
+        _views(con, run_id, chars, labels),
         out,
         workspace=workspace,
         scripts=[asset("trials.js")],

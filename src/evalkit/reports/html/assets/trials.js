@@ -192,7 +192,7 @@
     if (t.error) field(box, "error (" + (t.error_kind || "error") + ")", el("pre", "text err", t.error));
     var output = t.output === null || t.output === undefined ? "" : t.output;
     field(box, "output", el("pre", "text", output || "-"));
-    if (expected && output) field(box, "diff: expected → output (struck out: only expected; marked: only output)", diffBlock(expected, output));
+    if (expected && output && !t.cut) field(box, "diff: expected → output (struck out: only expected; marked: only output)", diffBlock(expected, output));
     if (t.data !== null && t.data !== undefined) field(box, "structured output", el("pre", "text", asText(t.data)));
     var list = el("ul", "grades");
     t.grades.forEach(function (g) {

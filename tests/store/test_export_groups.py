@@ -1,0 +1,42 @@
+"""A Parquet export of long outputs keeps its row groups bounded in text, not only in
+rows: DuckDB holds a whole row group while writing it, and 2,048 distinct outputs of
+100 KB (200 MB) ran out of memory under the readers' 256 MB cap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from evalkit.store.db import Store
+from evalkit.store.export import GROUP_CHARS, export_run
+from evalkit.store.memory import MEMORY_ENV
+from tests.reports.long_runs import RUN, build
+
+SIZE = 100 * 1024
+
+
+def output_of(i: int) -> str:
+    return f"{i:05d}" * (SIZE // 5)
+
+
+def test_row_groups_hold_a_bounded_amount_of_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = build(tmp_path / "runs.duckdb", 600, output_of, 10)
+    monkeypatch.setenv(MEMORY_ENV, "96MB")  # 60 MB in one row group did not fit
+    out = tmp_path / "trials.parquet"
+    with Store.open(db, read_only=True) as store:
+        export_run(store.con, RUN, "parquet", out)
+    con = duckdb.connect()
+    groups = con.execute(
+        "SELECT row_group_id, any_value(row_group_num_rows) FROM parquet_metadata(?) "
+        "GROUP BY ALL ORDER BY 1",
+        [str(out)],
+    ).fetchall()
+    rows = [n for _, n in groups]
+    assert sum(rows) == 600 and len(rows) > 1
+    assert max(rows) * SIZE <= GROUP_CHARS * 1.1, rows
+    outputs = con.execute("SELECT case_id, output FROM read_parquet(?)", [str(out)]).fetchall()
+    assert all(output == output_of(int(case[1:])) for case, output in outputs)
