@@ -183,4 +183,4 @@ def test_min_pass_rate_can_check_the_lower_bound_of_the_interval() -> None:
         intervals=intervals,
     )  # fmt: skip
     assert estimate.passed
-    assert not bound.passed and "lower bound 76.7% (95% CI over 100 cases)" in bound.reasons[0]
+    assert not bound.passed and "lower bound 76.1% (95% CI over 100 cases)" in bound.reasons[0]

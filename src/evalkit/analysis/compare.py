@@ -40,6 +40,9 @@ from evalkit.analysis.stats import (
 from evalkit.records import TrialRow
 
 Variant = tuple[str, str, str | None]  # suite, target, prompt
+# (base values, candidate values, clusters) -> their paired difference, per group
+_Values = tuple[tuple[float, ...], tuple[float, ...], tuple[str | None, ...]]
+_Tested = dict[_Values, PairedDifference]
 
 FLAKY_EPOCHS = 3  # a case is called flaky only on this many epochs of evidence in one run
 MCNEMAR = "McNemar exact"
@@ -289,8 +292,9 @@ def _group(
     metric_names = sorted(
         {m for k in keys for m in base[k].grades} & {m for k in keys for m in cand[k].grades}
     )
+    tested: _Tested = {}
     metrics = [
-        _metric(name, keys, base, cand, confidence)
+        _metric(name, keys, base, cand, confidence, tested)
         for name in [PASS_METRIC, SCORE_METRIC, *metric_names]
     ]
     return GroupComparison(
@@ -311,6 +315,7 @@ def _metric(
     base: dict[CaseKey, CaseSummary],
     cand: dict[CaseKey, CaseSummary],
     confidence: float,
+    tested: _Tested,
 ) -> MetricComparison:
     pairs = [(base[k], cand[k]) for k in keys]
     if name in (PASS_METRIC, SCORE_METRIC):  # every case has them: no lookups needed
@@ -345,7 +350,10 @@ def _metric(
     cand_values = [c for _, c in values]
     regressed = sum(c < b for b, c in flags)
     fixed = sum(c > b for b, c in flags)
-    paired = paired_difference(base_values, cand_values, clusters, confidence)
+    # a pass/fail suite's score is its pass share: the same numbers are tested once
+    memo = (tuple(base_values), tuple(cand_values), tuple(clusters))
+    paired = tested.get(memo) or paired_difference(base_values, cand_values, clusters, confidence)
+    tested[memo] = paired
     one_epoch = most_base == 1 and most_cand == 1
     if one_epoch and not any(clusters) and _binary(base_values) and _binary(cand_values):
         # one epoch, a 0/1 metric, independent cases: McNemar's test on the value's own
