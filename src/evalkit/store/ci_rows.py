@@ -76,6 +76,46 @@ def case_pass_counts(
     return [(r[0], r[1], r[2], r[3], int(r[4]), int(r[5])) for r in rows]
 
 
+BreakdownCase = tuple[str, str, str | None, str | None, int, int]
+
+
+def metric_case_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[BreakdownCase]:
+    """Per grader metric x target x prompt x case: (metric, target, prompt, cluster,
+    passed, graded) over the case's epochs, what the metric breakdown's interval is over."""
+    rows = con.execute(
+        f"""
+        SELECT g.metric, r.target_id, r.prompt_id, any_value(c.cluster),
+               count(*) FILTER (WHERE g.status = 'pass'),
+               count(*) FILTER (WHERE {counting.counted_grade("g.")})
+        FROM grades g JOIN results r USING (run_id, trial_id)
+        LEFT JOIN cases c ON c.case_hash = r.case_hash
+        WHERE g.run_id = ?
+        GROUP BY g.metric, r.target_id, r.prompt_id, r.suite, r.case_id
+        ORDER BY ALL
+        """,
+        [run_id],
+    ).fetchall()
+    return [(r[0], r[1], r[2], r[3], int(r[4]), int(r[5])) for r in rows]
+
+
+def tag_case_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[BreakdownCase]:
+    """Per case tag x target x prompt x case: (tag, target, prompt, cluster, passed,
+    graded) over the case's epochs, what the tag breakdown's interval is over."""
+    rows = con.execute(
+        f"""
+        SELECT t.tag, r.target_id, r.prompt_id, any_value(c.cluster),
+               count(*) FILTER (WHERE r.status = 'pass'),
+               count(*) FILTER (WHERE {counting.counted("r.")})
+        FROM results r JOIN cases c USING (case_hash), unnest(c.tags) AS t(tag)
+        WHERE r.run_id = ?
+        GROUP BY t.tag, r.target_id, r.prompt_id, r.suite, r.case_id
+        ORDER BY ALL
+        """,
+        [run_id],
+    ).fetchall()
+    return [(r[0], r[1], r[2], r[3], int(r[4]), int(r[5])) for r in rows]
+
+
 def case_outcomes(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, list[str]]:
     """ "suite/case" -> the statuses of all its trials (every target, prompt and epoch)."""
     rows = con.execute(
