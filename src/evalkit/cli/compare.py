@@ -188,6 +188,8 @@ def _print_comparison(
     _print_list(
         f"flaky (epochs disagreed within a run, {FLAKY_EPOCHS}+ epochs)", c.flaky, limit, "yellow"
     )
+    if c.flaky:
+        console.print(Text(f"flaky: {c.flaky_note}", style="dim"))
     if c.unconfirmed_flaky:
         console.print(
             f"[dim]{c.unconfirmed_flaky} cases with 2 epochs disagreed: too few epochs to call "
