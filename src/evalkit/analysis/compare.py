@@ -315,12 +315,13 @@ def _group(
     cand: dict[CaseKey, CaseSummary],
     confidence: float,
 ) -> GroupComparison:
+    pairs = [(base[k], cand[k]) for k in keys]  # once per group, not once per metric
     metric_names = sorted(
-        {m for k in keys for m in base[k].grades} & {m for k in keys for m in cand[k].grades}
+        {m for b, _ in pairs for m in b.grades} & {m for _, c in pairs for m in c.grades}
     )
     tested: _Tested = {}
     metrics = [
-        _metric(name, keys, base, cand, confidence, tested)
+        _metric(name, pairs, confidence, tested)
         for name in [PASS_METRIC, SCORE_METRIC, *metric_names]
     ]
     return GroupComparison(
@@ -328,22 +329,19 @@ def _group(
         target_id=variant[1],
         prompt_id=variant[2],
         metrics=metrics,
-        base_epochs=max(base[k].trials for k in keys),
-        candidate_epochs=max(cand[k].trials for k in keys),
-        base_within_variance=_within_variance(base[k] for k in keys),
-        candidate_within_variance=_within_variance(cand[k] for k in keys),
+        base_epochs=max(b.trials for b, _ in pairs),
+        candidate_epochs=max(c.trials for _, c in pairs),
+        base_within_variance=_within_variance(b for b, _ in pairs),
+        candidate_within_variance=_within_variance(c for _, c in pairs),
     )
 
 
 def _metric(
     name: str,
-    keys: list[CaseKey],
-    base: dict[CaseKey, CaseSummary],
-    cand: dict[CaseKey, CaseSummary],
+    pairs: list[tuple[CaseSummary, CaseSummary]],
     confidence: float,
     tested: _Tested,
 ) -> MetricComparison:
-    pairs = [(base[k], cand[k]) for k in keys]
     if name in (PASS_METRIC, SCORE_METRIC):  # every case has them: no lookups needed
         flags = [(b.passed / b.trials, c.passed / c.trials) for b, c in pairs]
         if name == PASS_METRIC:
@@ -428,10 +426,14 @@ def _flaky(side: str, cases: dict[CaseKey, CaseSummary]) -> list[str]:
     runs are noise, not regressions. With fewer epochs a disagreement is too little
     evidence to call, and those are only counted (`_unconfirmed`).
     """
+    flaky = [  # filtered first: sorting every case of a large run costs seconds
+        (key, case)
+        for key, case in cases.items()
+        if case.trials >= FLAKY_EPOCHS and 0 < case.passed < case.trials
+    ]
     return [
         f"{side}: {_name(*key)} ({case.passed}/{case.trials} epochs passed)"
-        for key, case in sorted(cases.items(), key=lambda kv: _sort_key(kv[0]))
-        if case.trials >= FLAKY_EPOCHS and 0 < case.passed < case.trials
+        for key, case in sorted(flaky, key=lambda kv: _sort_key(kv[0]))
     ]
 
 

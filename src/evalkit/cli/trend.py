@@ -21,7 +21,9 @@ NOTHING_RAN = 5
 
 def command(
     plan: Annotated[str | None, typer.Argument(help="Plan name (default: every plan).")] = None,
-    window: Annotated[int, typer.Option(min=1, help="Runs before the latest to compare with.")] = 5,
+    window: Annotated[
+        int, typer.Option(min=1, help="Runs before the latest to compare with.")
+    ] = 10,
     nights: Annotated[
         int,
         typer.Option(
