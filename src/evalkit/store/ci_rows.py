@@ -37,6 +37,30 @@ def trial_report_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def failing_trial_reasons(
+    con: duckdb.DuckDBPyConnection, run_id: str
+) -> list[tuple[str, list[str], str | None, str]]:
+    """(trial id, failing grades' reasons, error, status) of every failed or errored trial:
+    what `trial_report_rows` says of them, without reading every trial's output."""
+    rows = con.execute(
+        """
+        WITH reasons AS (
+            SELECT trial_id,
+                   list(metric || ': ' || coalesce(nullif(reason, ''), status) ORDER BY idx)
+                       AS reasons
+            FROM grades WHERE run_id = ? AND status IN ('fail', 'error')
+            GROUP BY trial_id
+        )
+        SELECT r.trial_id, coalesce(x.reasons, []::VARCHAR[]), r.error, r.status
+        FROM results r LEFT JOIN reasons x USING (trial_id)
+        WHERE r.run_id = ? AND r.status IN ('fail', 'error')
+        ORDER BY r.suite, r.target_id, r.prompt_id NULLS FIRST, r.case_id, r.epoch
+        """,
+        [run_id, run_id],
+    ).fetchall()
+    return [(str(r[0]), list(r[1]), r[2], str(r[3])) for r in rows]
+
+
 def pass_rates(
     con: duckdb.DuckDBPyConnection, run_id: str
 ) -> dict[tuple[str, str, str | None], tuple[int, int]]:
