@@ -266,12 +266,12 @@ def case_rate_interval(
     """Interval for a rate in [0, 1] from per-case means, clustered where cases share one.
 
     With one epoch and no clusters this is Wilson's interval with a continuity correction
-    on the cases (`wilson_cc_interval`: plain Wilson's coverage dips to 92-93% on 50-200
-    cases, this one holds 95%). Otherwise the
-    cluster-robust standard error gives an effective sample size (the n at which a
-    binomial would have this variance, never more than the trials), and Wilson's interval
-    on it uses Student's t with G - 1 degrees of freedom: it stays inside [0, 1], widens
-    with few clusters and handles all-pass runs (Korn & Graubard's approach).
+    on the cases (`wilson_cc_interval`: plain Wilson's coverage dips to 93.2% on 50
+    cases, this one holds 95%). Otherwise the cluster-robust standard error gives an
+    effective sample size (the n at which a binomial would have this variance, never
+    more than the trials), and Wilson's interval on it uses Student's t with G - 1
+    degrees of freedom: it stays inside [0, 1], widens with few clusters and handles
+    all-pass runs (Korn & Graubard's approach).
     """
     n = len(case_means)
     groups = _groups(clusters, n)
