@@ -1,4 +1,4 @@
-"""Pure statistics for pass rates and scores: no I/O, no numpy/scipy, plain floats.
+"""Pure statistics for pass rates and scores: no I/O, plain floats (numpy only for sign flips).
 
 Paired comparisons follow Miller (2024), "Adding Error Bars to Evals": an interval on
 the mean of per-case differences, with a cluster-robust standard error when cases are
