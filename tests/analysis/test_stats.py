@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 
@@ -137,6 +138,7 @@ from evalkit.analysis.distributions import (  # noqa: E402
     t_sf,
     t_value,
 )
+from evalkit.analysis.randomization import MAX_RANDOMIZED  # noqa: E402
 from evalkit.analysis.stats import (  # noqa: E402
     case_rate_interval,
     cases_needed,
@@ -149,6 +151,7 @@ from evalkit.analysis.stats import (  # noqa: E402
     paired_difference,
     power,
     sign_flip_p,
+    wilson_cc_interval,
 )
 
 BASE = [1, 1, 0, 1, 0.5, 1, 1, 0, 1, 1, 0.25, 1]
@@ -178,13 +181,45 @@ def test_paired_interval_matches_scipy_and_statsmodels() -> None:
     assert got.base_mean == pytest.approx(sum(BASE) / len(BASE))
 
 
-def test_many_non_zero_differences_use_the_paired_t_test() -> None:
+def test_many_non_zero_differences_use_random_sign_flips_seeded_by_the_data() -> None:
     rng = np.random.default_rng(3)
     base = rng.uniform(0, 1, 60)
     cand = base + rng.normal(-0.05, 0.2, 60)
     got = paired_difference(list(base), list(cand))
+    assert got.exact and got.flips == 9_999 and got.test == "sign-flip (9,999 random flips)"
+    diffs = cand - base
+    for alternative, value in (("two-sided", got.p_value), ("less", got.p_drop)):
+        ref = scipy_stats.permutation_test(
+            (diffs,), np.mean, permutation_type="samples", n_resamples=9_999,
+            alternative=alternative, random_state=1,
+        )  # fmt: skip
+        # two Monte Carlo estimates of one p-value, each with an sd of at most 0.005
+        assert value == pytest.approx(ref.pvalue, abs=0.02)
+        assert value >= 1 / 10_000  # (1 + as extreme) / (1 + flips): never 0
+    # the generator is seeded from the differences: the same runs give the same p
+    assert paired_difference(list(base), list(cand)) == got
+
+
+def test_sign_flip_test_keeps_its_level_where_the_t_test_does_not() -> None:
+    # 13 non-zero case differences of 3-epoch case means: under "no change" every sign
+    # pattern of these magnitudes is equally likely, so the share of the 2**13 patterns
+    # the test calls a drop at 5% is its exact false-alarm rate
+    magnitudes = np.array([1 / 3, 2 / 3, 1.0] * 4 + [1 / 3])
+    signs = np.array(list(itertools.product((1.0, -1.0), repeat=magnitudes.size)))
+    diffs = signs * magnitudes
+    ours = np.mean([paired_difference([1.0] * 13, list(1.0 + d)).p_drop <= 0.05 for d in diffs])
+    t_test = np.mean(scipy_stats.ttest_1samp(diffs, 0.0, axis=1, alternative="less").pvalue <= 0.05)
+    assert ours <= 0.05
+    assert t_test > 0.05  # 5.6%: the t test's promise does not hold here
+
+
+def test_beyond_ten_thousand_differing_clusters_the_t_test_decides() -> None:
+    rng = np.random.default_rng(5)
+    base = rng.uniform(0, 1, MAX_RANDOMIZED + 1)
+    cand = base + rng.normal(-0.01, 0.2, base.size)
+    got = paired_difference(list(base), list(cand))
+    assert not got.exact and got.test == f"paired t ({base.size - 1} df)"
     t = scipy_stats.ttest_rel(cand, base)
-    assert not got.exact and got.test == "paired t (59 df)"
     assert got.p_value == pytest.approx(t.pvalue, rel=1e-9)
     less = scipy_stats.ttest_rel(cand, base, alternative="less")
     assert got.p_drop == pytest.approx(less.pvalue, rel=1e-9)
@@ -200,8 +235,10 @@ def test_a_standard_error_of_zero_never_gives_p_zero() -> None:
     assert same.p_value == pytest.approx(2 * 0.5**40) and same.p_value > 0
 
 
-def test_sign_flip_p_matches_scipy_permutation_test() -> None:
-    sums = [-0.5, -1.0, 0.25, -2.0, 1.0, -0.75, -0.25, -1.5]
+@pytest.mark.parametrize("k", [8, 16])
+def test_sign_flip_p_matches_scipy_permutation_test(k: int) -> None:
+    sums = [-0.5, -1.0, 0.25, -2.0, 1.0, -0.75, -0.25, -1.5, 0.5, 1.25, -1 / 3, 2 / 3,
+            -0.125, 1.5, -0.625, 0.375][:k]  # fmt: skip
     got = sign_flip_p(sums)
     for alternative, value in (("two-sided", got[0]), ("less", got[1])):
         ref = scipy_stats.permutation_test(
@@ -310,7 +347,7 @@ def test_one_sided_mcnemar_and_what_noise_explains(regressed: int, fixed: int) -
 
 def test_case_rate_interval_is_wilson_on_cases_and_widens_with_epochs_and_clusters() -> None:
     plain = case_rate_interval([1.0] * 150 + [0.0] * 50)
-    assert (plain.low, plain.high) == wilson_interval(150, 200)
+    assert (plain.low, plain.high) == wilson_cc_interval(150, 200)
     assert plain.label() == "95% CI over 200 cases"
     means = [1.0, 2 / 3, 1 / 3, 1.0, 0.0, 2 / 3] * 20
     epochs = case_rate_interval(means, epochs=3)
@@ -324,3 +361,30 @@ def test_case_rate_interval_is_wilson_on_cases_and_widens_with_epochs_and_cluste
     assert naive[1] - naive[0] < epochs.high - epochs.low
     everything = case_rate_interval([1.0] * 30, epochs=3)
     assert everything.high == 1.0 and everything.low < 1.0
+
+
+WILSON_CC_CASES = [(81, 263), (15, 148), (0, 20), (1, 29), (25, 50), (50, 50), (49, 50), (3, 7),
+                   (0, 1), (1, 1)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("successes", "n"), WILSON_CC_CASES)
+def test_wilson_cc_interval_matches_scipy(successes: int, n: int) -> None:
+    ci = scipy_stats.binomtest(successes, n).proportion_ci(method="wilsoncc")
+    got = wilson_cc_interval(successes, n)
+    assert got == (pytest.approx(ci.low, abs=1e-12), pytest.approx(ci.high, abs=1e-12))
+
+
+@pytest.mark.parametrize("n", [50, 200])
+def test_the_run_tables_interval_on_independent_cases_covers_at_least_95_percent(n: int) -> None:
+    # exact coverage: the binomial probability of every count whose interval holds the
+    # true rate, over a grid of true rates (plain Wilson: 93.2% at worst on 50 cases)
+    intervals = [case_rate_interval([1.0] * k + [0.0] * (n - k)) for k in range(n + 1)]
+    low = np.array([i.low for i in intervals])
+    high = np.array([i.high for i in intervals])
+
+    def coverage(rate: float) -> float:
+        probabilities = scipy_stats.binom.pmf(np.arange(n + 1), n, rate)
+        return float(np.sum(probabilities[(low <= rate) & (rate <= high)]))
+
+    worst = min(coverage(rate) for rate in np.linspace(0.05, 0.95, 91))
+    assert worst >= 0.95

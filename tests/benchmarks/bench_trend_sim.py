@@ -1,12 +1,13 @@
 """Simulation benchmark of `evalkit trend`'s rule: false alarms of stable series, and
 how soon a real drop is flagged.
 
-    python tests/benchmarks/bench_trend_sim.py [--series 1000] [--cases 200] [--epochs 1]
+    python tests/benchmarks/bench_trend_sim.py [--series 1000] [--drop-series 1000]
+        [--cases 200] [--epochs 1] [--window 10]
 
 Each simulated series is one suite x target run nightly on the same cases (pass
 probabilities drawn once from 0.05-0.95). Every night the history so far goes through
 `evalkit.analysis.trend.build_series` and `flag_degradations` with the default rule
-(window 5, alpha 0.05, nights 14, min_drop 0.05), as `evalkit trend` runs it after
+(window 10, alpha 0.05, nights 14, min_drop 0.05), as `evalkit trend` runs it after
 each nightly run. Printed, with 95% Wilson Monte Carlo intervals:
 
 - stable: the share of 14-night series that raise any alarm (nights 2-14 are tested);
@@ -29,7 +30,6 @@ from evalkit.analysis.trend import TrendRule, build_series, flag_degradations
 START = datetime(2026, 1, 1, tzinfo=UTC)
 NIGHTS = 14
 DROP_NIGHT = 8  # 0-based: nights 0-7 stable, the drop starts on night 8
-RULE = TrendRule()
 
 
 def _night(
@@ -59,7 +59,7 @@ def _night(
     return row, case_rows
 
 
-def _series(cases: int, epochs: int, drop: bool, rng: random.Random) -> list[int]:
+def _series(cases: int, epochs: int, drop: bool, rng: random.Random, rule: TrendRule) -> list[int]:
     """The nights (0-based) on which the rule raised an alarm."""
     base = [rng.uniform(0.05, 0.95) for _ in range(cases)]
     rows: list[dict[str, Any]] = []
@@ -73,9 +73,9 @@ def _series(cases: int, epochs: int, drop: bool, rng: random.Random) -> list[int
         if night == 0:
             continue
         # as `evalkit trend` reads it: every run for the chart, cases of the tested runs
-        recent = {f"run{k:02d}" for k in range(max(0, night - RULE.window - 1), night + 1)}
+        recent = {f"run{k:02d}" for k in range(max(0, night - rule.window - 1), night + 1)}
         series = build_series(rows, [r for r in case_rows if r["run_id"] in recent])
-        flag_degradations(series, RULE)
+        flag_degradations(series, rule)
         if series[0].degradations:
             alarms.append(night)
         if drop and night >= DROP_NIGHT + 1:
@@ -92,22 +92,26 @@ def main() -> None:
     """Simulate stable and dropping series; print the rates."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--series", type=int, default=1000)
-    parser.add_argument("--drop-series", type=int, default=500)
+    parser.add_argument("--drop-series", type=int, default=1000)
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--window", type=int, default=TrendRule().window)
     args = parser.parse_args()
+    rule = TrendRule(window=args.window)
     rng = random.Random(args.seed)
     started = time.process_time()
-    stable = sum(bool(_series(args.cases, args.epochs, False, rng)) for _ in range(args.series))
+    stable = sum(
+        bool(_series(args.cases, args.epochs, False, rng, rule)) for _ in range(args.series)
+    )
     caught = early = 0
     for _ in range(args.drop_series):
-        alarms = _series(args.cases, args.epochs, True, rng)
+        alarms = _series(args.cases, args.epochs, True, rng, rule)
         early += any(n < DROP_NIGHT for n in alarms)
         caught += any(n in (DROP_NIGHT, DROP_NIGHT + 1) for n in alarms)
     print(
-        f"trend rule (window {RULE.window}, alpha {RULE.alpha}, nights {RULE.nights}, "
-        f"min_drop {RULE.min_drop}); {args.cases} cases, epochs {args.epochs}"
+        f"trend rule (window {rule.window}, alpha {rule.alpha}, nights {rule.nights}, "
+        f"min_drop {rule.min_drop}); {args.cases} cases, epochs {args.epochs}"
     )
     print(f"stable 14-night series with any false alarm: {_rate(stable, args.series)}")
     print(

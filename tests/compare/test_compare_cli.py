@@ -295,3 +295,37 @@ def test_with_epochs_every_interval_is_over_cases_and_says_so(
     text = md.read_text()
     assert "95% CI over 30 cases, 3 epochs each" in text
     assert "Pass-rate intervals: 95% CI over 30 cases, 3 epochs each" in text
+
+
+def test_flaky_cases_come_with_how_many_chance_alone_would_list(
+    workspace: Workspace, cli: Cli, tmp_path: Path
+) -> None:
+    _setup(workspace, "{max_drop: 0.02}")
+    # cases 0-3 answer right and wrong in turn: their 3 epochs disagree within each run
+    workspace.server.script(
+        *[
+            {"match": f"[q{i:02d}]", "replies": [f"It is answer-{i:02d}.", "no idea"]}
+            if i < 4
+            else {"match": f"[q{i:02d}]", "reply": f"It is answer-{i:02d}."}
+            for i in range(CASES)
+        ]
+    )
+    assert cli("run", "--epochs", "3")[0] in (0, 1)
+    assert cli("run", "--epochs", "3")[0] in (0, 1)
+    md, js = tmp_path / "c.md", tmp_path / "c.json"
+    code, out = cli(
+        "compare", "latest~1", "latest", "--all", "--markdown", str(md), "--json", str(js)
+    )
+    assert code == 0, out
+    comparison = json.loads(js.read_text())["comparison"]
+    assert len(comparison["flaky"]) == 8  # 4 cases in each run
+    note = comparison["flaky_note"]
+    assert note.startswith("8 listed; about ") and "would be by chance alone" in note
+    assert comparison["flaky_by_chance"] > 0
+    # one wording, computed once, on every screen
+    assert f"flaky: {note}" in " ".join(out.split())
+    assert f"Flaky: {note}." in md.read_text()
+    page = tmp_path / "c.html"
+    code, out = cli("report", "--compare", "latest~1", "latest", "--out", str(page))
+    assert code == 0, out
+    assert f"{note}." in page.read_text()

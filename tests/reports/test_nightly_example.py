@@ -47,7 +47,8 @@ def test_a_bad_night_fails_the_job_and_posts_the_alert(
     done = run_script(workspace, hook.url)
     assert done.returncode == 1, done.stdout + done.stderr
     (post,) = hook.posts
-    assert "support/support@local: pass rate 37.5%" in post["text"]
+    # the night's run and the one before, together: (39 + 15) of 80
+    assert "support/support@local: pass rate 67.5%" in post["text"]
     assert "Report: https://ci.example/runs/42" in post["text"]
     out = workspace.root / "reports" / "out"
     assert (out / "trend-support.html").exists()

@@ -53,12 +53,17 @@ def test_overview_breakdowns_and_trials_in_the_browser(
     overview = page.locator("#overview tbody tr")
     assert overview.count() == 1
     row = overview.first.inner_text()
-    # 2 of 3 pass: 66.7% with its Wilson 95% interval
-    assert "support" in row and "local" in row and "66.7%" in row and "(20.8%–93.9%)" in row
+    # 2 of 3 pass: 66.7% with its continuity-corrected Wilson 95% interval over 3 cases
+    assert "support" in row and "local" in row and "66.7%" in row and "(12.5%–98.2%)" in row
+    assert "95% CI over 3 cases" in row
     assert "python" in page.locator("#targets").inner_text()
-    assert "icontains" in page.locator("#by-grader").inner_text()
+    # the breakdowns' intervals are over cases too, and say so
+    graders = page.locator("#by-grader").inner_text()
+    assert "icontains" in graders and "(12.5%–98.2%)" in graders
+    assert "95% CI over 3 cases" in graders
     tags = page.locator("#by-tag").inner_text()
     assert "policy" in tags and "smoke" in tags
+    assert "95% CI over 2 cases" in tags and "95% CI over 1 case" in tags
     assert page.locator("#count").inner_text() == "3 trials"
 
     page.select_option("#f-status", "fail")

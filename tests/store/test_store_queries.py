@@ -113,11 +113,13 @@ def test_summary_numbers_match_a_hand_count(store: Store) -> None:
         5, 2, 1, 1, 1, 1,
     ]  # fmt: skip
     assert plain["pass_rate"] == pytest.approx(2 / 4)  # the error counts, the skip does not
-    # Wilson 95% for 2/4, worked by hand with z = 1.959964:
-    # centre 0.5, half-width z * sqrt(1/16 + z²/64) / (1 + z²/4) = 0.34996
-    assert plain["ci_low"] == pytest.approx(0.15004, abs=5e-5)
-    assert plain["ci_high"] == pytest.approx(0.84996, abs=5e-5)
-    # one epoch, no clusters: the case-level interval is Wilson's over the 4 graded cases
+    # Wilson 95% with continuity correction for 2/4, worked by hand with z² = 3.841459:
+    # (2np + z² - 1 - z sqrt(z² - 2 - 1/n + 4p(n(1 - p) + 1))) / (2(n + z²))
+    # = (6.841459 - 1.959964 * sqrt(7.591459)) / 15.682918 = 0.09190, and 1 - that above
+    assert plain["ci_low"] == pytest.approx(0.09190, abs=5e-5)
+    assert plain["ci_high"] == pytest.approx(0.90810, abs=5e-5)
+    # one epoch, no clusters: the case-level interval is Wilson's (continuity-corrected)
+    # over the 4 graded cases
     assert plain["ci_label"] == "95% CI over 4 cases"
     # 1, 1, 0 and the error's 0 (an errored trial scores 0); the skip is left out
     assert plain["mean_score"] == pytest.approx(2 / 4)
@@ -127,8 +129,9 @@ def test_summary_numbers_match_a_hand_count(store: Store) -> None:
     assert plain["cost_usd"] == pytest.approx(0.003)  # the cached trial cost nothing
 
     assert (terse["prompt_id"], terse["trials"], terse["pass_rate"]) == ("terse", 1, 0.0)
-    # 0 of 1: the upper Wilson bound is z² / (n + z²) = 3.8415 / 4.8415
-    assert (terse["ci_low"], terse["ci_high"]) == (0.0, pytest.approx(0.79345, abs=5e-5))
+    # 0 of 1: the upper bound is (z² + 1 + z sqrt(z² + 1)) / (2(1 + z²))
+    # = (4.841459 + 1.959964 * 2.200332) / 9.682918 = 0.94538
+    assert (terse["ci_low"], terse["ci_high"]) == (0.0, pytest.approx(0.94538, abs=5e-5))
 
 
 def test_failures_carry_the_failing_grades_reasons(store: Store) -> None:

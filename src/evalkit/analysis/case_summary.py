@@ -8,7 +8,7 @@ comparing two runs of 100,000 trials stays well under a second.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -109,6 +109,31 @@ def summarize(
                 sums[2] += flag
                 sums[3] += 1
     return cases, hashes
+
+
+def from_case_rows(
+    cases: Iterable[tuple[str, str, str, str, str | None, str | None, int, int, float, float]],
+    grades: Iterable[tuple[str, str, str, str | None, str, float, int, int, int]],
+) -> tuple[dict[CaseKey, CaseSummary], dict[tuple[str, str], str]]:
+    """`summarize` from per-case sums the database computed (`store.comparison_rows.
+    case_rows` and `case_grade_rows`): the same summaries, without a row per trial."""
+    summaries: dict[CaseKey, CaseSummary] = {}
+    hashes: dict[tuple[str, str], str] = {}
+    for suite, case_id, case_hash, target, prompt, cluster, trials, passed, total, squares in cases:
+        hashes[(suite, case_id)] = case_hash
+        if trials:
+            summaries[(suite, case_id, target, prompt)] = CaseSummary(
+                trials=int(trials),
+                passed=int(passed),
+                score_sum=float(total),
+                score_squares=float(squares),
+                cluster=cluster or None,
+            )
+    for suite, case_id, target, prompt, metric, value_sum, values, passed, flags in grades:
+        case = summaries.get((suite, case_id, target, prompt))
+        if case is not None:
+            case.grades[metric] = [float(value_sum), float(values), float(passed), float(flags)]
+    return summaries, hashes
 
 
 @contextmanager

@@ -40,6 +40,11 @@ from evalkit.analysis.stats import (
 from evalkit.records import TrialRow
 
 Variant = tuple[str, str, str | None]  # suite, target, prompt
+# a run's cases: case -> its summary, and (suite, case) -> its content hash
+Summaries = tuple[dict[CaseKey, CaseSummary], dict[tuple[str, str], str]]
+# (base values, candidate values, clusters) -> their paired difference, per group
+_Values = tuple[tuple[float, ...], tuple[float, ...], tuple[str | None, ...]]
+_Tested = dict[_Values, PairedDifference]
 
 FLAKY_EPOCHS = 3  # a case is called flaky only on this many epochs of evidence in one run
 MCNEMAR = "McNemar exact"
@@ -162,6 +167,17 @@ class Comparison:
     human: dict[str, dict[str, HumanVerdict]] = field(default_factory=dict)
     # cases whose epochs disagreed with fewer than FLAKY_EPOCHS epochs: too little to call
     unconfirmed_flaky: int = 0
+    # how many cases of FLAKY_EPOCHS+ epochs chance alone would list as flaky (both runs;
+    # see `flaky_by_chance`)
+    flaky_by_chance: float = 0.0
+
+    @property
+    def flaky_note(self) -> str:
+        """What the flaky count means, in words: the one wording every screen uses."""
+        return (
+            f"{len(self.flaky)} listed; about {self.flaky_by_chance:.0f} would be by chance "
+            "alone, if every trial of a suite x target passed at its pass rate"
+        )
 
     def human_note(self, name: str) -> str:
         """' · human: base pass (ana), candidate fail (bo)' for a reviewed case, else ''."""
@@ -213,18 +229,30 @@ def compare(
 ) -> Comparison:
     """Pair the two runs' cases and compare every suite x target x prompt and metric."""
     with without_cycle_collection():
+        return _compare(base_run, summarize(base), candidate_run, summarize(candidate), confidence)
+
+
+def compare_summaries(
+    base_run: str,
+    base: Summaries,
+    candidate_run: str,
+    candidate: Summaries,
+    confidence: float = 0.95,
+) -> Comparison:
+    """`compare` from each run's per-case summaries (`case_summary.from_case_rows`)."""
+    with without_cycle_collection():
         return _compare(base_run, base, candidate_run, candidate, confidence)
 
 
 def _compare(
     base_run: str,
-    base: list[TrialRow],
+    base: Summaries,
     candidate_run: str,
-    candidate: list[TrialRow],
+    candidate: Summaries,
     confidence: float,
 ) -> Comparison:
-    base_cases, base_hashes = summarize(base)
-    cand_cases, cand_hashes = summarize(candidate)
+    base_cases, base_hashes = base
+    cand_cases, cand_hashes = candidate
     both = base_hashes.keys() & cand_hashes.keys()
     changed = {k for k in both if base_hashes[k] != cand_hashes[k]}
     pairable = both - changed
@@ -255,6 +283,7 @@ def _compare(
         ),
         flaky=_flaky("base", base_cases) + _flaky("candidate", cand_cases),
         unconfirmed_flaky=_unconfirmed(base_cases) + _unconfirmed(cand_cases),
+        flaky_by_chance=flaky_by_chance(base_cases) + flaky_by_chance(cand_cases),
     )
 
 
@@ -286,11 +315,13 @@ def _group(
     cand: dict[CaseKey, CaseSummary],
     confidence: float,
 ) -> GroupComparison:
+    pairs = [(base[k], cand[k]) for k in keys]  # once per group, not once per metric
     metric_names = sorted(
-        {m for k in keys for m in base[k].grades} & {m for k in keys for m in cand[k].grades}
+        {m for b, _ in pairs for m in b.grades} & {m for _, c in pairs for m in c.grades}
     )
+    tested: _Tested = {}
     metrics = [
-        _metric(name, keys, base, cand, confidence)
+        _metric(name, pairs, confidence, tested)
         for name in [PASS_METRIC, SCORE_METRIC, *metric_names]
     ]
     return GroupComparison(
@@ -298,21 +329,19 @@ def _group(
         target_id=variant[1],
         prompt_id=variant[2],
         metrics=metrics,
-        base_epochs=max(base[k].trials for k in keys),
-        candidate_epochs=max(cand[k].trials for k in keys),
-        base_within_variance=_within_variance(base[k] for k in keys),
-        candidate_within_variance=_within_variance(cand[k] for k in keys),
+        base_epochs=max(b.trials for b, _ in pairs),
+        candidate_epochs=max(c.trials for _, c in pairs),
+        base_within_variance=_within_variance(b for b, _ in pairs),
+        candidate_within_variance=_within_variance(c for _, c in pairs),
     )
 
 
 def _metric(
     name: str,
-    keys: list[CaseKey],
-    base: dict[CaseKey, CaseSummary],
-    cand: dict[CaseKey, CaseSummary],
+    pairs: list[tuple[CaseSummary, CaseSummary]],
     confidence: float,
+    tested: _Tested,
 ) -> MetricComparison:
-    pairs = [(base[k], cand[k]) for k in keys]
     if name in (PASS_METRIC, SCORE_METRIC):  # every case has them: no lookups needed
         flags = [(b.passed / b.trials, c.passed / c.trials) for b, c in pairs]
         if name == PASS_METRIC:
@@ -345,7 +374,10 @@ def _metric(
     cand_values = [c for _, c in values]
     regressed = sum(c < b for b, c in flags)
     fixed = sum(c > b for b, c in flags)
-    paired = paired_difference(base_values, cand_values, clusters, confidence)
+    # a pass/fail suite's score is its pass share: the same numbers are tested once
+    memo = (tuple(base_values), tuple(cand_values), tuple(clusters))
+    paired = tested.get(memo) or paired_difference(base_values, cand_values, clusters, confidence)
+    tested[memo] = paired
     one_epoch = most_base == 1 and most_cand == 1
     if one_epoch and not any(clusters) and _binary(base_values) and _binary(cand_values):
         # one epoch, a 0/1 metric, independent cases: McNemar's test on the value's own
@@ -394,11 +426,38 @@ def _flaky(side: str, cases: dict[CaseKey, CaseSummary]) -> list[str]:
     runs are noise, not regressions. With fewer epochs a disagreement is too little
     evidence to call, and those are only counted (`_unconfirmed`).
     """
-    return [
-        f"{side}: {_name(*key)} ({case.passed}/{case.trials} epochs passed)"
-        for key, case in sorted(cases.items(), key=lambda kv: _sort_key(kv[0]))
+    flaky = [  # filtered first: sorting every case of a large run costs seconds
+        (key, case)
+        for key, case in cases.items()
         if case.trials >= FLAKY_EPOCHS and 0 < case.passed < case.trials
     ]
+    return [
+        f"{side}: {_name(*key)} ({case.passed}/{case.trials} epochs passed)"
+        for key, case in sorted(flaky, key=lambda kv: _sort_key(kv[0]))
+    ]
+
+
+def flaky_by_chance(cases: dict[CaseKey, CaseSummary]) -> float:
+    """The expected number of cases `_flaky` would list if nothing were flaky but chance.
+
+    Chance: every trial of a suite x target passes independently at that suite x
+    target's pass rate r, so a case of K >= FLAKY_EPOCHS epochs disagrees with itself
+    with probability 1 - r**K - (1 - r)**K. A list about this long says the epochs
+    disagree as much as coin flips would, and no single listed case is evidence; a much
+    shorter one says most cases are steady and the listed ones are not.
+    """
+    totals: dict[Variant, list[int]] = defaultdict(lambda: [0, 0])
+    for key, case in cases.items():
+        total = totals[_variant(key)]
+        total[0] += case.passed
+        total[1] += case.trials
+    chances = []
+    for key, case in cases.items():
+        if case.trials >= FLAKY_EPOCHS:
+            passed, trials = totals[_variant(key)]
+            rate = passed / trials
+            chances.append(1.0 - rate**case.trials - (1.0 - rate) ** case.trials)
+    return math.fsum(chances)  # exact: the same in whatever order the cases come
 
 
 def _unconfirmed(cases: dict[CaseKey, CaseSummary]) -> int:

@@ -1,4 +1,4 @@
-"""Pure statistics for pass rates and scores: no I/O, no numpy/scipy, plain floats.
+"""Pure statistics for pass rates and scores: no I/O, plain floats (numpy only for sign flips).
 
 Paired comparisons follow Miller (2024), "Adding Error Bars to Evals": an interval on
 the mean of per-case differences, with a cluster-robust standard error when cases are
@@ -14,14 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import product
 from statistics import NormalDist
 
 from evalkit.analysis.distributions import binom_half_cdf, binom_half_sf, t_sf, t_value
-
-# At most this many non-zero cluster differences are tested exactly (2**12 sign flips);
-# beyond it the t test is as good and far cheaper.
-EXACT_CLUSTERS = 12
+from evalkit.analysis.randomization import randomized, sign_flip_test
 
 
 def z_value(confidence: float) -> float:
@@ -51,6 +47,32 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     low = 0.0 if successes == 0 else max(0.0, center - half)
     high = 1.0 if successes == n else min(1.0, center + half)
     return low, high
+
+
+def wilson_cc_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson's score interval with a continuity correction (Newcombe 1998, method 4).
+
+    The run table's interval over independent 0/1 cases: plain Wilson's coverage
+    oscillates below the nominal level with the count's discreteness (93.5% at 50 cases
+    and a 50% rate), the corrected one stays above it at every n and rate evals have,
+    for an interval about 1/n wider. It is scipy's ``proportion_ci(method="wilsoncc")``.
+    """
+    if n < 0 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n, got successes={successes}, n={n}")
+    z = z_value(confidence)
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    z2 = z * z
+    denominator = 2.0 * (n + z2)
+    low = high = 0.0
+    if successes > 0:
+        root = z * math.sqrt(z2 - 2.0 - 1.0 / n + 4.0 * p * (n * (1.0 - p) + 1.0))
+        low = max(0.0, (2.0 * n * p + z2 - 1.0 - root) / denominator)
+    if successes < n:
+        root = z * math.sqrt(z2 + 2.0 - 1.0 / n + 4.0 * p * (n * (1.0 - p) - 1.0))
+        high = min(1.0, (2.0 * n * p + z2 + 1.0 + root) / denominator)
+    return low, (1.0 if successes == n else high)
 
 
 def mean_stderr(values: Iterable[float]) -> tuple[float, float]:
@@ -99,7 +121,8 @@ class PairedDifference:
     p_value: float  # two-sided; NaN when undefined
     p_drop: float = math.nan  # one-sided, against "the candidate is lower"
     nonzero: int = 0  # clusters whose differences do not sum to zero
-    exact: bool = False  # p-values from the exact sign-flip permutation test
+    exact: bool = False  # p-values from the sign-flip randomization test (exact in level)
+    flips: int = 0  # random sign patterns behind them; 0 when every one was enumerated
 
     @property
     def df(self) -> int:
@@ -109,7 +132,9 @@ class PairedDifference:
     @property
     def test(self) -> str:
         """The test behind the p-value, in words."""
-        return "sign-flip exact" if self.exact else f"paired t ({self.df} df)"
+        if not self.exact:
+            return f"paired t ({self.df} df)"
+        return f"sign-flip ({self.flips:,} random flips)" if self.flips else "sign-flip exact"
 
 
 def paired_difference(
@@ -142,9 +167,10 @@ def paired_difference(
     bounded = min(min(base), min(candidate)) >= 0.0 and max(max(base), max(candidate)) <= 1.0
     usable = g >= 2 and not math.isnan(stderr)
     half = t_value(confidence, g - 1) * stderr if usable else math.nan
-    exact = len(nonzero) <= EXACT_CLUSTERS or stderr == 0.0
+    exact = randomized(len(nonzero)) or stderr == 0.0
+    flips = 0
     if exact:
-        p_two, p_drop = sign_flip_p(nonzero)
+        p_two, p_drop, flips = sign_flip_test(nonzero)
     else:
         p_two, p_drop = _t_p_values(difference, stderr, g - 1)
     return PairedDifference(
@@ -161,6 +187,7 @@ def paired_difference(
         p_drop=p_drop if g >= 2 else math.nan,
         nonzero=len(nonzero),
         exact=exact,
+        flips=flips,
     )
 
 
@@ -186,32 +213,16 @@ def _t_p_values(estimate: float, stderr: float, df: int) -> tuple[float, float]:
 
 
 def sign_flip_p(sums: Sequence[float]) -> tuple[float, float]:
-    """Exact sign-flip permutation p-values (two-sided, lower) for a sum of differences.
+    """Sign-flip permutation p-values (two-sided, lower) for a sum of differences.
 
     Under "no change" each cluster's summed difference is as likely negative as
-    positive; flipping signs in every way gives the exact null distribution of the
-    total, with no variance to estimate (so a standard error of 0 never gives p = 0).
-    Zero sums are left out: they are the same under every flip.
+    positive; flipping signs gives the null distribution of the total, with no variance
+    to estimate (so a standard error of 0 never gives p = 0). Enumerated exactly for up
+    to 16 non-zero sums, a seeded Monte Carlo of sign flips beyond (see
+    `evalkit.analysis.randomization`).
     """
-    values = [float(s) for s in sums if s != 0.0]
-    k = len(values)
-    if k == 0:
-        return 1.0, 1.0
-    total = math.fsum(values)
-    if all(v > 0 for v in values) or all(v < 0 for v in values):
-        # only the two all-one-sign flips are as extreme: no need to enumerate
-        return min(1.0, 2.0 * 0.5**k), (0.5**k if total < 0 else 1.0)
-    if k > 20:
-        raise ValueError(f"an exact sign-flip test of {k} clusters is too large; use the t test")
-    tolerance = 1e-9 * max(abs(v) for v in values)
-    as_extreme = at_most = 0
-    magnitudes = [abs(v) for v in values]
-    for signs in product((1.0, -1.0), repeat=k):
-        flipped = math.fsum(s * m for s, m in zip(signs, magnitudes, strict=True))
-        as_extreme += abs(flipped) >= abs(total) - tolerance
-        at_most += flipped <= total + tolerance
-    flips = float(2**k)
-    return as_extreme / flips, at_most / flips
+    p_two, p_drop, _ = sign_flip_test(sums)
+    return p_two, p_drop
 
 
 def min_attainable_p(nonzero: int) -> float:
@@ -254,11 +265,13 @@ def case_rate_interval(
 ) -> CaseInterval:
     """Interval for a rate in [0, 1] from per-case means, clustered where cases share one.
 
-    With one epoch and no clusters this is Wilson's interval on the cases. Otherwise the
-    cluster-robust standard error gives an effective sample size (the n at which a
-    binomial would have this variance, never more than the trials), and Wilson's interval
-    on it uses Student's t with G - 1 degrees of freedom: it stays inside [0, 1], widens
-    with few clusters and handles all-pass runs (Korn & Graubard's approach).
+    With one epoch and no clusters this is Wilson's interval with a continuity correction
+    on the cases (`wilson_cc_interval`: plain Wilson's coverage dips to 93.2% on 50
+    cases, this one holds 95%). Otherwise the cluster-robust standard error gives an
+    effective sample size (the n at which a binomial would have this variance, never
+    more than the trials), and Wilson's interval on it uses Student's t with G - 1
+    degrees of freedom: it stays inside [0, 1], widens with few clusters and handles
+    all-pass runs (Korn & Graubard's approach).
     """
     n = len(case_means)
     groups = _groups(clusters, n)
@@ -267,7 +280,7 @@ def case_rate_interval(
         return CaseInterval(math.nan, 0.0, 1.0, 0, epochs, 0)
     mean = math.fsum(case_means) / n
     if epochs <= 1 and g == n and all(v in (0.0, 1.0) for v in case_means):
-        low, high = wilson_interval(round(mean * n), n, confidence)
+        low, high = wilson_cc_interval(round(mean * n), n, confidence)
         return CaseInterval(mean, low, high, n, epochs, g)
     if g < 2:
         return CaseInterval(mean, 0.0, 1.0, n, epochs, g)

@@ -11,7 +11,8 @@ Python API) reads its pass rate and mean score from here or from those counts.
   epochs is the unit, clustered where cases share a `cluster`
   (`evalkit.analysis.stats.case_rate_interval`), and `ci_label` says so ("95% CI over
   200 cases, 3 epochs each, 12 clusters"). With one epoch and no clusters it is
-  Wilson's interval. The metric and tag breakdowns keep Wilson's over trials.
+  Wilson's interval with a continuity correction. The metric and tag breakdowns use the
+  same interval over the cases each metric graded or each tag marks, with their label.
 """
 
 from __future__ import annotations
@@ -106,33 +107,47 @@ def summary_frame(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
 
 
 def metric_breakdown(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
-    """Per grader metric x target: counts, pass rate with its interval, mean score."""
+    """Per grader metric x target: counts, pass rate with its case-level interval and
+    `ci_label`, mean score."""
     rows = reporting.metric_counts(con, run_id)
+    intervals = _breakdown_intervals(ci_rows.metric_case_counts(con, run_id))
     for row in rows:
         with_rate(row)
+        _with_case_interval(row, intervals.get((row["metric"], row["target_id"], row["prompt_id"])))
     return rows
 
 
 def tag_breakdown(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
-    """Per case tag x target: trials, pass rate with its interval (errors count as not passed)."""
+    """Per case tag x target: trials, pass rate (errors count as not passed) with its
+    case-level interval and `ci_label`."""
     rows = reporting.tag_counts(con, run_id)
+    intervals = _breakdown_intervals(ci_rows.tag_case_counts(con, run_id))
     for row in rows:
         with_rate(row)
+        _with_case_interval(row, intervals.get((row["tag"], row["target_id"], row["prompt_id"])))
     return rows
 
 
-def case_intervals(
-    con: duckdb.DuckDBPyConnection, run_id: str, confidence: float = 0.95
+def _with_case_interval(row: dict[str, Any], interval: CaseInterval | None) -> None:
+    """The row's interval is over its cases, as the run table's; None when none graded."""
+    if interval is not None and row["graded"]:
+        row.update(ci_low=interval.low, ci_high=interval.high, ci_label=interval.label())
+    else:
+        row["ci_label"] = None
+
+
+def _breakdown_intervals(
+    cases: list[tuple[str, str, str | None, str | None, int, int]], confidence: float = 0.95
 ) -> dict[Variant, CaseInterval]:
-    """The case-level pass-rate interval of every suite x target x prompt of a run."""
+    """(name, target, prompt) -> the case-level interval, from per-case counts."""
     means: dict[Variant, list[float]] = defaultdict(list)
     clusters: dict[Variant, list[str | None]] = defaultdict(list)
     epochs: dict[Variant, int] = defaultdict(int)
     trials: dict[Variant, int] = defaultdict(int)
-    for suite, target, prompt, cluster, passed, graded in ci_rows.case_pass_counts(con, run_id):
+    for name, target, prompt, cluster, passed, graded in cases:
         if not graded:
             continue  # every trial skipped: the case says nothing
-        key = (suite, target, prompt)
+        key = (name, target, prompt)
         means[key].append(passed / graded)
         clusters[key].append(cluster)
         epochs[key] = max(epochs[key], graded)
@@ -141,3 +156,10 @@ def case_intervals(
         key: case_rate_interval(values, clusters[key], trials[key], epochs[key], confidence)
         for key, values in means.items()
     }
+
+
+def case_intervals(
+    con: duckdb.DuckDBPyConnection, run_id: str, confidence: float = 0.95
+) -> dict[Variant, CaseInterval]:
+    """The case-level pass-rate interval of every suite x target x prompt of a run."""
+    return _breakdown_intervals(ci_rows.case_pass_counts(con, run_id), confidence)

@@ -1,20 +1,23 @@
 """Pure: a run history -> trend series per plan x suite x target, with drops flagged.
 
-The rule (also in the README): for every series, the latest run, and the latest two
-runs together, are compared with the trailing window of up to `window` runs before
-them. The case is the unit: each case's pass share (and mean score) in the latest
-run(s) is paired with its own mean over the window, and a one-sided paired t test
-(exact sign-flip with few non-zero differences) asks whether the cases got worse.
-Pairing takes each case's difficulty out of the noise; the two-run test catches a
-drop on its second night even when the first night's evidence was short.
+The rule (also in the README): for every series, the latest two runs together (the
+latest alone while a series has only two) are compared with the trailing window of up
+to `window` (10) runs before them. The case is the unit: each case's pass share (and
+mean score) over the latest runs is paired with its own mean over the window, and a
+one-sided z test asks whether the cases got worse, on the variance "stable" implies:
+each case's spread across the window's runs, times 1/2 + 1/w (an exact sign-flip test
+with few differing cases, the paired t test with a one-run window). Pairing takes each
+case's difficulty out of the noise; two runs halve a single run's noise, so a drop is
+caught on its second night; the null's variance, not the observed one, keeps a real
+drop from hiding itself by widening the spread.
 
 A drop is flagged when the p-value is below alpha / (m x nights), where m is the
-number of tests made that night and `nights` the number of nightly runs watched (14):
-Bonferroni over the series, metrics and spans of one night keeps a night's false-alarm
-rate at alpha / nights, and so the chance that a stable series raises any false alarm
-over `nights` nights at alpha (5%). It must also be at least `min_drop` in absolute
-terms, so a huge suite does not alert on a statistically real but immaterial dip.
-tests/benchmarks/bench_trend_sim.py measures both promises.
+number of tests made that night (one per series and metric) and `nights` the number of
+nightly runs watched (14): Bonferroni over the series and metrics of one night keeps a
+night's false-alarm rate at alpha / nights, and so the chance that a stable series
+raises any false alarm over `nights` nights at alpha (5%). It must also be at least
+`min_drop` in absolute terms, so a huge suite does not alert on a statistically real
+but immaterial dip. tests/benchmarks/bench_trend_sim.py measures both promises.
 
 Without per-case rows (older callers) the runs' pooled counts are tested instead:
 one-sided two-proportion z and Welch z tests, conservative because trials of the same
@@ -30,18 +33,22 @@ from datetime import datetime
 from statistics import NormalDist
 from typing import Any
 
+from evalkit.analysis.randomization import EXHAUSTIVE
 from evalkit.analysis.stats import paired_difference, wilson_interval
 from evalkit.analysis.summary import mean_score
 
 CaseValues = Mapping[str, tuple[float, float]]  # case id -> (pass share, mean score)
-SPANS = (1, 2)  # the latest run, and the latest two runs together
+# the latest two runs together are tested (the latest alone while a series has two):
+# one test per series and metric a night, so each gets the whole night's alpha, and a
+# drop is seen on its second night with half a single run's noise
+SPAN = 2
 
 
 @dataclass(frozen=True, slots=True)
 class TrendRule:
     """How a drop is judged."""
 
-    window: int = 5  # runs before the latest that form the baseline
+    window: int = 10  # runs before the latest that form the baseline
     alpha: float = 0.05  # chance that a stable series alarms at all over `nights` runs
     min_drop: float = 0.05  # smallest absolute drop worth an alert
     nights: int = 14  # nightly runs watched: each night spends alpha / nights
@@ -151,7 +158,7 @@ def build_series(
 
 
 def flag_degradations(all_series: list[TrendSeries], rule: TrendRule) -> int:
-    """Test every series' latest run(s) against its window; flag drops. Returns the tests made."""
+    """Test every series' latest two runs against its window; flag drops. Returns the tests."""
     planned: list[tuple[TrendSeries, str, float, float, float, bool, int]] = []
     newest: dict[str, datetime] = {}
     for one in all_series:
@@ -163,24 +170,20 @@ def flag_degradations(all_series: list[TrendSeries], rule: TrendRule) -> int:
             continue  # nothing to compare the first run with
         if one.points[-1].started_at < newest[one.plan]:
             continue  # not in the plan's latest run (e.g. skipped): its old news is not news
-        for span in SPANS:
-            if len(one.points) < span + 1:
-                continue
-            latest = one.points[-span:]
-            window = one.points[-span - rule.window : -span]
-            changed = any(p.config_changed for p in latest) or any(
-                p.config_changed for p in window[1:]
-            )
-            for metric, test in (("pass rate", 0), ("mean score", 1)):
-                if test == 1 and _score_is_pass(latest + window):
-                    continue  # the same numbers tested twice would only spend alpha twice
-                found = _case_test(latest, window, test)
-                if found is None and test == 0:
-                    found = _rate_test(latest, window)
-                elif found is None:
-                    found = _score_test(latest, window)
-                if found is not None:
-                    planned.append((one, metric, *found, changed, span))
+        span = min(SPAN, len(one.points) - 1)
+        latest = one.points[-span:]
+        window = one.points[-span - rule.window : -span]
+        changed = any(p.config_changed for p in latest) or any(p.config_changed for p in window[1:])
+        for metric, test in (("pass rate", 0), ("mean score", 1)):
+            if test == 1 and _score_is_pass(latest + window):
+                continue  # the same numbers tested twice would only spend alpha twice
+            found = _case_test(latest, window, test)
+            if found is None and test == 0:
+                found = _rate_test(latest, window)
+            elif found is None:
+                found = _score_test(latest, window)
+            if found is not None:
+                planned.append((one, metric, *found, changed, span))
     threshold = rule.alpha / (max(len(planned), 1) * max(rule.nights, 1))
     for one, metric, now, base, p, changed, span in planned:
         one.tests.append((metric if span == 1 else f"{metric} (last {span} runs)", now, base, p))
@@ -212,7 +215,27 @@ def _case_test(
     paired = paired_difference(before, now)
     if math.isnan(paired.p_drop):
         return None
-    return paired.candidate_mean, paired.base_mean, paired.p_drop
+    p_drop = paired.p_drop
+    if paired.nonzero > EXHAUSTIVE and len(window) >= 2:
+        # under "stable" every run of a case is a draw from one distribution, so each
+        # case's spread across the window's runs estimates its run-to-run variance, and
+        # the difference of a mean of s runs and a mean of w has variance var (1/s + 1/w).
+        # A z test on that null variance is sharper than the paired t's, whose variance
+        # a real drop inflates (bench_trend_sim.py measures both promises)
+        runs = [p.cases for p in window if p.cases]
+        spreads = [_variance([run[k][which] for run in runs]) for k in keys]
+        variance = math.fsum(spreads) / len(keys) * (1 / len(latest) + 1 / len(window))
+        # the normal tail is trusted only when many cases carry the noise: a window in
+        # which a handful of cases ever moved says little about the variance
+        if sum(1 for v in spreads if v > 0.0) > EXHAUSTIVE:
+            p_drop = NormalDist().cdf(paired.difference / math.sqrt(variance / len(keys)))
+    return paired.candidate_mean, paired.base_mean, p_drop
+
+
+def _variance(values: list[float]) -> float:
+    """Sample variance (n - 1) in plain floats (statistics.variance is exact and slow)."""
+    mean = math.fsum(values) / len(values)
+    return math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1)
 
 
 def _rate_test(

@@ -8,14 +8,15 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from evalkit.analysis.compare import Comparison, compare
+from evalkit.analysis.case_summary import from_case_rows
+from evalkit.analysis.compare import Comparison, compare_summaries
 from evalkit.analysis.gate import GateResult, evaluate
 from evalkit.analysis.human_verdict import human_verdicts
 from evalkit.analysis.security import with_security
 from evalkit.analysis.summary import case_intervals
 from evalkit.errors import UsageError
 from evalkit.store import baselines, ci_rows
-from evalkit.store.comparison_rows import trial_labels, trial_rows
+from evalkit.store.comparison_rows import case_grade_rows, case_rows, trial_labels
 from evalkit.store.queries import resolve_run
 from evalkit.store.security_rows import security_trials
 from evalkit.workspace.models import GateSpec
@@ -94,9 +95,7 @@ def judge(
         confidence = gate_spec.confidence
     comparison = None
     if base is not None and base != candidate:
-        comparison = compare(
-            base, trial_rows(con, base), candidate, trial_rows(con, candidate), confidence
-        )
+        comparison = compare_runs(con, base, candidate, confidence)
     gate = None
     if gate_spec is not None:
         gate = evaluate(
@@ -115,6 +114,19 @@ def judge(
             security_trials(con, base) if comparison is not None and base is not None else None,
         )
     return comparison, gate
+
+
+def compare_runs(
+    con: duckdb.DuckDBPyConnection, base: str, candidate: str, confidence: float = 0.95
+) -> Comparison:
+    """Compare two stored runs: the database sums each case's epochs, Python pairs them."""
+    return compare_summaries(
+        base,
+        from_case_rows(case_rows(con, base), case_grade_rows(con, base)),
+        candidate,
+        from_case_rows(case_rows(con, candidate), case_grade_rows(con, candidate)),
+        confidence,
+    )
 
 
 def with_human(con: duckdb.DuckDBPyConnection, comparison: Comparison) -> Comparison:

@@ -191,6 +191,8 @@ def _print_comparison(
     _print_list(
         f"flaky (epochs disagreed within a run, {FLAKY_EPOCHS}+ epochs)", c.flaky, limit, "yellow"
     )
+    if c.flaky:
+        console.print(Text(f"flaky: {c.flaky_note}", style="dim"))
     if c.unconfirmed_flaky:
         console.print(
             f"[dim]{c.unconfirmed_flaky} cases with 2 epochs disagreed: too few epochs to call "
@@ -205,10 +207,9 @@ def _print_comparison(
 def failing_reasons(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, list[str]]:
     """suite/case@target[prompt] -> why its trials in `run_id` failed or errored."""
     found: dict[str, list[str]] = {}
-    for row in ci_rows.trial_report_rows(con, run_id):
-        if row["status"] in ("fail", "error"):
-            name = str(row["trial_id"]).rsplit("#", 1)[0]
-            found.setdefault(name, []).extend(row["reasons"] or [row["error"] or row["status"]])
+    for trial_id, reasons, error, status in ci_rows.failing_trial_reasons(con, run_id):
+        name = trial_id.rsplit("#", 1)[0]
+        found.setdefault(name, []).extend(reasons or [error or status])
     return found
 
 

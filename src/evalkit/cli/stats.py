@@ -10,11 +10,10 @@ import duckdb
 import typer
 from rich.table import Table
 
-from evalkit.analysis.compare import compare
 from evalkit.analysis.power import PowerRow, power_row, run_power
+from evalkit.analysis.verdict import compare_runs
 from evalkit.cli.console import console, db_path
 from evalkit.store import ci_rows
-from evalkit.store.comparison_rows import trial_rows
 from evalkit.store.db import Store
 from evalkit.store.queries import resolve_run
 
@@ -76,7 +75,7 @@ def _observed(
     alpha: float,
     power: float,
 ) -> list[PowerRow]:
-    comparison = compare(base, trial_rows(con, base), cand, trial_rows(con, cand))
+    comparison = compare_runs(con, base, cand)
     rows = []
     for group in comparison.groups:
         found = group.metric(metric)

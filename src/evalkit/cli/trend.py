@@ -24,7 +24,7 @@ def command(
     plan: Annotated[str | None, typer.Argument(help="Plan name (default: every plan).")] = None,
     window: Annotated[
         int, typer.Option(min=1, max=MAX_COUNT, help="Runs before the latest to compare with.")
-    ] = 5,
+    ] = 10,
     nights: Annotated[
         int,
         typer.Option(

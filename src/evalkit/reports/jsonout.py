@@ -64,6 +64,7 @@ def _comparison(c: Comparison) -> dict[str, Any]:
             metric.update(mcnemar_p=_plain(m.mcnemar_p), label=m.label(c.confidence))
     value["regressions"] = [x.name for x in c.regressions]
     value["fixes"] = [x.name for x in c.fixes]
+    value["flaky_note"] = c.flaky_note
     return value
 
 

@@ -76,6 +76,8 @@ def _comparison(c: Comparison) -> list[str]:
     lines += _listed("Regressed (pass → fail)", [x.name for x in c.regressions], c.human_note)
     lines += _listed("Fixed (fail → pass)", [x.name for x in c.fixes], c.human_note)
     lines += _listed(f"Flaky (epochs disagreed within a run, {FLAKY_EPOCHS}+ epochs)", c.flaky)
+    if c.flaky:
+        lines += [f"Flaky: {_esc(c.flaky_note)}.", ""]
     lines += _listed("Added cases (not compared)", c.added)
     lines += _listed("Removed cases (not compared)", c.removed)
     lines += _listed("Changed content (not compared)", c.changed_content)

@@ -62,6 +62,30 @@ def trial_report_rows(
                 yield dict(zip(names, row, strict=True))
 
 
+def failing_trial_reasons(
+    con: duckdb.DuckDBPyConnection, run_id: str
+) -> list[tuple[str, list[str], str | None, str]]:
+    """(trial id, failing grades' reasons, error, status) of every failed or errored trial:
+    what `trial_report_rows` says of them, without reading every trial's output."""
+    rows = con.execute(
+        """
+        WITH reasons AS (
+            SELECT trial_id,
+                   list(metric || ': ' || coalesce(nullif(reason, ''), status) ORDER BY idx)
+                       AS reasons
+            FROM grades WHERE run_id = ? AND status IN ('fail', 'error')
+            GROUP BY trial_id
+        )
+        SELECT r.trial_id, coalesce(x.reasons, []::VARCHAR[]), r.error, r.status
+        FROM results r LEFT JOIN reasons x USING (trial_id)
+        WHERE r.run_id = ? AND r.status IN ('fail', 'error')
+        ORDER BY r.suite, r.target_id, r.prompt_id NULLS FIRST, r.case_id, r.epoch
+        """,
+        [run_id, run_id],
+    ).fetchall()
+    return [(str(r[0]), list(r[1]), r[2], str(r[3])) for r in rows]
+
+
 def pass_rates(
     con: duckdb.DuckDBPyConnection, run_id: str
 ) -> dict[tuple[str, str, str | None], tuple[int, int]]:
@@ -94,6 +118,46 @@ def case_pass_counts(
         FROM results r LEFT JOIN cases c USING (case_hash)
         WHERE r.run_id = ?
         GROUP BY r.suite, r.target_id, r.prompt_id, r.case_id
+        ORDER BY ALL
+        """,
+        [run_id],
+    ).fetchall()
+    return [(r[0], r[1], r[2], r[3], int(r[4]), int(r[5])) for r in rows]
+
+
+BreakdownCase = tuple[str, str, str | None, str | None, int, int]
+
+
+def metric_case_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[BreakdownCase]:
+    """Per grader metric x target x prompt x case: (metric, target, prompt, cluster,
+    passed, graded) over the case's epochs, what the metric breakdown's interval is over."""
+    rows = con.execute(
+        f"""
+        SELECT g.metric, r.target_id, r.prompt_id, any_value(c.cluster),
+               count(*) FILTER (WHERE g.status = 'pass'),
+               count(*) FILTER (WHERE {counting.counted_grade("g.")})
+        FROM grades g JOIN results r USING (run_id, trial_id)
+        LEFT JOIN cases c ON c.case_hash = r.case_hash
+        WHERE g.run_id = ?
+        GROUP BY g.metric, r.target_id, r.prompt_id, r.suite, r.case_id
+        ORDER BY ALL
+        """,
+        [run_id],
+    ).fetchall()
+    return [(r[0], r[1], r[2], r[3], int(r[4]), int(r[5])) for r in rows]
+
+
+def tag_case_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[BreakdownCase]:
+    """Per case tag x target x prompt x case: (tag, target, prompt, cluster, passed,
+    graded) over the case's epochs, what the tag breakdown's interval is over."""
+    rows = con.execute(
+        f"""
+        SELECT t.tag, r.target_id, r.prompt_id, any_value(c.cluster),
+               count(*) FILTER (WHERE r.status = 'pass'),
+               count(*) FILTER (WHERE {counting.counted("r.")})
+        FROM results r JOIN cases c USING (case_hash), unnest(c.tags) AS t(tag)
+        WHERE r.run_id = ?
+        GROUP BY t.tag, r.target_id, r.prompt_id, r.suite, r.case_id
         ORDER BY ALL
         """,
         [run_id],

@@ -76,6 +76,60 @@ def _merge(found: list[tuple[float | None, bool | None]]) -> tuple[float | None,
     )
 
 
+CaseRow = tuple[str, str, str, str, str | None, str | None, int, int, float, float]
+GradeRow = tuple[str, str, str, str | None, str, float, int, int, int]
+
+
+def case_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[CaseRow]:
+    """Per case x target x prompt of `run_id`, summed over its epochs in the database:
+    (suite, case, case hash, target, prompt, cluster, trials, passed, score sum, sum of
+    squared scores). Skipped trials are not counted (a case of only skipped trials has
+    trials 0: its content hash still pairs it); an error scores 0, as in `trial_rows`."""
+    score = counting.trial_score("r.")
+    counted = counting.counted("r.")
+    rows = con.execute(
+        f"""
+        SELECT r.suite, r.case_id, any_value(r.case_hash), r.target_id, r.prompt_id,
+               any_value(nullif(c.cluster, '')),
+               count(*) FILTER (WHERE {counted}),
+               count(*) FILTER (WHERE r.status = 'pass'),
+               coalesce(sum({score}) FILTER (WHERE {counted}), 0.0),
+               coalesce(sum(({score}) * ({score})) FILTER (WHERE {counted}), 0.0)
+        FROM results r LEFT JOIN cases c USING (case_hash)
+        WHERE r.run_id = ?
+        GROUP BY r.suite, r.case_id, r.target_id, r.prompt_id
+        """,
+        [run_id],
+    ).fetchall()
+    return rows  # DuckDB gives each column the type above
+
+
+def case_grade_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[GradeRow]:
+    """Per case x target x prompt x grade metric of `run_id`, over its counted epochs:
+    (suite, case, target, prompt, metric, sum of values, values, flags passed, flags).
+
+    Two graders reporting one metric in a trial count as one value (their mean) and one
+    flag (passed only if both pass), as in `trial_rows`; error and skipped grades are
+    left out."""
+    rows = con.execute(
+        f"""
+        WITH t AS (
+            SELECT trial_id, metric, avg(score) AS value, bool_and(passed) AS flag
+            FROM grades WHERE run_id = ? AND status IN ('pass', 'fail')
+            GROUP BY trial_id, metric
+        )
+        SELECT r.suite, r.case_id, r.target_id, r.prompt_id, t.metric,
+               coalesce(sum(t.value), 0.0), count(t.value),
+               count(*) FILTER (WHERE t.flag), count(t.flag)
+        FROM t JOIN results r ON r.run_id = ? AND r.trial_id = t.trial_id
+        WHERE {counting.counted("r.")}
+        GROUP BY r.suite, r.case_id, r.target_id, r.prompt_id, t.metric
+        """,
+        [run_id, run_id],
+    ).fetchall()
+    return rows
+
+
 def trial_labels(
     con: duckdb.DuckDBPyConnection, run_id: str
 ) -> list[tuple[str, bool, str, str | None]]:

@@ -10,14 +10,14 @@ from typing import Any
 
 import duckdb
 
-from evalkit.analysis.compare import FLAKY_EPOCHS, CaseChange, Comparison, compare
-from evalkit.analysis.verdict import with_human
+from evalkit.analysis.compare import FLAKY_EPOCHS, CaseChange, Comparison
+from evalkit.analysis.verdict import compare_runs, with_human
 from evalkit.reports.html.page import asset, render_page, write_page
 from evalkit.reports.html.run_page import MAX_TEXT
 from evalkit.reports.html.security_section import compare_security
 from evalkit.reports.html.textdiff import word_diff
 from evalkit.reports.transcript import transcript_view
-from evalkit.store import comparison_rows, reporting
+from evalkit.store import reporting
 from evalkit.store.calibration_rows import label_counts
 from evalkit.store.steps_rows import run_steps
 
@@ -157,6 +157,8 @@ def compare_context(
         "unpaired_variants": comparison.unpaired_variants,
         "flaky": comparison.flaky,
         "flaky_epochs": FLAKY_EPOCHS,
+        "flaky_note": comparison.flaky_note,
+        "flaky_by_chance": comparison.flaky_by_chance,
         "max_cases": MAX_CASES,
     }
 
@@ -166,15 +168,7 @@ def render_compare_report(
     workspace: Path | None,
 ) -> Path:  # fmt: skip
     """Write the comparison page of `cand_run` against `base_run` to `out`."""
-    comparison = with_human(
-        con,
-        compare(
-            base_run,
-            comparison_rows.trial_rows(con, base_run),
-            cand_run,
-            comparison_rows.trial_rows(con, cand_run),
-        ),
-    )
+    comparison = with_human(con, compare_runs(con, base_run, cand_run))
     context = compare_context(con, comparison, base_run, cand_run)
     context["security"] = compare_security(con, base_run, cand_run)
     html = render_page(
