@@ -59,7 +59,7 @@ def choose_executor(
         return None
     from evalkit.engine.workers import WorkerPool
 
-    return WorkerPool(count, setup)
+    return WorkerPool(count, setup, plan)
 
 
 def _in_process_only(trials: TrialPlan | list[Trial], uses_judge: bool) -> str | None:

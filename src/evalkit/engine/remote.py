@@ -20,7 +20,7 @@ from evalkit.engine.dispatch import Done, Job
 from evalkit.engine.runner import Engine, Variant
 from evalkit.errors import EvalkitError
 from evalkit.graders.discovery import load_all
-from evalkit.records import Case, Trial, TrialResult
+from evalkit.records import Case, TargetOutput, Trial, TrialResult
 from evalkit.targets import build_targets
 from evalkit.targets.base import Target, TargetContext, TargetUnavailable
 from evalkit.targets.limits import TargetLimits
@@ -92,10 +92,16 @@ class _Reporting(AdaptiveLimiter):
 class RemoteRunner:
     """The plan, targets and engine of one worker; `run(job)` runs one trial."""
 
-    def __init__(self, setup: Setup, on_rate_limit: Callable[[str], None] | None = None) -> None:
-        root = Path(setup.root)
-        load_all(root)
-        plan = load_plan(Path(setup.plan_path), root)
+    def __init__(
+        self,
+        setup: Setup,
+        on_rate_limit: Callable[[str], None] | None = None,
+        plan: LoadedPlan | None = None,
+    ) -> None:
+        if plan is None:  # a forked worker passes the parent's plan: nothing to re-read
+            root = Path(setup.root)
+            load_all(root)
+            plan = load_plan(Path(setup.plan_path), root)
         if plan.config_hash != setup.config_hash:
             raise WorkerError(
                 f"plan {plan.path} changed since the run started (a worker read "
@@ -130,6 +136,11 @@ class RemoteRunner:
     async def run(self, job: Job) -> None:
         """Run one job; its result lands in the outbox."""
         await self.engine.run_one(self.trial(job), job.cached)
+
+    async def run_trial(self, trial: Trial, cached: TargetOutput | None) -> None:
+        """Run one trial (`cached`: the parent's cache hit for it); the result lands in
+        the outbox."""
+        await self.engine.run_one(trial, cached)
 
 
 def build_plan_targets(plan: LoadedPlan) -> dict[Variant, Target]:
