@@ -187,3 +187,42 @@ def test_kill_9_of_the_parent_then_resume_runs_every_trial_once(tmp_path: Path) 
     )
     assert done.returncode in (0, 1), done.stdout + done.stderr
     assert rows(db, "SELECT count(*), count(DISTINCT trial_id) FROM results") == [(400, 400)]
+
+
+@pytest.mark.slow
+def test_ctrl_c_drains_the_workers_and_resume_runs_the_rest_once(tmp_path: Path) -> None:
+    """The trials queued in workers but not started go back unrun; resume runs them."""
+    root = workspace(tmp_path, [f"c{i:03d}" for i in range(400)], concurrency=4, sleep=0.02)
+    db = tmp_path / "r.duckdb"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evalkit", "run", "--workers", "2", "--db", str(db)],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    log = root / "calls.log"
+    while time.monotonic() < deadline:
+        if log.exists() and len(log.read_text().splitlines()) >= 40:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 2, out
+    saved = rows(db, "SELECT count(*) FROM results")[0][0]
+    assert isinstance(saved, int) and 40 <= saved < 400
+    assert len(calls(root)) == saved  # nothing ran that was not recorded
+    done = subprocess.run(
+        [sys.executable, "-m", "evalkit", "resume", "--db", str(db)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    assert rows(db, "SELECT count(*), count(DISTINCT trial_id) FROM results") == [(400, 400)]
+    assert len(calls(root)) == 400  # each trial called exactly once, across both runs
