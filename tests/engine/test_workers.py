@@ -226,3 +226,44 @@ def test_ctrl_c_drains_the_workers_and_resume_runs_the_rest_once(tmp_path: Path)
     assert done.returncode in (0, 1), done.stdout + done.stderr
     assert rows(db, "SELECT count(*), count(DISTINCT trial_id) FROM results") == [(400, 400)]
     assert len(calls(root)) == 400  # each trial called exactly once, across both runs
+
+
+def test_the_default_is_a_worker_per_core_for_a_large_run_and_one_process_else(
+    tmp_path: Path,
+) -> None:
+    from evalkit.engine.executors import AUTO_MIN_TRIALS, cores
+
+    half = AUTO_MIN_TRIALS // 2
+    root = workspace(tmp_path, [f"c{i:03d}" for i in range(half)], concurrency=8, sleep=0.0)
+    [small] = evalkit.run(workspace=root, db=tmp_path / "small.duckdb")  # half the threshold
+    assert small.totals.finished == half
+    assert {pid for pid, _, _ in calls(root)} == {os.getpid()}
+    (root / "calls.log").unlink()
+    [large] = evalkit.run(workspace=root, db=tmp_path / "large.duckdb", epochs=2)
+    assert large.totals.finished == 2 * half
+    pids = {pid for pid, _, _ in calls(root)}
+    if cores() > 1:
+        assert os.getpid() not in pids and len(pids) == cores()
+    else:
+        assert pids == {os.getpid()}
+
+
+def test_a_spending_limit_keeps_the_run_in_one_process(tmp_path: Path) -> None:
+    root = workspace(tmp_path, [f"c{i:02d}" for i in range(10)], concurrency=4)
+    plan = root / "evals" / "nums.yaml"
+    plan.write_text(plan.read_text() + "max_cost: 5\n")
+    [outcome] = evalkit.run(workspace=root, db=tmp_path / "r.duckdb", workers=2)
+    assert any("--max-cost" in n and "one process" in n for n in outcome.notices)
+    assert {pid for pid, _, _ in calls(root)} == {os.getpid()}
+
+
+def test_shares_of_a_limit_add_up_to_it_and_spread_the_remainders() -> None:
+    from evalkit.engine.handout import split
+
+    assert split(32, 2) == [16, 16]
+    assert split(3, 2) == [2, 1]
+    assert split(3, 2, offset=1) == [1, 2]  # another target's extra slot: the other worker
+    assert split(1, 3, offset=2) == [0, 0, 1]
+    assert all(
+        sum(split(c, w, o)) == c for c in range(1, 40) for w in range(1, 6) for o in range(6)
+    )

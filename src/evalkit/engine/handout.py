@@ -86,6 +86,7 @@ class Handout:
         engine.limiters.update(self.limiters)
         self.cached: dict[int, TargetOutput] = {}
         self.out = 0
+        self.stopped: set[str] = set()  # targets whose remaining trials are not run
         self._second_chance: set[int] = set()
 
     def prefetch_cache(self) -> None:
@@ -195,7 +196,15 @@ class Handout:
         for index in indices:
             self._release(slot, index)
             target = self.trials[index].target_id
+            if target in self.stopped:
+                continue  # not run, as in one process: resume sends them
             (self.retry if index in self._second_chance else self.queues)[target].appendleft(index)
+
+    def stop_target(self, target_id: str) -> None:
+        """Hand out no more of this target's trials (its credentials were rejected)."""
+        self.stopped.add(target_id)
+        self.queues[target_id].clear()
+        self.retry[target_id].clear()
 
     def rate_limited(self, target_id: str) -> None:
         """A worker saw a 429 on this target (the workers halve their shares)."""

@@ -2,8 +2,9 @@
 
 Started by the parent (workers.py) in a session of its own, so a Ctrl-C in the
 terminal reaches only the parent, which drains its workers itself. It reads `setup`,
-then `jobs` batches (trial indices), `429`s seen by other workers, `steal`, `stop` and
-`exit`; it writes `ready` (or `failed`), `done` batches, `429`s and `returned` trials.
+then `jobs` batches (trial indices), `429`s and `stopped` targets seen by other
+workers, `steal`, `stop` and `exit`; it writes `ready` (or `failed`), `done` batches,
+`429`s, `stopped` targets and `returned` trials.
 
 For each target the worker runs as many lanes as its share of the target's
 concurrency (handout.py), each taking the next trial from a local queue the parent
@@ -111,6 +112,8 @@ class _Worker:
             elif kind == "429":
                 if (limiter := self.limiters.get(message[1])) is not None:
                     limiter.told()
+            elif kind == "stopped":
+                self.target_stopped(message[1], message[2], tell=False)
             elif kind == "steal":
                 self.give_back(message[1], message[2])
             elif kind == "setup":
@@ -140,6 +143,7 @@ class _Worker:
         except Exception as exc:  # said to the parent, which stops the run with it
             self.send(("failed", f"{type(exc).__name__}: {exc}"))
             return
+        self.runner.engine.on_target_stopped = self.target_stopped
         lane = 0
         for target, share in start.shares.items():
             self.queues[target] = deque()
@@ -169,6 +173,16 @@ class _Worker:
             self.cached.pop(index, None)
         self.send(("returned", back))
 
+    def target_stopped(self, target: str, why: str, *, tell: bool = True) -> None:
+        """Three identical auth failures on `target` (here, or in another worker as the
+        parent says): send it nothing more, and give its queued trials back unrun."""
+        assert self.runner is not None
+        self.runner.engine.totals.stopped_targets.setdefault(target, why)
+        if tell:
+            self.send(("stopped", target, why))
+        if self.queues.get(target):
+            self.give_back(target, len(self.queues[target]))
+
     async def lane(self, target: str, lane: int) -> None:
         """Run this target's trials one after another, as one slot of its concurrency."""
         assert self.runner is not None and self.running is not None
@@ -182,6 +196,9 @@ class _Worker:
             while not queue:
                 wake.clear()
                 await wake.wait()
+            if target in runner.engine.totals.stopped_targets:
+                self.give_back(target, len(queue))  # sent before the parent knew
+                continue
             index = queue.popleft()
             running.start(lane, index)  # before the call: a death now is this trial's
             try:

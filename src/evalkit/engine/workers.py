@@ -221,6 +221,8 @@ class WorkerPool:
                     for other in self._live():
                         if other is not proc:
                             other.send(("429", message[1]))
+                elif kind == "stopped":
+                    self._target_stopped(proc, book, message[1], message[2])
                 elif kind == "returned":
                     book.returned(proc.slot, message[1])
                     self._stealing = {s for s in self._stealing if s[0] != proc.slot}
@@ -242,6 +244,19 @@ class WorkerPool:
                 self._failure = str(exc)
         self._fill_all(book)
         self._wake.set()
+
+    def _target_stopped(self, proc: _Proc, book: Handout, target: str, why: str) -> None:
+        """A worker stopped sending to `target` (rejected credentials): so does every
+        worker, and its remaining trials are not run, as in one process."""
+        engine = book.engine
+        book.stop_target(target)
+        if target in engine.totals.stopped_targets:
+            return
+        engine.totals.stopped_targets[target] = why
+        engine.on_target_stopped(target, why)
+        for other in self._live():
+            if other is not proc:
+                other.send(("stopped", target, why))
 
     def _reader_ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and (error := task.exception()) is not None:
