@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 import evalkit
+from tests.fakeserver import FakeModelServer
 
 SUITE = """\
 name: nums
@@ -267,3 +268,25 @@ def test_shares_of_a_limit_add_up_to_it_and_spread_the_remainders() -> None:
     assert all(
         sum(split(c, w, o)) == c for c in range(1, 40) for w in range(1, 6) for o in range(6)
     )
+
+
+def test_workers_are_given_the_cached_responses_instead_of_calling(
+    tmp_path: Path, fake_server: FakeModelServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    root = workspace(tmp_path, [f"c{i:02d}" for i in range(30)], concurrency=4)
+    (root / "evals" / "nums.yaml").write_text(
+        "name: nums\nsuites: [suites/nums.yaml]\nconcurrency: 4\ntargets:\n"
+        "  - id: claude\n    provider: anthropic\n    model: claude-haiku-4-5\n"
+        f"    base_url: {fake_server.anthropic_url}\n"
+        "    prompts: [{id: plain, template: 'is {{ n }} even?'}]\n"
+    )
+    db = tmp_path / "r.duckdb"
+    [first] = evalkit.run(workspace=root, db=db, workers=2)
+    assert fake_server.request_count() == 30 and first.totals.cache_hits == 0
+    [second] = evalkit.run(workspace=root, db=db, workers=2)
+    assert fake_server.request_count() == 30  # not one call more
+    assert second.totals.cache_hits == 30
+    texts = "SELECT r.run_id = ? AS first, case_id, output FROM results r ORDER BY case_id"
+    got = rows(db, texts.replace("?", f"'{first.run_id}'"))
+    assert [(c, o) for f, c, o in got if f] == [(c, o) for f, c, o in got if not f]

@@ -148,7 +148,8 @@ class Handout:
                     held.add(index)
                     jobs.append(index)
         self.out += len(jobs)
-        cached = {i: self.cached.pop(i) for i in jobs if i in self.cached}
+        # kept until the trial is done: one given back unstarted is sent again with it
+        cached = {i: self.cached[i] for i in jobs if i in self.cached}
         return jobs, cached
 
     def _second_try(self, account: Account) -> int | None:
@@ -172,6 +173,7 @@ class Handout:
         index = self.index[done.trial_id]
         trial = self.trials[index]
         self._release(slot, index)
+        self.cached.pop(index, None)
         self.engine.deliver(
             TrialResult(
                 run_id=self.engine.run_id,

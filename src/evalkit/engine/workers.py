@@ -183,8 +183,10 @@ class WorkerPool:
         if jobs:
             proc.send(("jobs", jobs, cached))
 
-    def _fill_all(self, book: Handout) -> None:
+    def _fill_all(self, book: Handout, *, neediest_first: bool = False) -> None:
         live = self._live()
+        if neediest_first:  # trials given back go to the worker that ran dry
+            live.sort(key=lambda p: book.accounts[p.slot].count_all())
         for proc in live:
             self._fill(proc, book, len(live))
 
@@ -226,7 +228,7 @@ class WorkerPool:
                 elif kind == "returned":
                     book.returned(proc.slot, message[1])
                     self._stealing = {s for s in self._stealing if s[0] != proc.slot}
-                    self._fill_all(book)
+                    self._fill_all(book, neediest_first=True)
                 elif kind == "failed":
                     self._failure = str(message[1])
                 self._wake.set()
