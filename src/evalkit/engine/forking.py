@@ -2,15 +2,14 @@
 
 A fresh interpreter spends one to two CPU seconds importing evalkit and a provider SDK
 (`anthropic` alone is most of it) before its first trial; on two cores that start-up
-was a tenth of a 5,000-trial run. A forked child has them already. It shares nothing
-else with the parent: it leaves the parent's session (no terminal signals), resets
-the signal handlers asyncio installed, closes every inherited file descriptor but its
-two pipes (another worker's pipe held open here would hide the parent's death from
-it), builds its own targets (its own connections) from the plan and trials it
-inherited (reading thousands of cases again would cost each worker what the
-parent already spent), and runs its
-event loop in a new thread, because the parent's loop is copied as running in this
-one. It leaves by os._exit: the parent's objects copied into it are never finalised.
+was a tenth of a 5,000-trial run. A forked child has them already, and the loaded plan
+and the run's trials too (reading thousands of cases again would cost each worker
+what the parent already spent); it builds its own targets (its own connections). It
+leaves the parent's session (no terminal signals), resets the signal handlers asyncio
+installed, closes every inherited file descriptor but its two pipes (another worker's
+pipe held open here would hide the parent's death from it), and runs its event loop
+in a new thread, because the parent's loop is copied as running in this one. It
+leaves by os._exit: the parent's objects copied into it are never finalised.
 
 Elsewhere, or with EVALKIT_WORKER_START=spawn, workers start as fresh interpreters.
 """

@@ -1,9 +1,10 @@
 """The worker side of an executor: the plan loaded once, trials run as the parent sends them.
 
-A worker process (or a Ray task or actor) loads the workspace's graders and the plan
-itself, from the same files as the parent, and checks it sees the same plan (config
-hash) and the same cases (content hashes): a worker that read a file edited since the
-run started would otherwise measure something else under the same run id. It then
+A spawned worker process (or a Ray task or actor) loads the workspace's graders and
+the plan itself, from the same files as the parent, and checks it sees the same plan
+(config hash) and the same cases (content hashes): a worker that read a file edited
+since the run started would otherwise measure something else under the same run id.
+A forked worker is given the parent's loaded plan instead. It then
 runs each `Job` with the ordinary engine, so retries, timeouts, the cache key and
 grading are exactly the in-process ones; only the writer and the limits stay with the
 parent (see dispatch.py).
