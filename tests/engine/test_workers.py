@@ -290,3 +290,51 @@ def test_workers_are_given_the_cached_responses_instead_of_calling(
     texts = "SELECT r.run_id = ? AS first, case_id, output FROM results r ORDER BY case_id"
     got = rows(db, texts.replace("?", f"'{first.run_id}'"))
     assert [(c, o) for f, c, o in got if f] == [(c, o) for f, c, o in got if not f]
+
+
+# A 429 in one worker while the other's calls are out: they wait for the marker the
+# rate-limited call leaves, then for longer than the parent takes to pass the 429 on.
+SYSTEM_429 = """\
+import asyncio, os, time
+from pathlib import Path
+
+from evalkit.records import ErrorKind
+from evalkit.targets.base import TargetCallError
+
+HERE = Path(__file__).parent
+MARK = HERE / "limited"
+
+
+async def answer(case):
+    began = time.time()
+    if case.id == "hot" and not MARK.exists():
+        with open(HERE / "calls.log", "a") as log:
+            log.write(f"{os.getpid()} {began} {began} hot\\n")
+        MARK.write_text(str(time.time()))
+        raise TargetCallError(ErrorKind.RATE_LIMIT, "slow down", status_code=429, retry_after=0.0)
+    while not MARK.exists():
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)
+    with open(HERE / "calls.log", "a") as log:
+        log.write(f"{os.getpid()} {began} {time.time()} ok\\n")
+    return "even"
+"""
+
+
+@pytest.mark.slow
+def test_a_429_in_one_worker_halves_the_share_of_the_other(tmp_path: Path) -> None:
+    root = workspace(tmp_path, ["hot"] + [f"c{i:02d}" for i in range(59)], concurrency=8)
+    (root / "system.py").write_text(SYSTEM_429)
+    [outcome] = evalkit.run(workspace=root, db=tmp_path / "r.duckdb", workers=2)
+    assert outcome.totals.finished == 60
+    lines = [ln.split() for ln in (root / "calls.log").read_text().splitlines()]
+    [(hot_pid, limited_at)] = [(int(p), float(a)) for p, a, _, kind in lines if kind == "hot"]
+    other = sorted(
+        (float(a), float(b)) for p, a, b, kind in lines if kind == "ok" and int(p) != hot_pid
+    )
+    assert len(other) >= 8  # two rounds of its four lanes at least
+    # Its first round was out when the 429 came; the calls it started after that round
+    # ended ran at most 3 at a time (its 4 halved to 2, plus one per 2 successes), not 4.
+    later = [(a, b) for a, b in other if a > limited_at + 0.15]
+    first_round = [(a, b) for a, b in later if a < later[0][0] + 0.2]
+    assert 1 <= len(first_round) <= 3, first_round
