@@ -18,14 +18,19 @@ Prints, in one run, against the local fake server (Anthropic wire format, the re
 
 Every measurement runs in a fresh process (its own peak memory; worker processes are
 not counted in it) and a fresh workspace; evalkit's import and Ray's start are timed
-apart and left out of the wall time. Goals on 2 cores: 2 workers <= 0.7x the bare loop,
---workers 1 <= 1.1x, >= 2,000 python trials/s.
+apart and left out of the wall time. Beside wall times it prints CPU per trial (parent
+plus workers) and the fake server's CPU (it shares the cores): on a machine busy with
+other work, wall times say little and CPU per trial is the figure to compare. Goals on
+2 cores: 2 workers <= 0.7x the bare loop, --workers 1 <= 1.1x, >= 2,000 python
+trials/s. The ideal bound ceil(N/C) x latency is printed too: when the bare loop is
+already near it, no number of workers can reach 0.7x at that concurrency.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import statistics
@@ -109,17 +114,33 @@ def phase(args: argparse.Namespace) -> None:
     print(json.dumps(result))
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_phase(
-    name: str, cases: int, args: argparse.Namespace, url: str, epochs: int = 1
+    name: str,
+    cases: int,
+    args: argparse.Namespace,
+    url: str,
+    epochs: int = 1,
+    server_pid: int | None = None,
 ) -> dict[str, float]:
-    """One measurement in a fresh process and a fresh workspace folder."""
+    """One measurement in a fresh process and a fresh workspace folder; with
+    `server_pid`, the fake server's CPU during it too (it shares the cores)."""
     tmp = tempfile.mkdtemp(dir=args.tmp)
     concurrency = args.concurrency if name.split(":")[0] in ("bare", "anthropic") else 64
     cmd = [sys.executable, __file__, "--phase", name, "--url", url, "--tmp", tmp]
     cmd += ["--cases", str(cases), "--concurrency", str(concurrency)]
     cmd += ["--cpu-ms", str(args.cpu_ms), "--epochs", str(epochs)]
+    server0 = process_cpu(server_pid) if server_pid else 0.0
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    result = dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    result["server_cpu"] = process_cpu(server_pid) - server0 if server_pid else 0.0
+    result["ms_per_trial"] = 1000 * (result["cpu"] + result.get("children_cpu", 0.0)) / cases
+    return result
 
 
 def med(runs: list[dict[str, float]], key: str) -> float:
@@ -149,37 +170,51 @@ def main() -> None:
     from tests.fakeserver import FakeModelServer
 
     modes = ["w1", "w2"] + ([] if args.no_ray else ["ray"])
+    ideal = math.ceil(args.cases / args.concurrency) * args.latency_ms / 1000
     print(
-        f"{os.cpu_count()} cores; anthropic: {args.cases} trials, latency "
-        f"{args.latency_ms:g} ms, concurrency {args.concurrency}; medians of {args.repeat}"
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start; "
+        f"anthropic: {args.cases} trials, latency {args.latency_ms:g} ms, concurrency "
+        f"{args.concurrency} (ideal ceil(N/C) x latency = {ideal:.2f}s); medians of {args.repeat}"
     )
     with tempfile.TemporaryDirectory() as tmp, FakeModelServer(latency_ms=args.latency_ms) as srv:
         args.tmp = tmp
+        pid = srv.pid
         rounds: list[dict[str, dict[str, float]]] = []
         for _ in range(args.repeat):  # alternating: every mode once per round
-            got = {"bare": run_phase("bare:-", args.cases, args, srv.url)}
+            got = {"bare": run_phase("bare:-", args.cases, args, srv.url, server_pid=pid)}
             for mode in modes:
-                got[mode] = run_phase(f"anthropic:{mode}", args.cases, args, srv.url)
+                name = f"anthropic:{mode}"
+                got[mode] = run_phase(name, args.cases, args, srv.url, server_pid=pid)
             rounds.append(got)
         bares = [r["bare"] for r in rounds]
         bare = med(bares, "wall")
-        print(f"  bare SDK loop     {bare:6.2f}s  (cpu {med(bares, 'cpu'):.2f}s)")
+        print(
+            f"  bare SDK loop     {bare:6.2f}s  (cpu {med(bares, 'cpu'):.2f}s = "
+            f"{med(bares, 'ms_per_trial'):.2f} ms/trial; fake server cpu "
+            f"{med(bares, 'server_cpu'):.2f}s; {bare / ideal:.2f}x the ideal)"
+        )
         for mode in modes:
             runs = [r[mode] for r in rounds]
             ratios = ", ".join(f"{r[mode]['wall'] / r['bare']['wall']:.2f}x" for r in rounds)
             extra = f", ray.init {med(runs, 'ray_init'):.1f}s untimed" if mode == "ray" else ""
             print(
                 f"  evalkit {mode:9} {med(runs, 'wall'):6.2f}s  {med(runs, 'wall') / bare:.2f}x "
-                f"bare (per round: {ratios}); parent cpu {med(runs, 'cpu'):.2f}s, workers cpu "
-                f"{med(runs, 'children_cpu'):.2f}s, parent peak {med(runs, 'peak_mb'):.0f} MB, "
+                f"bare (per round: {ratios}); cpu parent {med(runs, 'cpu'):.2f}s + workers "
+                f"{med(runs, 'children_cpu'):.2f}s = {med(runs, 'ms_per_trial'):.2f} ms/trial "
+                f"(bare {med(bares, 'ms_per_trial'):.2f}); fake server cpu "
+                f"{med(runs, 'server_cpu'):.2f}s; parent peak {med(runs, 'peak_mb'):.0f} MB, "
                 f"errors {med(runs, 'errors'):.0f}{extra}"
             )
+        print(
+            f"  (the ideal bound is {ideal / bare:.2f}x this bare loop: no run at concurrency "
+            f"{args.concurrency} can go below it, whatever the number of workers)"
+        )
         print(f"python target, {args.cpu_ms:g} ms CPU per call, {args.cpu_cases} trials:")
         for mode in modes:
             r = run_phase(f"cpu:{mode}", args.cpu_cases, args, srv.url)
             print(
                 f"  {mode:4} {r['trials'] / r['wall']:8,.0f} trials/s  ({r['wall']:.2f}s, "
-                f"parent peak {r['peak_mb']:.0f} MB)"
+                f"{r['ms_per_trial']:.2f} ms cpu/trial, parent peak {r['peak_mb']:.0f} MB)"
             )
         print(
             f"python target, zero latency, 3 rule graders, DuckDB writes included; "
@@ -190,8 +225,8 @@ def main() -> None:
                 r = run_phase(f"python:{mode}", args.python_cases // 4, args, srv.url, epochs)
                 print(
                     f"  {mode:4} {r['trials']:6.0f} trials {r['trials'] / r['wall']:8,.0f} "
-                    f"trials/s ({r['wall']:.2f}s, parent cpu {r['cpu']:.2f}s, parent peak "
-                    f"{r['peak_mb']:.0f} MB)"
+                    f"trials/s ({r['wall']:.2f}s, parent cpu {r['cpu']:.2f}s, workers cpu "
+                    f"{r['children_cpu']:.2f}s, parent peak {r['peak_mb']:.0f} MB)"
                 )
 
 

@@ -55,6 +55,28 @@ def test_a_rejected_key_exits_3_stops_after_3_calls_and_says_why_once(
     assert workspace.sql("SELECT count(*) FROM results")[0][0] == 3  # the rest: not run
 
 
+def test_a_rejected_key_stops_every_worker_and_leaves_the_rest_unrun(
+    workspace: Workspace, cli: Cli
+) -> None:
+    """With worker processes, one worker's third rejection stops the target in all."""
+    cases = "".join(
+        f"  - id: q{i}\n    vars: {{question: 'question {i}'}}\n"
+        "    graders: [{type: icontains, value: reply}]\n"
+        for i in range(40)
+    )
+    (workspace.root / "suites" / "support.yaml").write_text(f"name: support\ncases:\n{cases}")
+    workspace.plan(anthropic_target(workspace.server), extra="concurrency: 2\n")
+    workspace.server.fail_next(401, count=100)
+    code, out = cli("run", "--workers", "2")
+    assert code == 3, out
+    assert out.count("ANTHROPIC_API_KEY was rejected: HTTP 401") == 2  # notice + reason
+    (status,) = workspace.sql("SELECT status FROM runs")[0]
+    assert status == "failed"  # resumable, never a baseline
+    sent = workspace.server.request_count()
+    assert 3 <= sent <= 6  # each worker stops after at most 3 of its own
+    assert workspace.sql("SELECT count(*) FROM results")[0][0] == sent  # the rest: not run
+
+
 def test_every_trial_unreachable_is_an_infrastructure_failure(
     workspace: Workspace, cli: Cli
 ) -> None:

@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 import evalkit
+from tests.fakeserver import FakeModelServer
 
 SUITE = """\
 name: nums
@@ -187,3 +188,153 @@ def test_kill_9_of_the_parent_then_resume_runs_every_trial_once(tmp_path: Path) 
     )
     assert done.returncode in (0, 1), done.stdout + done.stderr
     assert rows(db, "SELECT count(*), count(DISTINCT trial_id) FROM results") == [(400, 400)]
+
+
+@pytest.mark.slow
+def test_ctrl_c_drains_the_workers_and_resume_runs_the_rest_once(tmp_path: Path) -> None:
+    """The trials queued in workers but not started go back unrun; resume runs them."""
+    root = workspace(tmp_path, [f"c{i:03d}" for i in range(400)], concurrency=4, sleep=0.02)
+    db = tmp_path / "r.duckdb"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evalkit", "run", "--workers", "2", "--db", str(db)],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    log = root / "calls.log"
+    while time.monotonic() < deadline:
+        if log.exists() and len(log.read_text().splitlines()) >= 40:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 2, out
+    saved = rows(db, "SELECT count(*) FROM results")[0][0]
+    assert isinstance(saved, int) and 40 <= saved < 400
+    assert len(calls(root)) == saved  # nothing ran that was not recorded
+    done = subprocess.run(
+        [sys.executable, "-m", "evalkit", "resume", "--db", str(db)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    assert rows(db, "SELECT count(*), count(DISTINCT trial_id) FROM results") == [(400, 400)]
+    assert len(calls(root)) == 400  # each trial called exactly once, across both runs
+
+
+def test_the_default_is_a_worker_per_core_for_a_large_run_and_one_process_else(
+    tmp_path: Path,
+) -> None:
+    from evalkit.engine.executors import AUTO_MIN_TRIALS, cores
+
+    half = AUTO_MIN_TRIALS // 2
+    root = workspace(tmp_path, [f"c{i:03d}" for i in range(half)], concurrency=8, sleep=0.0)
+    [small] = evalkit.run(workspace=root, db=tmp_path / "small.duckdb")  # half the threshold
+    assert small.totals.finished == half
+    assert {pid for pid, _, _ in calls(root)} == {os.getpid()}
+    (root / "calls.log").unlink()
+    [large] = evalkit.run(workspace=root, db=tmp_path / "large.duckdb", epochs=2)
+    assert large.totals.finished == 2 * half
+    pids = {pid for pid, _, _ in calls(root)}
+    if cores() > 1:
+        assert os.getpid() not in pids and len(pids) == cores()
+    else:
+        assert pids == {os.getpid()}
+
+
+def test_a_spending_limit_keeps_the_run_in_one_process(tmp_path: Path) -> None:
+    root = workspace(tmp_path, [f"c{i:02d}" for i in range(10)], concurrency=4)
+    plan = root / "evals" / "nums.yaml"
+    plan.write_text(plan.read_text() + "max_cost: 5\n")
+    [outcome] = evalkit.run(workspace=root, db=tmp_path / "r.duckdb", workers=2)
+    assert any("--max-cost" in n and "one process" in n for n in outcome.notices)
+    assert {pid for pid, _, _ in calls(root)} == {os.getpid()}
+
+
+def test_shares_of_a_limit_add_up_to_it_and_spread_the_remainders() -> None:
+    from evalkit.engine.handout import split
+
+    assert split(32, 2) == [16, 16]
+    assert split(3, 2) == [2, 1]
+    assert split(3, 2, offset=1) == [1, 2]  # another target's extra slot: the other worker
+    assert split(1, 3, offset=2) == [0, 0, 1]
+    assert all(
+        sum(split(c, w, o)) == c for c in range(1, 40) for w in range(1, 6) for o in range(6)
+    )
+
+
+def test_workers_are_given_the_cached_responses_instead_of_calling(
+    tmp_path: Path, fake_server: FakeModelServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    root = workspace(tmp_path, [f"c{i:02d}" for i in range(30)], concurrency=4)
+    (root / "evals" / "nums.yaml").write_text(
+        "name: nums\nsuites: [suites/nums.yaml]\nconcurrency: 4\ntargets:\n"
+        "  - id: claude\n    provider: anthropic\n    model: claude-haiku-4-5\n"
+        f"    base_url: {fake_server.anthropic_url}\n"
+        "    prompts: [{id: plain, template: 'is {{ n }} even?'}]\n"
+    )
+    db = tmp_path / "r.duckdb"
+    [first] = evalkit.run(workspace=root, db=db, workers=2)
+    assert fake_server.request_count() == 30 and first.totals.cache_hits == 0
+    [second] = evalkit.run(workspace=root, db=db, workers=2)
+    assert fake_server.request_count() == 30  # not one call more
+    assert second.totals.cache_hits == 30
+    texts = "SELECT r.run_id = ? AS first, case_id, output FROM results r ORDER BY case_id"
+    got = rows(db, texts.replace("?", f"'{first.run_id}'"))
+    assert [(c, o) for f, c, o in got if f] == [(c, o) for f, c, o in got if not f]
+
+
+# A 429 in one worker while the other's calls are out: they wait for the marker the
+# rate-limited call leaves, then for longer than the parent takes to pass the 429 on.
+SYSTEM_429 = """\
+import asyncio, os, time
+from pathlib import Path
+
+from evalkit.records import ErrorKind
+from evalkit.targets.base import TargetCallError
+
+HERE = Path(__file__).parent
+MARK = HERE / "limited"
+
+
+async def answer(case):
+    began = time.time()
+    if case.id == "hot" and not MARK.exists():
+        with open(HERE / "calls.log", "a") as log:
+            log.write(f"{os.getpid()} {began} {began} hot\\n")
+        MARK.write_text(str(time.time()))
+        raise TargetCallError(ErrorKind.RATE_LIMIT, "slow down", status_code=429, retry_after=0.0)
+    while not MARK.exists():
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)
+    with open(HERE / "calls.log", "a") as log:
+        log.write(f"{os.getpid()} {began} {time.time()} ok\\n")
+    return "even"
+"""
+
+
+@pytest.mark.slow
+def test_a_429_in_one_worker_halves_the_share_of_the_other(tmp_path: Path) -> None:
+    root = workspace(tmp_path, ["hot"] + [f"c{i:02d}" for i in range(59)], concurrency=8)
+    (root / "system.py").write_text(SYSTEM_429)
+    [outcome] = evalkit.run(workspace=root, db=tmp_path / "r.duckdb", workers=2)
+    assert outcome.totals.finished == 60
+    lines = [ln.split() for ln in (root / "calls.log").read_text().splitlines()]
+    [(hot_pid, limited_at)] = [(int(p), float(a)) for p, a, _, kind in lines if kind == "hot"]
+    other = sorted(
+        (float(a), float(b)) for p, a, b, kind in lines if kind == "ok" and int(p) != hot_pid
+    )
+    assert len(other) >= 8  # two rounds of its four lanes at least
+    # Its first round was out when the 429 came; the calls it started after that round
+    # ended ran at most 3 at a time (its 4 halved to 2, plus one per 2 successes), not 4.
+    later = [(a, b) for a, b in other if a > limited_at + 0.15]
+    first_round = [(a, b) for a, b in later if a < later[0][0] + 0.2]
+    assert 1 <= len(first_round) <= 3, first_round

@@ -51,6 +51,11 @@ class FakeModelServer:
         self._http = httpx.Client(base_url=self.url, timeout=10.0)
 
     @property
+    def pid(self) -> int:
+        """The server process's id (benchmarks read its CPU time)."""
+        return self._proc.pid
+
+    @property
     def anthropic_url(self) -> str:
         """base_url for anthropic.Anthropic / AsyncAnthropic."""
         return self.url

@@ -166,3 +166,20 @@ def test_an_error_message_on_the_terminal_is_redacted(workspace: Workspace) -> N
     )
     out = cli(workspace, "run", ok=(3, 4))
     assert QUERY_KEY not in out
+
+
+def test_a_secret_learnt_later_is_redacted_in_text_redacted_before() -> None:
+    """Short texts are remembered once redacted; learning a secret forgets them."""
+    from evalkit.workspace import secrets
+
+    secret = "late-canary-2c7e91d4b0a6"
+    text = f"grader saw {secret}"
+    secrets.forget_all()
+    try:
+        assert secrets.redact_text(text) == text  # not a secret yet
+        secrets.remember([secret])
+        assert secret not in secrets.redact_text(text)
+        secrets.forget_all()
+        assert secrets.redact_text(text) == text  # a new session knows no secrets
+    finally:
+        secrets.forget_all()

@@ -111,7 +111,10 @@ def command(
     ] = None,
     workers: Annotated[
         int | None,
-        typer.Option(min=1, help="Worker processes (default: the plan's, else 1)."),
+        typer.Option(
+            min=1,
+            help="Worker processes (default: the plan's, else one per core from 500 trials).",
+        ),
     ] = None,
     executor: Annotated[
         str | None,

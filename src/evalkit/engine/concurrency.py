@@ -11,8 +11,7 @@ it costs nothing however long the run is.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from types import TracebackType
 
 
 class AdaptiveLimiter:
@@ -27,20 +26,12 @@ class AdaptiveLimiter:
         self.lowest = ceiling  # the smallest limit reached, reported in the run summary
         self.decreases = 0
         self._successes = 0
+        self._waiting = 0  # calls waiting for a slot
         self._changed = asyncio.Condition()
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one of the `limit` slots for the duration of a call."""
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < self.limit)
-            self.in_flight += 1
-        try:
-            yield
-        finally:
-            async with self._changed:
-                self.in_flight -= 1
-                self._changed.notify_all()
+    def slot(self) -> _Slot:
+        """Hold one of the `limit` slots for the duration of a call (`async with`)."""
+        return _Slot(self)
 
     def rate_limited(self) -> None:
         """A call was refused with 429: halve the limit (never below 1)."""
@@ -59,3 +50,39 @@ class AdaptiveLimiter:
             self.limit += 1
             async with self._changed:
                 self._changed.notify_all()
+
+
+class _Slot:
+    """One slot of an AdaptiveLimiter, held inside `async with`. While a slot is free
+    and nobody waits, taking and giving it back touch no lock: on one event loop
+    nothing runs between the check and the count (this is on every call's path)."""
+
+    __slots__ = ("_limiter",)
+
+    def __init__(self, limiter: AdaptiveLimiter) -> None:
+        self._limiter = limiter
+
+    async def __aenter__(self) -> None:
+        limiter = self._limiter
+        if limiter._waiting == 0 and limiter.in_flight < limiter.limit:
+            limiter.in_flight += 1
+            return
+        limiter._waiting += 1
+        try:
+            async with limiter._changed:
+                await limiter._changed.wait_for(lambda: limiter.in_flight < limiter.limit)
+                limiter.in_flight += 1
+        finally:
+            limiter._waiting -= 1
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        limiter = self._limiter
+        limiter.in_flight -= 1
+        if limiter._waiting:
+            async with limiter._changed:
+                limiter._changed.notify_all()

@@ -1,7 +1,8 @@
-"""Handing trials to other processes within each target's global limits.
+"""Handing trials to Ray within each target's global limits.
 
-Worker processes and Ray tasks run trials; the parent keeps everything that must be
-one: the writer, the progress, the response cache and the per-target limits. A trial
+Ray tasks run trials; the driver keeps everything that must be one: the writer, the
+progress, the response cache and the per-target limits. (Worker processes take a
+share of each limit and a queue of their own instead: see handout.py.) A trial
 is handed out only while its target has fewer than `limit` trials out in total, so
 the concurrency of a target is the plan's number whatever the number of workers; a 429
 reported by any worker halves that limit for all of them (AIMD, as in-process). What

@@ -2,13 +2,14 @@
 
 A fresh interpreter spends one to two CPU seconds importing evalkit and a provider SDK
 (`anthropic` alone is most of it) before its first trial; on two cores that start-up
-was a tenth of a 5,000-trial run. A forked child has them already. It shares nothing
-else with the parent: it leaves the parent's session (no terminal signals), resets
-the signal handlers asyncio installed, closes every inherited file descriptor but its
-two pipes (another worker's pipe held open here would hide the parent's death from
-it), loads the plan and builds its own targets (its own connections), and runs its
-event loop in a new thread, because the parent's loop is copied as running in this
-one. It leaves by os._exit: the parent's objects copied into it are never finalised.
+was a tenth of a 5,000-trial run. A forked child has them already, and the loaded plan
+and the run's trials too (reading thousands of cases again would cost each worker
+what the parent already spent); it builds its own targets (its own connections). It
+leaves the parent's session (no terminal signals), resets the signal handlers asyncio
+installed, closes every inherited file descriptor but its two pipes (another worker's
+pipe held open here would hide the parent's death from it), and runs its event loop
+in a new thread, because the parent's loop is copied as running in this one. It
+leaves by os._exit: the parent's objects copied into it are never finalised.
 
 Elsewhere, or with EVALKIT_WORKER_START=spawn, workers start as fresh interpreters.
 """
@@ -22,6 +23,10 @@ import signal
 import sys
 import threading
 import traceback
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from evalkit.engine.worker_main import Inherited
 
 
 def can_fork() -> bool:
@@ -56,14 +61,15 @@ class Forked:
             os.kill(self.pid, signal.SIGKILL)
 
 
-def fork_worker(read_fd: int, write_fd: int) -> Forked:
-    """Fork a worker serving the pipes `read_fd` / `write_fd`; the parent gets its handle."""
+def fork_worker(read_fd: int, write_fd: int, inherited: Inherited) -> Forked:
+    """Fork a worker serving the pipes `read_fd` / `write_fd`, taking over `inherited`
+    (the plan and trials already in memory); the parent gets its handle."""
     pid = os.fork()
     if pid != 0:
         return Forked(pid)
     code = 0
     try:
-        _become_worker(read_fd, write_fd)
+        _become_worker(read_fd, write_fd, inherited)
     except BaseException:
         traceback.print_exc()
         code = 1
@@ -71,7 +77,7 @@ def fork_worker(read_fd: int, write_fd: int) -> Forked:
         os._exit(code)
 
 
-def _become_worker(read_fd: int, write_fd: int) -> None:
+def _become_worker(read_fd: int, write_fd: int, inherited: Inherited) -> None:
     os.setsid()
     signal.set_wakeup_fd(-1)
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -83,6 +89,8 @@ def _become_worker(read_fd: int, write_fd: int) -> None:
                 os.close(int(name))
     from evalkit.engine.worker_main import serve_pipes
 
-    thread = threading.Thread(target=serve_pipes, args=(read_fd, write_fd), name="evalkit-worker")
+    thread = threading.Thread(
+        target=serve_pipes, args=(read_fd, write_fd, inherited), name="evalkit-worker"
+    )
     thread.start()
     thread.join()

@@ -1,9 +1,10 @@
 """The worker side of an executor: the plan loaded once, trials run as the parent sends them.
 
-A worker process (or a Ray task or actor) loads the workspace's graders and the plan
-itself, from the same files as the parent, and checks it sees the same plan (config
-hash) and the same cases (content hashes): a worker that read a file edited since the
-run started would otherwise measure something else under the same run id. It then
+A spawned worker process (or a Ray task or actor) loads the workspace's graders and
+the plan itself, from the same files as the parent, and checks it sees the same plan
+(config hash) and the same cases (content hashes): a worker that read a file edited
+since the run started would otherwise measure something else under the same run id.
+A forked worker is given the parent's loaded plan instead. It then
 runs each `Job` with the ordinary engine, so retries, timeouts, the cache key and
 grading are exactly the in-process ones; only the writer and the limits stay with the
 parent (see dispatch.py).
@@ -20,7 +21,7 @@ from evalkit.engine.dispatch import Done, Job
 from evalkit.engine.runner import Engine, Variant
 from evalkit.errors import EvalkitError
 from evalkit.graders.discovery import load_all
-from evalkit.records import Case, Trial, TrialResult
+from evalkit.records import Case, TargetOutput, Trial, TrialResult
 from evalkit.targets import build_targets
 from evalkit.targets.base import Target, TargetContext, TargetUnavailable
 from evalkit.targets.limits import TargetLimits
@@ -92,10 +93,16 @@ class _Reporting(AdaptiveLimiter):
 class RemoteRunner:
     """The plan, targets and engine of one worker; `run(job)` runs one trial."""
 
-    def __init__(self, setup: Setup, on_rate_limit: Callable[[str], None] | None = None) -> None:
-        root = Path(setup.root)
-        load_all(root)
-        plan = load_plan(Path(setup.plan_path), root)
+    def __init__(
+        self,
+        setup: Setup,
+        on_rate_limit: Callable[[str], None] | None = None,
+        plan: LoadedPlan | None = None,
+    ) -> None:
+        if plan is None:  # a forked worker passes the parent's plan: nothing to re-read
+            root = Path(setup.root)
+            load_all(root)
+            plan = load_plan(Path(setup.plan_path), root)
         if plan.config_hash != setup.config_hash:
             raise WorkerError(
                 f"plan {plan.path} changed since the run started (a worker read "
@@ -130,6 +137,11 @@ class RemoteRunner:
     async def run(self, job: Job) -> None:
         """Run one job; its result lands in the outbox."""
         await self.engine.run_one(self.trial(job), job.cached)
+
+    async def run_trial(self, trial: Trial, cached: TargetOutput | None) -> None:
+        """Run one trial (`cached`: the parent's cache hit for it); the result lands in
+        the outbox."""
+        await self.engine.run_one(trial, cached)
 
 
 def build_plan_targets(plan: LoadedPlan) -> dict[Variant, Target]:

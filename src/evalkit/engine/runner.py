@@ -467,7 +467,9 @@ def _without_secrets(output: TargetOutput) -> TargetOutput:
         if text != output.text:
             changes["text"] = text
     if output.metadata:
-        changes["metadata"] = redact_value(output.metadata)
+        metadata = redact_value(output.metadata)
+        if metadata != output.metadata:
+            changes["metadata"] = metadata
     if output.error is not None:
         changes["error"] = replace(output.error, message=redact_text(output.error.message))
     return replace(output, **changes) if changes else output

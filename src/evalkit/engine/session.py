@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -274,11 +275,16 @@ async def _drive(
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(ValueError):  # not the main thread: no signal handling
             previous[signum] = signal.signal(signum, on_signal)
+    # The plan, its cases and the imports live for the whole run: moved out of the
+    # collector's sight, they are not traversed again by every full collection, and
+    # forked workers do not copy the pages a collection would touch.
+    gc.freeze()
     try:
         return await engine.run(trials)
     except asyncio.CancelledError:
         raise KeyboardInterrupt from None
     finally:
+        gc.unfreeze()
         for number, handler in previous.items():
             signal.signal(number, handler)
         for target in {id(t): t for t in targets.values()}.values():
