@@ -153,9 +153,23 @@ def test_a_second_ctrl_c_stops_at_once_whatever_is_stuck(workspace: Workspace, s
     assert proc.returncode == 2, out
 
 
+# In-process runs leave an abandoned grader thread behind in the test process: these
+# spin until the test lets them go, so they never slow the tests that follow.
+HELD_SPIN_GRADER = """\
+import os
+from evalkit.graders.base import grader
+
+@grader("spin")
+def spin(output, case, params):
+    while not os.path.exists(os.environ["RELEASE_FLAG"]):
+        pass
+"""
+
 LOOPING_CHECK = """\
+import os
+
 def check(output, case, args):
-    while True:
+    while not os.path.exists(os.environ["RELEASE_FLAG"]):
         pass
 """
 
@@ -167,8 +181,10 @@ def test_a_grader_of_the_users_that_never_returns_is_an_error_grade_within_its_b
     # user code, so each gets the budget; the built-in grader beside them is unaffected
     monkeypatch.setenv("EVALKIT_GRADER_BUDGET", "0.5")
     root = workspace.root
+    release = root.parent / "release.flag"
+    monkeypatch.setenv("RELEASE_FLAG", str(release))
     (root / "graders").mkdir()
-    (root / "graders" / "spin.py").write_text(SPIN_GRADER)
+    (root / "graders" / "spin.py").write_text(HELD_SPIN_GRADER)
     (root / "loops.py").write_text(LOOPING_CHECK)
     (root / "echo.py").write_text("def answer(case):\n    return case.vars['question']\n")
     (root / "suites" / "support.yaml").write_text(
@@ -180,7 +196,10 @@ def test_a_grader_of_the_users_that_never_returns_is_an_error_grade_within_its_b
     )
     workspace.plan(ECHO, extra="timeout: 5\n")
     started = time.monotonic()
-    code, out = cli("run")
+    try:
+        code, out = cli("run")
+    finally:
+        release.touch()  # the abandoned threads end; they are daemons, never joined
     assert time.monotonic() - started < 30, "a looping grader held the run"
     assert code == 1, out
     grades = dict(
