@@ -82,3 +82,20 @@ def test_tables_fit_80_columns_without_cutting_numbers(
         assert "66.7%" in out and "…" not in "".join(table), out  # numbers whole
     _, out = cli("show", "latest")
     assert "tokens" not in out and "cost" not in out  # a python target reports neither
+
+
+def test_interval_caption_says_which_suites_each_wording_is_for(
+    workspace: Workspace, cli: Cli
+) -> None:
+    (workspace.root / "suites" / "small.yaml").write_text(
+        "name: small\ncases:\n"
+        "  - {id: a, vars: {question: hello}, graders: [{type: icontains, value: hello}]}\n"
+        "  - {id: b, vars: {question: refund}, graders: [{type: icontains, value: days}]}\n"
+    )
+    workspace.plan(PYTHON_TARGET)
+    code, out = cli("run")
+    assert code in (0, 1), out
+    caption = " ".join(out.split())
+    assert "pass-rate intervals: 95% CI over 2 cases (small); 95% CI over 3 cases (support)" in (
+        caption
+    )

@@ -57,9 +57,8 @@ def summary_table(rows: list[dict[str, Any]], title: str, width: int = WIDE) -> 
             overflow="fold" if is_name else "ellipsis",
             ratio=1 if is_name else None,
         )
-    labels = sorted({str(r["ci_label"]) for r in rows if _present(r.get("ci_label"))})
-    if labels:  # what each interval is over, under the table
-        table.caption = "pass-rate interval: " + "; ".join(labels)
+    if caption := _interval_caption(rows):  # what each interval is over, under the table
+        table.caption = caption
         table.caption_justify = "left"
     for row in rows:
         target, prompt = row["target_id"], row["prompt_id"]
@@ -175,3 +174,18 @@ def print_reasoning(console: Console, rows: list[dict[str, Any]]) -> None:
         reasoning = row.get("reasoning")
         if _present(reasoning) and reasoning:
             console.print(Text(f"      {reasoning}", style="dim"), overflow="fold")
+
+
+def _interval_caption(rows: list[dict[str, Any]]) -> str | None:
+    """What the intervals are over; with several wordings, which suites each is for."""
+    suites_by_label: dict[str, dict[str, None]] = {}
+    for row in rows:
+        if _present(row.get("ci_label")):
+            suites_by_label.setdefault(str(row["ci_label"]), {})[str(row["suite"])] = None
+    if not suites_by_label:
+        return None
+    if len(suites_by_label) == 1:
+        return f"pass-rate interval: {next(iter(suites_by_label))}"
+    return "pass-rate intervals: " + "; ".join(
+        f"{label} ({', '.join(suites)})" for label, suites in sorted(suites_by_label.items())
+    )
