@@ -155,3 +155,34 @@ def test_the_readme_lists_every_folder() -> None:
 def test_a_wrong_way_arrow_is_caught() -> None:
     tree = ast.parse("from evalkit.engine.runner import Engine\nimport evalkit.cli\n")
     assert {t for t, _ in _imported_stages(tree)} == {"engine", "cli"}
+
+
+def test_every_stage_imports_first_in_a_fresh_interpreter() -> None:
+    # A cycle between two stages' package imports only shows when one of them is the
+    # first thing imported (`import evalkit.targets` in a user's script): each stage, and
+    # the modules plugins and scripts import directly, must import with nothing before.
+    import subprocess
+    import sys
+
+    first = [f"evalkit.{folder}" for folder in sorted(FOLDERS)] + [
+        "evalkit.api",
+        "evalkit.targets.base",
+        "evalkit.graders.base",
+        "evalkit.workspace.models",
+        "evalkit.engine.pytest_plugin",
+    ]
+    script = (
+        "import importlib, sys\n"
+        "failed = []\n"
+        f"for name in {first!r}:\n"
+        "    for loaded in [m for m in sys.modules if m.split('.')[0] == 'evalkit']:\n"
+        "        del sys.modules[loaded]\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except Exception as exc:\n"
+        "        failed.append(f'{name}: {exc!r}')\n"
+        "print('\\n'.join(failed))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "", done.stdout
