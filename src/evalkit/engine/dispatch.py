@@ -44,6 +44,21 @@ class Job:
     epoch: int
     cached: TargetOutput | None = None
 
+    @classmethod
+    def of(cls, trial: Trial, cached: TargetOutput | None = None) -> Job:
+        """The job for `trial`: what a worker needs to find it in its own copy of the plan."""
+        case = trial.case
+        return cls(
+            trial.trial_id,
+            case.suite,
+            case.id,
+            case.content_hash,
+            trial.target_id,
+            trial.prompt_id,
+            trial.epoch,
+            cached,
+        )
+
 
 @dataclass(slots=True)
 class Done:
@@ -57,6 +72,24 @@ class Done:
     key: str | None
     started: float
     finished: float
+
+    def result(self, run_id: str, trial: Trial) -> TrialResult:
+        """The finished trial as the writer records it (the parent supplies the case)."""
+        return TrialResult(
+            run_id=run_id,
+            trial_id=trial.trial_id,
+            case=trial.case,
+            target_id=trial.target_id,
+            prompt_id=trial.prompt_id,
+            epoch=trial.epoch,
+            output=self.output,
+            grades=self.grades,
+            status=self.status,
+            score=self.score,
+            request_hash=self.key,
+            started_at=self.started,
+            finished_at=self.finished,
+        )
 
 
 class Dispatcher:
@@ -115,46 +148,17 @@ class Dispatcher:
             for target, queue in self.queues.items():
                 limiter = self.limiters[target]
                 if queue and limiter.in_flight < limiter.limit and len(jobs) < most:
-                    jobs.append(self._job(self.trials[queue.popleft()]))
+                    trial = self.trials[queue.popleft()]
+                    jobs.append(Job.of(trial, self.cached.pop(trial.trial_id, None)))
                     limiter.in_flight += 1
                     self.out += 1
                     progress = True
         return jobs
 
-    def _job(self, trial: Trial) -> Job:
-        case = trial.case
-        return Job(
-            trial.trial_id,
-            case.suite,
-            case.id,
-            case.content_hash,
-            trial.target_id,
-            trial.prompt_id,
-            trial.epoch,
-            self.cached.pop(trial.trial_id, None),
-        )
-
     async def done(self, done: Done) -> None:
         """A worker finished a trial: record it, give its target's slot back."""
         trial = self.trials[done.trial_id]
-        self.engine.deliver(
-            TrialResult(
-                run_id=self.engine.run_id,
-                trial_id=trial.trial_id,
-                case=trial.case,
-                target_id=trial.target_id,
-                prompt_id=trial.prompt_id,
-                epoch=trial.epoch,
-                output=done.output,
-                grades=done.grades,
-                status=done.status,
-                score=done.score,
-                request_hash=done.key,
-                started_at=done.started,
-                finished_at=done.finished,
-            ),
-            done.key,
-        )
+        self.engine.deliver(done.result(self.engine.run_id, trial), done.key)
         limiter = self._release(trial)
         if done.output.error is None:
             await limiter.succeeded()

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from evalkit.engine.concurrency import AdaptiveLimiter
 from evalkit.engine.dispatch import Done
 from evalkit.engine.runner import Engine
-from evalkit.records import ErrorKind, TargetFailure, TargetOutput, Trial, TrialResult
+from evalkit.records import ErrorKind, TargetFailure, TargetOutput, Trial
 from evalkit.targets.base import TargetCallError
 from evalkit.targets.limits import request_hash
 
@@ -174,24 +174,7 @@ class Handout:
         trial = self.trials[index]
         self._release(slot, index)
         self.cached.pop(index, None)
-        self.engine.deliver(
-            TrialResult(
-                run_id=self.engine.run_id,
-                trial_id=trial.trial_id,
-                case=trial.case,
-                target_id=trial.target_id,
-                prompt_id=trial.prompt_id,
-                epoch=trial.epoch,
-                output=done.output,
-                grades=done.grades,
-                status=done.status,
-                score=done.score,
-                request_hash=done.key,
-                started_at=done.started,
-                finished_at=done.finished,
-            ),
-            done.key,
-        )
+        self.engine.deliver(done.result(self.engine.run_id, trial), done.key)
 
     def returned(self, slot: int, indices: Iterable[int]) -> None:
         """Trials a worker gives back unstarted (a stop, or for another worker)."""

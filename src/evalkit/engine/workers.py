@@ -144,7 +144,7 @@ class WorkerPool:
             os.close(to_parent)
         reader, writer = await wire.open_pipes(from_child, to_child)
         proc = _Proc(slot, process, reader, writer, running)
-        table = None if forked else [_row(t) for t in book.trials]
+        table = None if forked else [Job.of(t) for t in book.trials]
         proc.send(("setup", self.setup, Start(shares, table, running.path)))
         try:
             reply = await asyncio.wait_for(wire.receive(reader), _START_TIMEOUT)
@@ -281,17 +281,3 @@ class WorkerPool:
                 with contextlib.suppress(ProcessLookupError):
                     proc.process.kill()
             proc.writer.close()
-
-
-def _row(trial: Trial) -> Job:
-    """A trial as a spawned worker finds it again in its own copy of the plan."""
-    case = trial.case
-    return Job(
-        trial.trial_id,
-        case.suite,
-        case.id,
-        case.content_hash,
-        trial.target_id,
-        trial.prompt_id,
-        trial.epoch,
-    )
