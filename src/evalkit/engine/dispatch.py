@@ -27,8 +27,6 @@ from evalkit.records import (
     Trial,
     TrialResult,
 )
-from evalkit.targets.base import TargetCallError
-from evalkit.targets.limits import request_hash
 
 
 @dataclass(slots=True)
@@ -111,21 +109,7 @@ class Dispatcher:
 
     def prefetch_cache(self) -> None:
         """Look up every cacheable trial's response in the cache, in one query."""
-        lookup = self.engine.cache_lookup
-        if lookup is None:
-            return
-        keys: dict[str, str] = {}
-        for trial in self.trials.values():
-            target = self.engine.targets[(trial.target_id, trial.prompt_id)]
-            try:
-                fingerprint = target.fingerprint(target.render(trial.case, trial.epoch))
-            except TargetCallError:
-                continue  # reported when the trial runs
-            if fingerprint is not None:
-                keys[trial.trial_id] = request_hash(fingerprint)
-        if keys:
-            hits = lookup(set(keys.values()))
-            self.cached = {tid: hits[key] for tid, key in keys.items() if key in hits}
+        self.cached = self.engine.cached_responses(self.trials)
 
     @property
     def finished(self) -> bool:

@@ -24,8 +24,6 @@ from evalkit.engine.concurrency import AdaptiveLimiter
 from evalkit.engine.dispatch import Done
 from evalkit.engine.runner import Engine
 from evalkit.records import ErrorKind, TargetFailure, TargetOutput, Trial
-from evalkit.targets.base import TargetCallError
-from evalkit.targets.limits import request_hash
 
 # Trials a worker may hold beyond its share (or its share, if more), while at least as
 # many per worker wait: enough that a fast target does not drain the worker's queue
@@ -91,21 +89,7 @@ class Handout:
 
     def prefetch_cache(self) -> None:
         """Look up every cacheable trial's response in the cache, in one query."""
-        lookup = self.engine.cache_lookup
-        if lookup is None:
-            return
-        keys: dict[int, str] = {}
-        for index, trial in enumerate(self.trials):
-            target = self.engine.targets[(trial.target_id, trial.prompt_id)]
-            try:
-                fingerprint = target.fingerprint(target.render(trial.case, trial.epoch))
-            except TargetCallError:
-                continue  # reported when the trial runs
-            if fingerprint is not None:
-                keys[index] = request_hash(fingerprint)
-        if keys:
-            hits = lookup(set(keys.values()))
-            self.cached = {i: hits[key] for i, key in keys.items() if key in hits}
+        self.cached = self.engine.cached_responses(dict(enumerate(self.trials)))
 
     @property
     def waiting(self) -> int:

@@ -15,9 +15,9 @@ import itertools
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from evalkit.engine.concurrency import AdaptiveLimiter
 from evalkit.engine.conversation import ConversationDriver, needs_driver
@@ -88,6 +88,7 @@ AUTH_FAILURES_TO_STOP = 3
 
 
 CacheLookup = Callable[[Iterable[str]], dict[str, TargetOutput]]
+K = TypeVar("K")
 
 
 class Engine:
@@ -179,23 +180,36 @@ class Engine:
                 wanted.update(parse_peer(ref) for ref in refs)
         return wanted
 
+    def request_key(self, trial: Trial) -> tuple[TargetRequest, str] | None:
+        """`trial`'s rendered request and response-cache key; None when it has none: a
+        conversation caches each model call on its own, python, command and replay
+        targets are never cached, and a render error is reported when the trial runs."""
+        target = self.targets[(trial.target_id, trial.prompt_id)]
+        if needs_driver(trial.case, target):
+            return None
+        try:
+            request = target.render(trial.case, trial.epoch)
+        except TargetCallError:
+            return None
+        fingerprint = target.fingerprint(request)
+        return None if fingerprint is None else (request, request_hash(fingerprint))
+
+    def cached_responses(self, trials: Mapping[K, Trial]) -> dict[K, TargetOutput]:
+        """The cached response of every trial in `trials` that has one, in one query
+        (what worker pools hand out with a trial instead of calling its target)."""
+        if self.cache_lookup is None:
+            return {}
+        keys = {k: found[1] for k, trial in trials.items() if (found := self.request_key(trial))}
+        hits = self.cache_lookup(set(keys.values())) if keys else {}
+        return {k: hits[key] for k, key in keys.items() if key in hits}
+
     def _prefetch_cache(self, trials: list[Trial]) -> None:
         """Render a chunk's cacheable requests and look up all their keys in one query."""
         keys: list[str] = []
         for trial in trials:
-            target = self.targets[(trial.target_id, trial.prompt_id)]
-            if needs_driver(trial.case, target):
-                continue  # each model call of a conversation is cached on its own
-            try:
-                request = target.render(trial.case, trial.epoch)
-            except TargetCallError:
-                continue  # reported when the trial runs
-            fingerprint = target.fingerprint(request)
-            if fingerprint is None:
-                continue  # python, command, replay: nothing to cache; render again later
-            key = request_hash(fingerprint)
-            self._prepared[trial.trial_id] = (request, key)
-            keys.append(key)
+            if (found := self.request_key(trial)) is not None:
+                self._prepared[trial.trial_id] = found
+                keys.append(found[1])
         if keys and self.cache_lookup is not None:
             self._cached.update(self.cache_lookup(keys))
 
