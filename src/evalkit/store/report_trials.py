@@ -10,13 +10,13 @@ in Python either.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import duckdb
 
 from evalkit.store.reporting import REASONING_KEYS
+from evalkit.store.rows import json_value
 
 BATCH_ROWS = 128  # rows DuckDB converts to Python objects at a time
 
@@ -84,15 +84,6 @@ def _query(chars: int, filtered: bool) -> str:
     """
 
 
-def _decoded(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
 def trial_batches(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
@@ -121,7 +112,7 @@ def trial_batches(
             for row in rows:
                 trial = dict(zip(names, row, strict=True))
                 for key in ("vars", "messages", "expected", "output_data", "conversation"):
-                    trial[key] = _decoded(trial[key])
+                    trial[key] = json_value(trial[key])
                 trial["tags"] = list(trial["tags"] or [])
                 trial["grades"] = [dict(g) for g in trial["grades"]]
                 batch.append(trial)

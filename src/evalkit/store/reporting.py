@@ -4,26 +4,15 @@ and the history of pass rates per suite x target. Nothing here writes.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import duckdb
 
 from evalkit.store import counting
-from evalkit.store.rows import dict_rows
+from evalkit.store.rows import dict_rows, json_value
 
 # Grade metadata keys under which a model-graded grader leaves its reasoning.
 REASONING_KEYS = ("reasoning", "judge_reasoning", "rationale", "explanation")
-
-
-def _json(value: Any) -> Any:
-    """DuckDB hands JSON columns back as text; decode them for the page."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
 
 
 def run_header(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
@@ -37,7 +26,7 @@ def run_header(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
         )
     )
     header = rows[0]
-    header["labels"] = _json(header["labels"]) or {}
+    header["labels"] = json_value(header["labels"]) or {}
     return header
 
 
@@ -52,7 +41,7 @@ def run_targets(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, A
         )
     )
     for row in rows:
-        config = _json(row.pop("config"))
+        config = json_value(row.pop("config"))
         row["model"] = config.get("model") if isinstance(config, dict) else None
     return rows
 
@@ -151,7 +140,7 @@ def trial_rows(
         [run_id],
     )
     for trial_id, metric, status, score, reason, reasoning, judge, metadata in cursor.fetchall():
-        meta = _json(metadata)
+        meta = json_value(metadata)
         grades.setdefault(trial_id, []).append(
             {"metric": metric, "status": status, "score": score, "reason": reason or "",
              "reasoning": reasoning or _reasoning(meta), "judge": judge,
@@ -160,7 +149,7 @@ def trial_rows(
         )  # fmt: skip
     for trial in trials:
         for key in ("vars", "messages", "expected", "output_data", "conversation"):
-            trial[key] = _json(trial[key])
+            trial[key] = json_value(trial[key])
         trial["tags"] = list(trial["tags"] or [])
         trial["grades"] = grades.get(trial["trial_id"], [])
     return trials

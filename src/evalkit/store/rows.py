@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -12,6 +13,17 @@ def dict_rows(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """The executed query's rows as dicts keyed by column name."""
     names = [column[0] for column in cursor.description or []]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def json_value(value: Any) -> Any:
+    """A JSON column as Python: DuckDB hands JSON back as text; text that is not JSON
+    (an older row, a plain string) is kept as it is."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 def new_row_id() -> str:
