@@ -80,7 +80,15 @@ class ClassifyParams(JudgeParams):
 @grader("classify", params=ClassifyParams, value_field="prompt")
 async def classify(output: TargetOutput, case: Case, params: ClassifyParams) -> Verdict:
     """The judge picks one of your choices (reasoning first); each choice maps to a score."""
-    template = load_template(params.template or "classify")
+    return await judge_choice(output, case, params, default_template="classify")
+
+
+async def judge_choice(
+    output: TargetOutput, case: Case, params: ClassifyParams, default_template: str
+) -> Verdict:
+    """What `classify` does, with `default_template` when the suite names none (graders
+    that are a classify template under a name of their own, like `llm-refusal`, use it)."""
+    template = load_template(params.template or default_template)
     choices = params.choices or template.extra.get("choices")
     prompt = params.prompt or template.extra.get("prompt_text")
     if not choices or not prompt:
