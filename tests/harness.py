@@ -1,8 +1,12 @@
-"""What many test folders share: the in-process CLI's type, querying a results database
-as a user would, and a fresh workspace folder with the fake server's keys set."""
+"""What many test folders share: the in-process CLI's type, the CLI as a process of its
+own, querying a results database as a user would, a fresh workspace folder with the fake
+server's keys set, and a suite of numbered questions."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,3 +39,28 @@ def fresh_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("EVALKIT_DB", raising=False)
     monkeypatch.delenv("EVALKIT_JUDGE", raising=False)
     return root
+
+
+def start_cli(root: Path, *args: str, **popen: Any) -> subprocess.Popen[str]:
+    """`python -m evalkit ARGS` as a process of its own in `root`, with this test run's
+    import path; output (stdout and stderr together) on a pipe unless `popen` says else."""
+    options: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
+    options.update(popen)
+    return subprocess.Popen(
+        [sys.executable, "-m", "evalkit", *args],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        text=True,
+        **options,
+    )
+
+
+def many_cases(n: int) -> str:
+    """A suite `support` of `n` cases `q0..` asking 'question i', graded by icontains
+    'reply' (what the fake server's default answer holds)."""
+    cases = "".join(
+        f"  - id: q{i}\n    vars: {{question: 'question {i}'}}\n"
+        "    graders: [{type: icontains, value: reply}]\n"
+        for i in range(n)
+    )
+    return f"name: support\ncases:\n{cases}"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from evalkit.cli.console import money
 from evalkit.targets.pricing import PRICES_AS_OF, price_for
 from tests.cli.conftest import Workspace, anthropic_target
+from tests.harness import many_cases
 
 Cli = Callable[..., tuple[int, str]]
 
@@ -35,12 +36,7 @@ def test_an_unknown_price_shows_as_a_dash(workspace: Workspace, cli: Cli) -> Non
 def test_max_cost_stops_the_run_with_exit_3_and_resume_finishes(
     workspace: Workspace, cli: Cli
 ) -> None:
-    cases = "".join(
-        f"  - id: q{i}\n    vars: {{question: 'question {i}'}}\n"
-        "    graders: [{type: icontains, value: reply}]\n"
-        for i in range(20)
-    )
-    (workspace.root / "suites" / "support.yaml").write_text(f"name: support\ncases:\n{cases}")
+    (workspace.root / "suites" / "support.yaml").write_text(many_cases(20))
     workspace.plan(anthropic_target(workspace.server), extra="concurrency: 1\n")
     # each call: ~4 input and ~4 output words at $1/$5 per Mtok = about $0.000024
     code, out = cli("run", "--max-cost", "0.0001")

@@ -12,27 +12,16 @@ from pathlib import Path
 import duckdb
 
 from tests.cli.conftest import Workspace, anthropic_target
+from tests.harness import many_cases, start_cli
 
 
 def interrupt_a_run(workspace: Workspace, sig: signal.Signals) -> tuple[int, str]:
     """Start a 30-trial run against a slow model, send `sig` once it is well under way,
     and return its exit code and output."""
-    cases = "".join(
-        f"  - id: q{i}\n    vars: {{question: 'question {i}'}}\n"
-        "    graders: [{type: icontains, value: reply}]\n"
-        for i in range(30)
-    )
-    (workspace.root / "suites" / "support.yaml").write_text(f"name: support\ncases:\n{cases}")
+    (workspace.root / "suites" / "support.yaml").write_text(many_cases(30))
     workspace.plan(anthropic_target(workspace.server), extra="concurrency: 2\n")
     workspace.server.set_latency(300)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "evalkit", "run"],
-        cwd=workspace.root,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = start_cli(workspace.root, "run")
     deadline = time.monotonic() + 30
     while workspace.server.request_count() < 4 and time.monotonic() < deadline:
         time.sleep(0.05)  # wait until the run is well under way

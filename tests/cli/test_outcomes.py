@@ -13,6 +13,7 @@ import pytest
 
 from tests.cli.conftest import PYTHON_TARGET, Workspace, anthropic_target
 from tests.cli.test_interrupt import interrupt_a_run
+from tests.harness import many_cases
 
 Cli = Callable[..., tuple[int, str]]
 
@@ -37,12 +38,7 @@ cases:
 def test_a_rejected_key_exits_3_stops_after_3_calls_and_says_why_once(
     workspace: Workspace, cli: Cli
 ) -> None:
-    cases = "".join(
-        f"  - id: q{i}\n    vars: {{question: 'question {i}'}}\n"
-        "    graders: [{type: icontains, value: reply}]\n"
-        for i in range(12)
-    )
-    (workspace.root / "suites" / "support.yaml").write_text(f"name: support\ncases:\n{cases}")
+    (workspace.root / "suites" / "support.yaml").write_text(many_cases(12))
     workspace.plan(anthropic_target(workspace.server), extra="concurrency: 1\n")
     workspace.server.fail_next(401, count=100)
     code, out = cli("run")
@@ -59,12 +55,7 @@ def test_a_rejected_key_stops_every_worker_and_leaves_the_rest_unrun(
     workspace: Workspace, cli: Cli
 ) -> None:
     """With worker processes, one worker's third rejection stops the target in all."""
-    cases = "".join(
-        f"  - id: q{i}\n    vars: {{question: 'question {i}'}}\n"
-        "    graders: [{type: icontains, value: reply}]\n"
-        for i in range(40)
-    )
-    (workspace.root / "suites" / "support.yaml").write_text(f"name: support\ncases:\n{cases}")
+    (workspace.root / "suites" / "support.yaml").write_text(many_cases(40))
     workspace.plan(anthropic_target(workspace.server), extra="concurrency: 2\n")
     workspace.server.fail_next(401, count=100)
     code, out = cli("run", "--workers", "2")

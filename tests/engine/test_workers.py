@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 
 import evalkit
 from tests.fakeserver import FakeModelServer
+from tests.harness import start_cli
 
 SUITE = """\
 name: nums
@@ -148,14 +148,7 @@ def _worker_pids(parent: int) -> set[int]:
 def test_kill_9_of_the_parent_then_resume_runs_every_trial_once(tmp_path: Path) -> None:
     root = workspace(tmp_path, [f"c{i:03d}" for i in range(400)], concurrency=2, sleep=0.02)
     db = tmp_path / "r.duckdb"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "evalkit", "run", "--workers", "2", "--db", str(db)],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_cli(root, "run", "--workers", "2", "--db", str(db), stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     workers: set[int] = set()
     while time.monotonic() < deadline:
@@ -178,15 +171,9 @@ def test_kill_9_of_the_parent_then_resume_runs_every_trial_once(tmp_path: Path) 
         )
     saved = rows(db, "SELECT count(*) FROM results")[0][0]
     assert isinstance(saved, int) and 0 < saved < 400
-    done = subprocess.run(
-        [sys.executable, "-m", "evalkit", "resume", "--db", str(db)],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode in (0, 1), done.stdout + done.stderr
+    resume = start_cli(root, "resume", "--db", str(db))
+    out, _ = resume.communicate(timeout=120)
+    assert resume.returncode in (0, 1), out
     assert rows(db, "SELECT count(*), count(DISTINCT trial_id) FROM results") == [(400, 400)]
 
 
@@ -195,15 +182,7 @@ def test_ctrl_c_drains_the_workers_and_resume_runs_the_rest_once(tmp_path: Path)
     """The trials queued in workers but not started go back unrun; resume runs them."""
     root = workspace(tmp_path, [f"c{i:03d}" for i in range(400)], concurrency=4, sleep=0.02)
     db = tmp_path / "r.duckdb"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "evalkit", "run", "--workers", "2", "--db", str(db)],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = start_cli(root, "run", "--workers", "2", "--db", str(db))
     deadline = time.monotonic() + 60
     log = root / "calls.log"
     while time.monotonic() < deadline:
@@ -216,15 +195,9 @@ def test_ctrl_c_drains_the_workers_and_resume_runs_the_rest_once(tmp_path: Path)
     saved = rows(db, "SELECT count(*) FROM results")[0][0]
     assert isinstance(saved, int) and 40 <= saved < 400
     assert len(calls(root)) == saved  # nothing ran that was not recorded
-    done = subprocess.run(
-        [sys.executable, "-m", "evalkit", "resume", "--db", str(db)],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode in (0, 1), done.stdout + done.stderr
+    resume = start_cli(root, "resume", "--db", str(db))
+    out, _ = resume.communicate(timeout=120)
+    assert resume.returncode in (0, 1), out
     assert rows(db, "SELECT count(*), count(DISTINCT trial_id) FROM results") == [(400, 400)]
     assert len(calls(root)) == 400  # each trial called exactly once, across both runs
 

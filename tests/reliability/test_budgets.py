@@ -13,7 +13,7 @@ import pytest
 
 from evalkit.graders.rules.safe_regex import RegexTimeout, compile_pattern
 from tests.cli.conftest import Workspace
-from tests.reliability.test_resume import start_cli
+from tests.harness import start_cli
 
 CLI = Callable[..., tuple[int, str]]
 

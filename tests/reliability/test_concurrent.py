@@ -9,7 +9,8 @@ import time
 import pytest
 
 from tests.cli.conftest import Workspace, anthropic_target
-from tests.reliability.test_resume import many_cases, start_cli, wait_for_requests
+from tests.harness import many_cases, start_cli
+from tests.reliability.test_resume import wait_for_requests
 
 CASES = 60
 

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from tests.cli.conftest import Workspace
-from tests.reliability.test_resume import many_cases, start_cli
+from tests.harness import many_cases, start_cli
 
 TRIALS = 2000
 SLOW = "import time\n\ndef answer(case):\n    time.sleep(0.004)\n    return 'a reply'\n"

@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 
 import duckdb
 import pytest
 
 from tests.cli.conftest import PYTHON_TARGET, Workspace, anthropic_target
+from tests.harness import many_cases, start_cli
 
 TRIALS = 1000
-
-
-def many_cases(n: int) -> str:
-    cases = "".join(
-        f"  - id: q{i}\n    vars: {{question: 'question {i}'}}\n"
-        "    graders: [{type: icontains, value: reply}]\n"
-        for i in range(n)
-    )
-    return f"name: support\ncases:\n{cases}"
-
-
-def start_cli(root: Path, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "evalkit", *args],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
 
 
 def wait_for_requests(ws: Workspace, n: int, proc: subprocess.Popen[str]) -> None:

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from tests.cli.conftest import Workspace
-from tests.reliability.test_resume import start_cli
+from tests.harness import start_cli
 
 ENV_KEY = "sk-canary-env-7d41c0a9e35b"  # an API key in the environment
 HEADER_KEY = "sk-canary-hdr-2b8f6e1a90cd"  # a ${VAR} expanded into an http header

@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 
 from tests.cli.conftest import Workspace
-from tests.reliability.test_resume import start_cli
+from tests.harness import start_cli
 from tests.reliability.test_secrets import database_as_text
 
 QUERY_KEY = "qk-canary-5e0c1f9a7b3d42"  # ?api_key= in an http target's URL
