@@ -16,7 +16,8 @@ import pytest
 import evalkit.engine.pytest_plugin
 import evalkit.engine.session
 import evalkit.graders.judge
-import evalkit.workspace  # noqa: F401
+import evalkit.workspace.discover  # noqa: F401
+from tests.cli.conftest import SUITE, SYSTEM
 
 pytest_plugins = ["pytester"]
 
@@ -26,35 +27,11 @@ ROOT = Path(__file__).resolve().parents[2]
 LOADED = any(ep.value == "evalkit.engine.pytest_plugin" for ep in entry_points(group="pytest11"))
 PLUGIN = [] if LOADED else ["-p", "evalkit.engine.pytest_plugin"]
 
-SUITE = """\
-name: support
-cases:
-  - id: refund
-    vars: {question: "What is the refund window?"}
-    expected: "30 days"
-    graders: [{type: icontains}]
-  - id: greeting
-    vars: {question: "Say hello"}
-    graders: [{type: icontains, value: hello}]
-  - id: shipping
-    vars: {question: "How long does shipping take?"}
-    expected: "3 days"
-    graders: [{type: icontains}]
-"""
 PLAN = """\
 name: support
 suites: [suites/*.yaml]
 targets:
   - {id: local, provider: python, function: "system.py:answer"}
-"""
-SYSTEM = """\
-def answer(case):
-    q = case.vars["question"]
-    if "refund" in q:
-        return "Refunds are accepted within 30 days."
-    if "hello" in q:
-        return "Hello there!"
-    return "I am not sure."
 """
 
 
