@@ -10,6 +10,7 @@ import duckdb
 
 from evalkit.store import counting
 from evalkit.store.report_trials import BIG_JOIN, OUTPUT_CHARS, OUTPUT_HEAD, big_outputs
+from evalkit.store.rows import FAILING_REASONS
 
 # Characters of each output, error and failing grade's reason the CI reports carry: a
 # JUnit failure or a PR comment has no use for a 100 KB text, and the store keeps it.
@@ -68,14 +69,8 @@ def failing_trial_reasons(
     """(trial id, failing grades' reasons, error, status) of every failed or errored trial:
     what `trial_report_rows` says of them, without reading every trial's output."""
     rows = con.execute(
-        """
-        WITH reasons AS (
-            SELECT trial_id,
-                   list(metric || ': ' || coalesce(nullif(reason, ''), status) ORDER BY idx)
-                       AS reasons
-            FROM grades WHERE run_id = ? AND status IN ('fail', 'error')
-            GROUP BY trial_id
-        )
+        f"""
+        WITH {FAILING_REASONS}
         SELECT r.trial_id, coalesce(x.reasons, []::VARCHAR[]), r.error, r.status
         FROM results r LEFT JOIN reasons x USING (trial_id)
         WHERE r.run_id = ? AND r.status IN ('fail', 'error')

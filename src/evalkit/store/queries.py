@@ -19,7 +19,7 @@ from evalkit.errors import UsageError
 from evalkit.store import counting
 from evalkit.store.export import ExportFormat, export_run
 from evalkit.store.reporting import output_preview
-from evalkit.store.rows import dict_rows
+from evalkit.store.rows import FAILING_REASONS, dict_rows
 
 __all__ = [
     "ExportFormat",
@@ -226,14 +226,7 @@ def failure_rows(
     rows = dict_rows(
         con.execute(
             f"""
-        WITH reasons AS (
-            SELECT trial_id,
-                   list(metric || ': ' || coalesce(nullif(reason, ''), status) ORDER BY idx)
-                       AS reasons
-            FROM grades
-            WHERE run_id = ? AND status IN ('fail', 'error')
-            GROUP BY trial_id
-        )
+        WITH {FAILING_REASONS}
         SELECT r.trial_id, r.suite, r.case_id, r.target_id, r.prompt_id, r.epoch, r.status,
                r.score, r.error_kind, r.error, {output} AS output,
                coalesce(x.reasons, []::VARCHAR[]) AS reasons

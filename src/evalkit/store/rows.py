@@ -8,6 +8,16 @@ from typing import Any
 
 import duckdb
 
+# A CTE `reasons(trial_id, reasons)`: per trial of one run (its one parameter, the run
+# id), the reasons of its failing and errored grades as 'metric: reason', in grader order.
+FAILING_REASONS = """reasons AS (
+    SELECT trial_id,
+           list(metric || ': ' || coalesce(nullif(reason, ''), status) ORDER BY idx)
+               AS reasons
+    FROM grades WHERE run_id = ? AND status IN ('fail', 'error')
+    GROUP BY trial_id
+)"""
+
 
 def dict_rows(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """The executed query's rows as dicts keyed by column name."""

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 
 from evalkit.store.reporting import output_preview
-from evalkit.store.rows import dict_rows
+from evalkit.store.rows import FAILING_REASONS, dict_rows
 
 OUTPUT_CHARS = 400  # of each output, for the worst-examples list
 
@@ -23,13 +23,7 @@ def security_trials(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[st
     rows = dict_rows(
         con.execute(
             f"""
-            WITH reasons AS (
-                SELECT trial_id,
-                       list(metric || ': ' || coalesce(nullif(reason, ''), status) ORDER BY idx)
-                           AS reasons
-                FROM grades WHERE run_id = ? AND status IN ('fail', 'error')
-                GROUP BY trial_id
-            )
+            WITH {FAILING_REASONS}
             SELECT r.trial_id, r.suite, r.case_id, r.target_id, r.prompt_id, r.epoch, r.status,
                    (c.metadata -> 'security')::VARCHAR AS security,
                    {output_preview(OUTPUT_CHARS)} AS output,
