@@ -1,4 +1,5 @@
-"""Pure: two runs' trial rows -> a Comparison (per case, and per suite x target x metric).
+"""Pure: two runs' cases side by side (a CaseTable) -> a Comparison (per case, and per
+suite x target x metric), every test vectorized over the cases of a group.
 
 Only cases present in both runs with the same content hash are paired; cases added,
 removed or edited between the runs are listed apart, never mixed into the statistics.
@@ -11,91 +12,44 @@ is used where it is exact: one epoch on both sides, a 0/1 metric, no clusters.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from statistics import fmean
+from typing import Any
 
-from evalkit.analysis.case_summary import (
+import numpy as np
+import numpy.typing as npt
+
+from evalkit.analysis.case_changes import CaseChange as CaseChange  # re-exported
+from evalkit.analysis.case_changes import CaseChanges, case_name
+from evalkit.analysis.case_table import (
     PASS_METRIC as PASS_METRIC,  # re-exported: renderers and the gate name metrics by it
 )
-from evalkit.analysis.case_summary import (
+from evalkit.analysis.case_table import (
     SCORE_METRIC as SCORE_METRIC,
 )
-from evalkit.analysis.case_summary import (
-    CaseKey,
-    CaseSummary,
-    summarize,
+from evalkit.analysis.case_table import (
+    CaseTable,
+    RunSums,
+    Variant,
+    from_trials,
     without_cycle_collection,
 )
 from evalkit.analysis.human_verdict import HumanVerdict
+from evalkit.analysis.paired import NO_CLUSTER, PairedDifference, paired_arrays
 from evalkit.analysis.stats import (
-    PairedDifference,
     interval_label,
     mcnemar_drop,
     mcnemar_exact,
     min_attainable_p,
-    paired_difference,
 )
 from evalkit.records import TrialRow
 
-Variant = tuple[str, str, str | None]  # suite, target, prompt
-# a run's cases: case -> its summary, and (suite, case) -> its content hash
-Summaries = tuple[dict[CaseKey, CaseSummary], dict[tuple[str, str], str]]
-# (base values, candidate values, clusters) -> their paired difference, per group
-_Values = tuple[tuple[float, ...], tuple[float, ...], tuple[str | None, ...]]
-_Tested = dict[_Values, PairedDifference]
+Rows = npt.NDArray[np.intp]
+# (base values, candidate values, clusters) as bytes -> their paired difference, per group
+_Tested = dict[tuple[bytes, bytes, bytes], PairedDifference]
 
 FLAKY_EPOCHS = 3  # a case is called flaky only on this many epochs of evidence in one run
 MCNEMAR = "McNemar exact"
-
-
-@dataclass(frozen=True, slots=True)
-class CaseChange:
-    """One paired case (over its epochs): how its pass outcome and score moved."""
-
-    suite: str
-    case_id: str
-    target_id: str
-    prompt_id: str | None
-    base_score: float
-    candidate_score: float
-    base_pass_rate: float  # share of the case's epochs that passed
-    candidate_pass_rate: float
-
-    @property
-    def base_passed(self) -> bool:
-        """Whether every base epoch passed."""
-        return self.base_pass_rate == 1.0
-
-    @property
-    def candidate_passed(self) -> bool:
-        """Whether every candidate epoch passed."""
-        return self.candidate_pass_rate == 1.0
-
-    @property
-    def delta(self) -> float:
-        """Candidate score minus base score."""
-        return self.candidate_score - self.base_score
-
-    @property
-    def change(self) -> str:
-        """regressed (its pass rate fell), fixed (rose) or unchanged.
-
-        With one epoch: pass -> fail and fail -> pass. With more, a case whose share of
-        passing epochs moved (2/3 -> 1/3): single cases move by chance, which is why the
-        verdict and the gate test the group, not the count.
-        """
-        if self.candidate_pass_rate < self.base_pass_rate:
-            return "regressed"
-        if self.candidate_pass_rate > self.base_pass_rate:
-            return "fixed"
-        return "unchanged"
-
-    @property
-    def name(self) -> str:
-        """suite/case@target[prompt], as trial ids read."""
-        return _name(self.suite, self.case_id, self.target_id, self.prompt_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +109,7 @@ class Comparison:
     candidate_run: str
     confidence: float
     groups: list[GroupComparison]
-    cases: list[CaseChange]
+    cases: Sequence[CaseChange]  # every paired case, in case order
     added: list[str]  # suite/case only in the candidate
     removed: list[str]  # suite/case only in the base
     changed_content: list[str]  # suite/case in both whose content hash differs
@@ -190,12 +144,16 @@ class Comparison:
 
     @property
     def regressions(self) -> list[CaseChange]:
-        """Paired cases that passed in the base and fail in the candidate."""
+        """Paired cases whose share of passing epochs fell."""
+        if isinstance(self.cases, CaseChanges):
+            return self.cases.regressed()
         return [c for c in self.cases if c.change == "regressed"]
 
     @property
     def fixes(self) -> list[CaseChange]:
-        """Paired cases that failed in the base and pass in the candidate."""
+        """Paired cases whose share of passing epochs rose."""
+        if isinstance(self.cases, CaseChanges):
+            return self.cases.fixed()
         return [c for c in self.cases if c.change == "fixed"]
 
 
@@ -229,161 +187,132 @@ def compare(
 ) -> Comparison:
     """Pair the two runs' cases and compare every suite x target x prompt and metric."""
     with without_cycle_collection():
-        return _compare(base_run, summarize(base), candidate_run, summarize(candidate), confidence)
+        return compare_table(base_run, candidate_run, from_trials(base, candidate), confidence)
 
 
-def compare_summaries(
-    base_run: str,
-    base: Summaries,
-    candidate_run: str,
-    candidate: Summaries,
-    confidence: float = 0.95,
+def compare_table(
+    base_run: str, candidate_run: str, table: CaseTable, confidence: float = 0.95
 ) -> Comparison:
-    """`compare` from each run's per-case summaries (`case_summary.from_case_rows`)."""
-    with without_cycle_collection():
-        return _compare(base_run, base, candidate_run, candidate, confidence)
-
-
-def _compare(
-    base_run: str,
-    base: Summaries,
-    candidate_run: str,
-    candidate: Summaries,
-    confidence: float,
-) -> Comparison:
-    base_cases, base_hashes = base
-    cand_cases, cand_hashes = candidate
-    both = base_hashes.keys() & cand_hashes.keys()
-    changed = {k for k in both if base_hashes[k] != cand_hashes[k]}
-    pairable = both - changed
-    base_variants = {_variant(k) for k in base_cases}
-    cand_variants = {_variant(k) for k in cand_cases}
-    paired_keys = sorted(
-        (k for k in base_cases.keys() & cand_cases.keys() if (k[0], k[1]) in pairable),
-        key=_case_order,
-    )
-    changes = [_case_change(k, base_cases[k], cand_cases[k]) for k in paired_keys]
-    groups: dict[Variant, list[CaseKey]] = defaultdict(list)
-    for key in paired_keys:
-        groups[_variant(key)].append(key)
+    """`compare` from both runs' per-case sums (`case_table.from_columns` for stored runs)."""
+    base, cand = table.base, table.candidate
+    # paired: both runs have counted epochs of the case, with the same content
+    paired = np.flatnonzero((base.trials > 0) & (cand.trials > 0) & table.same_content)
+    in_base = set(np.unique(table.variant[base.trials > 0]).tolist())
+    in_cand = set(np.unique(table.variant[cand.trials > 0]).tolist())
+    groups = [
+        _group(table, paired[table.variant[paired] == v], confidence)
+        for v in np.unique(table.variant[paired]).tolist()  # variants are sorted
+    ]
     return Comparison(
         base_run=base_run,
         candidate_run=candidate_run,
         confidence=confidence,
-        groups=[
-            _group(variant, keys, base_cases, cand_cases, confidence)
-            for variant, keys in sorted(groups.items(), key=lambda kv: _sort_key(kv[0]))
-        ],
-        cases=changes,
-        added=sorted(f"{s}/{c}" for s, c in cand_hashes.keys() - base_hashes.keys()),
-        removed=sorted(f"{s}/{c}" for s, c in base_hashes.keys() - cand_hashes.keys()),
-        changed_content=sorted(f"{s}/{c}" for s, c in changed),
-        unpaired_variants=sorted(
-            _variant_name(v) for v in base_variants ^ cand_variants if v is not None
-        ),
-        flaky=_flaky("base", base_cases) + _flaky("candidate", cand_cases),
-        unconfirmed_flaky=_unconfirmed(base_cases) + _unconfirmed(cand_cases),
-        flaky_by_chance=flaky_by_chance(base_cases) + flaky_by_chance(cand_cases),
+        groups=groups,
+        cases=CaseChanges(table, paired),
+        added=table.added,
+        removed=table.removed,
+        changed_content=table.changed_content,
+        unpaired_variants=sorted(_variant_name(table.variants[v]) for v in in_base ^ in_cand),
+        flaky=_flaky("base", table, base) + _flaky("candidate", table, cand),
+        unconfirmed_flaky=_unconfirmed(base) + _unconfirmed(cand),
+        flaky_by_chance=flaky_by_chance(table, base) + flaky_by_chance(table, cand),
     )
 
 
-def _variant(key: CaseKey) -> Variant:
-    return key[0], key[2], key[3]
-
-
-def _sort_key(key: tuple[str | None, ...]) -> tuple[str, ...]:
-    return tuple(part or "" for part in key)
-
-
-def _case_change(key: CaseKey, base: CaseSummary, cand: CaseSummary) -> CaseChange:
-    return CaseChange(
-        suite=key[0],
-        case_id=key[1],
-        target_id=key[2],
-        prompt_id=key[3],
-        base_score=base.mean_score,
-        candidate_score=cand.mean_score,
-        base_pass_rate=base.pass_rate,
-        candidate_pass_rate=cand.pass_rate,
-    )
-
-
-def _group(
-    variant: Variant,
-    keys: list[CaseKey],
-    base: dict[CaseKey, CaseSummary],
-    cand: dict[CaseKey, CaseSummary],
-    confidence: float,
-) -> GroupComparison:
-    pairs = [(base[k], cand[k]) for k in keys]  # once per group, not once per metric
-    metric_names = sorted(
-        {m for b, _ in pairs for m in b.grades} & {m for _, c in pairs for m in c.grades}
-    )
+def _group(table: CaseTable, rows: Rows, confidence: float) -> GroupComparison:
+    base, cand = table.base, table.candidate
+    shared = base.graded[rows].any(axis=0) & cand.graded[rows].any(axis=0)
     tested: _Tested = {}
     metrics = [
-        _metric(name, pairs, confidence, tested)
-        for name in [PASS_METRIC, SCORE_METRIC, *metric_names]
+        _metric(PASS_METRIC, _pass_values(table, rows), confidence, tested),
+        _metric(SCORE_METRIC, _score_values(table, rows), confidence, tested),
+        *(
+            _metric(table.metrics[i], _metric_values(table, rows, i), confidence, tested)
+            for i in np.flatnonzero(shared).tolist()
+        ),
     ]
+    suite, target, prompt = table.variants[int(table.variant[rows[0]])]
     return GroupComparison(
-        suite=variant[0],
-        target_id=variant[1],
-        prompt_id=variant[2],
+        suite=suite,
+        target_id=target,
+        prompt_id=prompt,
         metrics=metrics,
-        base_epochs=max(b.trials for b, _ in pairs),
-        candidate_epochs=max(c.trials for _, c in pairs),
-        base_within_variance=_within_variance(b for b, _ in pairs),
-        candidate_within_variance=_within_variance(c for _, c in pairs),
+        base_epochs=int(base.trials[rows].max()),
+        candidate_epochs=int(cand.trials[rows].max()),
+        base_within_variance=_within_variance(base, rows),
+        candidate_within_variance=_within_variance(cand, rows),
     )
 
 
-def _metric(
-    name: str,
-    pairs: list[tuple[CaseSummary, CaseSummary]],
-    confidence: float,
-    tested: _Tested,
-) -> MetricComparison:
-    if name in (PASS_METRIC, SCORE_METRIC):  # every case has them: no lookups needed
-        flags = [(b.passed / b.trials, c.passed / c.trials) for b, c in pairs]
-        if name == PASS_METRIC:
-            values = flags
-        else:
-            values = [(b.score_sum / b.trials, c.score_sum / c.trials) for b, c in pairs]
-        most_base = max((b.trials for b, _ in pairs), default=0)
-        most_cand = max((c.trials for _, c in pairs), default=0)
-        clusters = [c.cluster or b.cluster for b, c in pairs]
-    else:
-        # (base sums, candidate sums, cluster) per case the metric was graded for in both
-        # runs; sums are [value total, values, flags passed, flags] (see CaseSummary)
-        graded = [
-            (bg, cg, c.cluster or b.cluster)
-            for b, c in pairs
-            if (bg := b.grades.get(name)) is not None
-            and (cg := c.grades.get(name)) is not None
-            and bg[1]
-            and cg[1]
-        ]
-        values = [(bg[0] / bg[1], cg[0] / cg[1]) for bg, cg, _ in graded]
-        flags = [
-            (bg[2] / bg[3] if bg[3] else 0.0, cg[2] / cg[3] if cg[3] else 0.0)
-            for bg, cg, _ in graded
-        ]
-        most_base = int(max((bg[1] for bg, _, _ in graded), default=0))
-        most_cand = int(max((cg[1] for _, cg, _ in graded), default=0))
-        clusters = [cluster for _, _, cluster in graded]
-    base_values = [b for b, _ in values]
-    cand_values = [c for _, c in values]
-    regressed = sum(c < b for b, c in flags)
-    fixed = sum(c > b for b, c in flags)
+@dataclass(frozen=True, slots=True)
+class _Values:
+    """One metric's per-case means and pass shares over the cases that have it in both."""
+
+    base: npt.NDArray[np.float64]
+    candidate: npt.NDArray[np.float64]
+    base_flags: npt.NDArray[np.float64]  # share of epochs that passed on the metric
+    candidate_flags: npt.NDArray[np.float64]
+    clusters: npt.NDArray[np.int64]
+    epochs: tuple[int, int]  # most epochs with a value: base, candidate
+
+
+def _pass_values(table: CaseTable, rows: Rows) -> _Values:
+    base = table.base.passed[rows] / table.base.trials[rows]
+    cand = table.candidate.passed[rows] / table.candidate.trials[rows]
+    return _Values(base, cand, base, cand, table.cluster[rows], _most(table, rows))
+
+
+def _score_values(table: CaseTable, rows: Rows) -> _Values:
+    flags = _pass_values(table, rows)
+    return _Values(
+        table.base.score_sum[rows] / table.base.trials[rows],
+        table.candidate.score_sum[rows] / table.candidate.trials[rows],
+        flags.base,
+        flags.candidate,
+        flags.clusters,
+        flags.epochs,
+    )
+
+
+def _most(table: CaseTable, rows: Rows) -> tuple[int, int]:
+    return int(table.base.trials[rows].max()), int(table.candidate.trials[rows].max())
+
+
+def _metric_values(table: CaseTable, all_rows: Rows, i: int) -> _Values:
+    """The cases graded on metric i in both runs (a value in at least one epoch each)."""
+    base, cand = table.base, table.candidate
+    rows = all_rows[(base.values[all_rows, i] > 0) & (cand.values[all_rows, i] > 0)]
+
+    def share(side: RunSums) -> npt.NDArray[np.float64]:
+        flags = side.flags[rows, i]
+        passed = side.flags_passed[rows, i]
+        shares: npt.NDArray[np.float64] = np.zeros(rows.size)
+        np.divide(passed, flags, out=shares, where=flags > 0)
+        return shares
+
+    return _Values(
+        base.value_sum[rows, i] / base.values[rows, i],
+        cand.value_sum[rows, i] / cand.values[rows, i],
+        share(base),
+        share(cand),
+        table.cluster[rows],
+        (int(base.values[rows, i].max(initial=0)), int(cand.values[rows, i].max(initial=0))),
+    )
+
+
+def _metric(name: str, v: _Values, confidence: float, tested: _Tested) -> MetricComparison:
+    regressed = int(np.count_nonzero(v.candidate_flags < v.base_flags))
+    fixed = int(np.count_nonzero(v.candidate_flags > v.base_flags))
     # a pass/fail suite's score is its pass share: the same numbers are tested once
-    memo = (tuple(base_values), tuple(cand_values), tuple(clusters))
-    paired = tested.get(memo) or paired_difference(base_values, cand_values, clusters, confidence)
+    memo = (v.base.tobytes(), v.candidate.tobytes(), v.clusters.tobytes())
+    paired = tested.get(memo) or paired_arrays(v.base, v.candidate, v.clusters, confidence)
     tested[memo] = paired
-    one_epoch = most_base == 1 and most_cand == 1
-    if one_epoch and not any(clusters) and _binary(base_values) and _binary(cand_values):
+    clustered = bool(np.any(v.clusters != NO_CLUSTER))
+    if v.epochs == (1, 1) and not clustered and _binary(v.base) and _binary(v.candidate):
         # one epoch, a 0/1 metric, independent cases: McNemar's test on the value's own
         # flips is exact (the pass/fail flags of a score metric are another question)
-        down = sum(b > c for b, c in values)
-        up = sum(c > b for b, c in values)
+        down = int(np.count_nonzero(v.base > v.candidate))
+        up = int(np.count_nonzero(v.candidate > v.base))
         p_value, p_drop, test, moved = (
             mcnemar_exact(down, up),
             mcnemar_drop(down, up),
@@ -401,43 +330,43 @@ def _metric(
         p_drop=p_drop,
         test=test,
         verdict=verdict(paired, p_value, confidence, moved),
-        epochs=(most_base, most_cand),
+        epochs=v.epochs,
     )
 
 
-def _binary(values: list[float]) -> bool:
-    return all(v == 0.0 or v == 1.0 for v in values)
+def _binary(values: npt.NDArray[np.float64]) -> bool:
+    return bool(np.all((values == 0.0) | (values == 1.0)))
 
 
-def _case_order(key: CaseKey) -> tuple[str, str, str, str]:
-    return key[0], key[1], key[2], key[3] or ""
-
-
-def _within_variance(cases: Iterable[CaseSummary]) -> float:
+def _within_variance(side: RunSums, rows: Rows) -> float:
     """Mean over cases of the score's sample variance across epochs; NaN with one epoch."""
-    variances = [v for case in cases if (v := case.within_variance()) is not None]
-    return fmean(variances) if variances else math.nan
+    n = side.trials[rows]
+    several = n >= 2
+    if not bool(several.any()):
+        return math.nan
+    k = n[several]
+    total, squares = side.score_sum[rows][several], side.score_squares[rows][several]
+    variances = np.maximum(0.0, (squares - total * total / k) / (k - 1))
+    return math.fsum(variances.tolist()) / int(k.size)
 
 
-def _flaky(side: str, cases: dict[CaseKey, CaseSummary]) -> list[str]:
+def _flaky(side: str, table: CaseTable, sums: RunSums) -> list[str]:
     """Cases whose epochs disagreed within one run, on at least FLAKY_EPOCHS epochs.
 
     A case that passes 2 of 3 epochs is non-deterministic: its pass/fail flips between
     runs are noise, not regressions. With fewer epochs a disagreement is too little
     evidence to call, and those are only counted (`_unconfirmed`).
     """
-    flaky = [  # filtered first: sorting every case of a large run costs seconds
-        (key, case)
-        for key, case in cases.items()
-        if case.trials >= FLAKY_EPOCHS and 0 < case.passed < case.trials
-    ]
+    rows = np.flatnonzero(
+        (sums.trials >= FLAKY_EPOCHS) & (sums.passed > 0) & (sums.passed < sums.trials)
+    )
     return [
-        f"{side}: {_name(*key)} ({case.passed}/{case.trials} epochs passed)"
-        for key, case in sorted(flaky, key=lambda kv: _sort_key(kv[0]))
+        f"{side}: {case_name(*table.key(r))} ({sums.passed[r]}/{sums.trials[r]} epochs passed)"
+        for r in rows.tolist()  # the table is in case order
     ]
 
 
-def flaky_by_chance(cases: dict[CaseKey, CaseSummary]) -> float:
+def flaky_by_chance(table: CaseTable, sums: RunSums) -> float:
     """The expected number of cases `_flaky` would list if nothing were flaky but chance.
 
     Chance: every trial of a suite x target passes independently at that suite x
@@ -446,27 +375,26 @@ def flaky_by_chance(cases: dict[CaseKey, CaseSummary]) -> float:
     disagree as much as coin flips would, and no single listed case is evidence; a much
     shorter one says most cases are steady and the listed ones are not.
     """
-    totals: dict[Variant, list[int]] = defaultdict(lambda: [0, 0])
-    for key, case in cases.items():
-        total = totals[_variant(key)]
-        total[0] += case.passed
-        total[1] += case.trials
-    chances = []
-    for key, case in cases.items():
-        if case.trials >= FLAKY_EPOCHS:
-            passed, trials = totals[_variant(key)]
-            rate = passed / trials
-            chances.append(1.0 - rate**case.trials - (1.0 - rate) ** case.trials)
-    return math.fsum(chances)  # exact: the same in whatever order the cases come
+    ran = sums.trials > 0
+    variants = len(table.variants)
+    passed = np.bincount(table.variant[ran], weights=sums.passed[ran], minlength=variants)
+    trials = np.bincount(table.variant[ran], weights=sums.trials[ran], minlength=variants)
+    enough = sums.trials >= FLAKY_EPOCHS
+    rate: Any = passed[table.variant[enough]] / trials[table.variant[enough]]
+    k = sums.trials[enough]
+    chances = 1.0 - rate**k - (1.0 - rate) ** k
+    return math.fsum(chances.tolist())  # exact: the same in whatever order the cases come
 
 
-def _unconfirmed(cases: dict[CaseKey, CaseSummary]) -> int:
-    return sum(1 for c in cases.values() if 1 < c.trials < FLAKY_EPOCHS and 0 < c.passed < c.trials)
-
-
-def _name(suite: str, case_id: str, target_id: str, prompt_id: str | None) -> str:
-    target = f"{target_id}[{prompt_id}]" if prompt_id else target_id
-    return f"{suite}/{case_id}@{target}"
+def _unconfirmed(sums: RunSums) -> int:
+    return int(
+        np.count_nonzero(
+            (sums.trials > 1)
+            & (sums.trials < FLAKY_EPOCHS)
+            & (sums.passed > 0)
+            & (sums.passed < sums.trials)
+        )
+    )
 
 
 def _variant_name(variant: Variant) -> str:

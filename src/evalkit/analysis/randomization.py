@@ -14,14 +14,13 @@ t test's is only approximately right (it measured 5.2-5.8% at a nominal 5%).
   random generator is seeded from the differences, so the same runs give the same p.
 - Beyond MAX_RANDOMIZED non-zero differences the central limit theorem has taken over
   (the test would cost seconds): the caller uses the t test.
-
-numpy comes with pandas, a runtime dependency.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -47,13 +46,14 @@ def randomized(nonzero: int) -> bool:
     return nonzero <= MAX_RANDOMIZED
 
 
-def sign_flip_test(sums: Sequence[float]) -> tuple[float, float, int]:
+def sign_flip_test(sums: Sequence[float] | Any) -> tuple[float, float, int]:
     """(two-sided p, one-sided p against a drop, random flips drawn; 0 = enumerated).
 
-    `sums` are the per-case or per-cluster differences; zeros are left out (they are the
-    same under every flip). The statistic is their total.
+    `sums` are the per-case or per-cluster differences (a sequence or an array); zeros
+    are left out (they are the same under every flip). The statistic is their total.
     """
-    values = np.asarray([float(s) for s in sums if s != 0.0], dtype=np.float64)
+    values = np.asarray(sums, dtype=np.float64)
+    values = values[values != 0.0]
     k = int(values.size)
     if k == 0:
         return 1.0, 1.0, 0

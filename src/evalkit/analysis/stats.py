@@ -1,12 +1,10 @@
-"""Pure statistics for pass rates and scores: no I/O, plain floats (numpy only for sign flips).
+"""Pure statistics for pass rates and scores: no I/O, plain floats.
 
-Paired comparisons follow Miller (2024), "Adding Error Bars to Evals": an interval on
-the mean of per-case differences, with a cluster-robust standard error when cases are
-not independent. The case (or its cluster) is the unit: with G clusters the critical
-value is Student's t with G - 1 degrees of freedom, so few clusters widen the interval
-instead of breaking its promise, and with few non-zero differences the p-value is an
-exact sign-flip permutation test. Every function here is pure and tested against scipy
-or statsmodels reference values.
+Intervals on rates over cases (clustered where cases share a cluster, Student's t with
+G - 1 degrees of freedom, so few clusters widen the interval instead of breaking its
+promise), McNemar's exact test, power. The paired difference of two runs lives in
+`evalkit.analysis.paired` (on arrays) and is re-exported here. Every function here is
+pure and tested against scipy or statsmodels reference values.
 """
 
 from __future__ import annotations
@@ -16,8 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from evalkit.analysis.distributions import binom_half_cdf, binom_half_sf, t_sf, t_value
-from evalkit.analysis.randomization import randomized, sign_flip_test
+from evalkit.analysis.distributions import binom_half_cdf, binom_half_sf, t_value
+from evalkit.analysis.paired import PairedDifference as PairedDifference
+from evalkit.analysis.paired import paired_difference as paired_difference
+from evalkit.analysis.randomization import sign_flip_test
 
 
 def z_value(confidence: float) -> float:
@@ -104,112 +104,6 @@ def percentile(values: Iterable[float], q: float) -> float:
     above = min(below + 1, len(data) - 1)
     fraction = position - below
     return data[below] + (data[above] - data[below]) * fraction
-
-
-@dataclass(frozen=True, slots=True)
-class PairedDifference:
-    """The mean of per-case differences (candidate - base), its t interval and p-values."""
-
-    n: int  # paired cases
-    clusters: int  # independent clusters (n when no case declares a cluster)
-    base_mean: float
-    candidate_mean: float
-    difference: float
-    stderr: float  # cluster-robust; NaN with fewer than two clusters
-    ci_low: float  # t interval with clusters - 1 degrees of freedom
-    ci_high: float
-    p_value: float  # two-sided; NaN when undefined
-    p_drop: float = math.nan  # one-sided, against "the candidate is lower"
-    nonzero: int = 0  # clusters whose differences do not sum to zero
-    exact: bool = False  # p-values from the sign-flip randomization test (exact in level)
-    flips: int = 0  # random sign patterns behind them; 0 when every one was enumerated
-
-    @property
-    def df(self) -> int:
-        """Degrees of freedom of the interval's t critical value."""
-        return max(self.clusters - 1, 0)
-
-    @property
-    def test(self) -> str:
-        """The test behind the p-value, in words."""
-        if not self.exact:
-            return f"paired t ({self.df} df)"
-        return f"sign-flip ({self.flips:,} random flips)" if self.flips else "sign-flip exact"
-
-
-def paired_difference(
-    base: Sequence[float],
-    candidate: Sequence[float],
-    clusters: Sequence[str | None] | None = None,
-    confidence: float = 0.95,
-) -> PairedDifference:
-    """Paired mean difference and interval; clustered SE when any case names a cluster."""
-    if len(base) != len(candidate):
-        raise ValueError(f"need as many base as candidate values ({len(base)} vs {len(candidate)})")
-    if clusters is not None and len(clusters) != len(base):
-        raise ValueError("need one cluster (or None) per pair")
-    n = len(base)
-    diffs = [float(c) - float(b) for b, c in zip(base, candidate, strict=True)]
-    if n == 0:
-        nan = math.nan
-        return PairedDifference(0, 0, nan, nan, nan, nan, nan, nan, nan)
-    difference = math.fsum(diffs) / n
-    if clusters is None or not any(clusters):
-        # every case its own cluster: the same numbers, without building n group keys
-        sums = diffs
-        stderr = _plain_stderr(diffs, difference)
-    else:
-        groups = _groups(clusters, n)
-        stderr = clustered_stderr(diffs, groups)
-        sums = _cluster_sums(diffs, groups)
-    g = len(sums)
-    nonzero = [s for s in sums if abs(s) > 1e-12]
-    bounded = min(min(base), min(candidate)) >= 0.0 and max(max(base), max(candidate)) <= 1.0
-    usable = g >= 2 and not math.isnan(stderr)
-    half = t_value(confidence, g - 1) * stderr if usable else math.nan
-    exact = randomized(len(nonzero)) or stderr == 0.0
-    flips = 0
-    if exact:
-        p_two, p_drop, flips = sign_flip_test(nonzero)
-    else:
-        p_two, p_drop = _t_p_values(difference, stderr, g - 1)
-    return PairedDifference(
-        n=n,
-        clusters=g,
-        base_mean=math.fsum(base) / n,
-        candidate_mean=math.fsum(candidate) / n,
-        difference=difference,
-        stderr=stderr,
-        # scores and rates live in [0, 1]: their difference never leaves [-1, 1]
-        ci_low=max(difference - half, -1.0) if bounded else difference - half,
-        ci_high=min(difference + half, 1.0) if bounded else difference + half,
-        p_value=p_two if g >= 2 else math.nan,
-        p_drop=p_drop if g >= 2 else math.nan,
-        nonzero=len(nonzero),
-        exact=exact,
-        flips=flips,
-    )
-
-
-def _plain_stderr(values: list[float], mean: float) -> float:
-    """clustered_stderr with every value in a cluster of its own: sd / sqrt(n)."""
-    n = len(values)
-    if n < 2:
-        return math.nan
-    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1) / n)
-
-
-def _cluster_sums(values: Sequence[float], groups: Sequence[str]) -> list[float]:
-    sums: dict[str, float] = {}
-    for value, group in zip(values, groups, strict=True):
-        sums[group] = sums.get(group, 0.0) + value
-    return list(sums.values())
-
-
-def _t_p_values(estimate: float, stderr: float, df: int) -> tuple[float, float]:
-    """Two-sided and lower one-sided p-values of a t statistic."""
-    t = estimate / stderr
-    return min(1.0, 2.0 * t_sf(abs(t), df)), 1.0 - t_sf(t, df)
 
 
 def sign_flip_p(sums: Sequence[float]) -> tuple[float, float]:

@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import duckdb
 
-from evalkit.analysis.case_summary import from_case_rows
-from evalkit.analysis.compare import Comparison, compare_summaries
+from evalkit.analysis.case_table import from_columns
+from evalkit.analysis.compare import Comparison, compare_table
 from evalkit.analysis.gate import GateResult, evaluate
 from evalkit.analysis.human_verdict import human_verdicts
 from evalkit.analysis.security import with_security
 from evalkit.analysis.summary import case_intervals
 from evalkit.errors import UsageError
 from evalkit.store import baselines, ci_rows
-from evalkit.store.comparison_rows import case_grade_rows, case_rows, trial_labels
+from evalkit.store.comparison_rows import case_columns, trial_labels
 from evalkit.store.queries import resolve_run
 from evalkit.store.security_rows import security_trials
-from evalkit.workspace.models import GateSpec
+
+if TYPE_CHECKING:  # the workspace's pydantic models load only where a gate is read
+    from evalkit.workspace.models import GateSpec
 
 
 @dataclass(slots=True)
@@ -119,14 +122,9 @@ def judge(
 def compare_runs(
     con: duckdb.DuckDBPyConnection, base: str, candidate: str, confidence: float = 0.95
 ) -> Comparison:
-    """Compare two stored runs: the database sums each case's epochs, Python pairs them."""
-    return compare_summaries(
-        base,
-        from_case_rows(case_rows(con, base), case_grade_rows(con, base)),
-        candidate,
-        from_case_rows(case_rows(con, candidate), case_grade_rows(con, candidate)),
-        confidence,
-    )
+    """Compare two stored runs: the database sums each case's epochs, numpy pairs them."""
+    table = from_columns(case_columns(con, base, candidate))
+    return compare_table(base, candidate, table, confidence)
 
 
 def with_human(con: duckdb.DuckDBPyConnection, comparison: Comparison) -> Comparison:

@@ -49,7 +49,8 @@ def to_dict(data: ReportData, *, trials: bool = True) -> dict[str, Any]:
 
 
 def _comparison(c: Comparison) -> dict[str, Any]:
-    value: dict[str, Any] = _plain(dataclasses.asdict(c))
+    # the paired cases as a list: asdict turns each into a dict
+    value: dict[str, Any] = _plain(dataclasses.asdict(dataclasses.replace(c, cases=list(c.cases))))
     for case, change in zip(value["cases"], c.cases, strict=True):
         case.update(
             change=change.change,
