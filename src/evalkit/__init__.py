@@ -6,11 +6,11 @@ The Python API mirrors the CLI: `run` executes a plan and records it in DuckDB,
 
 from typing import TYPE_CHECKING, Any
 
-from evalkit._version import __version__
 from evalkit.errors import EvalkitError
 from evalkit.records import Case, Grade, Status, TargetOutput
 
 if TYPE_CHECKING:
+    from evalkit._version import __version__
     from evalkit.api import Results, results, run
     from evalkit.graders.base import Score, Skip, grader
 
@@ -34,6 +34,10 @@ def __getattr__(name: str) -> Any:
     # Loaded on first use: the run API pulls in the engine, the SDKs and DuckDB, the
     # graders every built-in grader. Importing `evalkit` (which pytest does in every
     # session, through the plugin) must not.
+    if name == "__version__":  # reading the installed metadata costs 30 ms of start-up
+        from evalkit._version import __version__
+
+        return __version__
     if name in ("run", "results", "Results"):
         from evalkit import api
 

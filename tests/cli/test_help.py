@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from evalkit.cli import _command, invoke
+from evalkit.cli import command_tree, invoke
 from evalkit.cli.helptext import EXAMPLES, SPELLED
 
 # what typer prints when a parameter has no metavar: `<list[str]>`, `<int range>`, `{file}`
@@ -21,7 +21,7 @@ def _paths(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]
         yield from _paths(sub, (*path, name))
 
 
-COMMANDS = list(_paths(_command()))
+COMMANDS = list(_paths(command_tree()))
 
 
 def test_every_command_is_walked() -> None:

@@ -16,11 +16,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
 from evalkit.analysis.compare import PASS_METRIC, CaseChange, Comparison, GroupComparison
 from evalkit.analysis.distributions import binom_half_sf
 from evalkit.analysis.stats import CaseInterval, noise_regressions
-from evalkit.workspace.models import GateSpec
+
+if TYPE_CHECKING:  # the workspace's pydantic models load only where a gate is read
+    from evalkit.workspace.models import GateSpec
 
 Rates = dict[tuple[str, str, str | None], tuple[int, int]]  # (suite,target,prompt)->(ok,n)
 Outcomes = dict[str, list[str]]  # "suite/case" -> the statuses of its trials

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalkit.analysis.gate import GateResult, has_security_rules
 from evalkit.analysis.stats import CaseInterval, case_rate_interval
-from evalkit.workspace.models import GateSpec
+
+if TYPE_CHECKING:  # the workspace's pydantic models load only where a gate is read
+    from evalkit.workspace.models import GateSpec
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 OWASP_2025 = {

@@ -1,12 +1,17 @@
-"""The `evalkit` command: a typer app, one module per command.
+"""The `evalkit` command: a typer app, one module per command, imported when used.
 
 Every command parses its arguments, calls the core, and prints. Expected failures
 (`EvalkitError`) are printed without a traceback and exit with their own code.
+
+A command's module (and what it imports: the engine, the graders, the reports) is
+loaded only when that command runs: `evalkit compare` does not pay for `evalkit run`'s
+imports, which took most of a second.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import sys
 import threading
@@ -15,30 +20,9 @@ from typing import Any
 import typer
 import typer.main
 from rich.markup import escape
+from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from evalkit.cli import (
-    baseline,
-    cache,
-    calibrate,
-    compare,
-    export,
-    import_promptfoo,
-    ingest,
-    init,
-    merge,
-    promote,
-    report,
-    resume,
-    review,
-    run,
-    runs,
-    security,
-    show,
-    stats,
-    trend,
-    validate,
-)
 from evalkit.cli.console import err_console
 from evalkit.cli.helptext import humanize
 from evalkit.errors import EvalkitError
@@ -46,35 +30,81 @@ from evalkit.store.db import read_error
 from evalkit.workspace import secrets
 from evalkit.workspace.secrets import redact_text
 
+# command -> (module in evalkit.cli, whether it is a group of its own (`app`), hidden);
+# in the order `evalkit --help` lists them
+COMMANDS: dict[str, tuple[str, bool, bool]] = {
+    "init": ("init", False, False),
+    "run": ("run", False, False),
+    "resume": ("resume", False, False),
+    "review": ("review", False, False),
+    "validate": ("validate", False, False),
+    "runs": ("runs", False, False),
+    "show": ("show", False, False),
+    "export": ("export", False, False),
+    "report": ("report", False, False),
+    "trend": ("trend", False, False),
+    "compare": ("compare", False, False),
+    "calibrate": ("calibrate", False, False),
+    "import": ("ingest", False, False),
+    # `evalkit import promptfoo FILE`: a sub-form of import (see `invoke`)
+    "import-promptfoo": ("import_promptfoo", False, True),
+    "promote": ("promote", False, False),
+    "merge": ("merge", False, False),
+    "baseline": ("baseline", True, False),
+    "stats": ("stats", True, False),
+    "security": ("security", True, False),
+    "cache": ("cache", True, False),
+}
+_SETTINGS: dict[str, Any] = {
+    "add_completion": False,
+    "pretty_exceptions_enable": False,
+    "rich_markup_mode": None,
+}
+
+
+class _LazyGroup(TyperGroup):
+    """The root command: lists every command by name, builds one when it is used."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return None
+        if cmd_name not in self.commands:
+            self.commands[cmd_name] = _build(cmd_name)
+        return self.commands[cmd_name]
+
+
+def _build(name: str) -> Any:
+    """The click command `name`, from its module, with readable metavars and examples."""
+    module_name, is_group, hidden = COMMANDS[name]
+    module = importlib.import_module(f"evalkit.cli.{module_name}")
+    # built inside a one-command root, as typer builds a root's commands: a group of one
+    # command (`stats power`) stays a group
+    holder = typer.Typer(**_SETTINGS)
+    if is_group:
+        holder.add_typer(module.app, name=name)
+    else:
+        holder.command(name, hidden=hidden)(module.command)
+    holder.callback()(_no_options)
+    root: Any = typer.main.get_command(holder)
+    command = root.commands[name]
+    humanize(command, name)
+    return command
+
+
+def _no_options() -> None:
+    """A root callback, so that typer builds a group (of one command)."""
+
+
 app = typer.Typer(
     name="evalkit",
     help="Measure whether language models do your work well.",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    cls=_LazyGroup,
+    **_SETTINGS,
 )
-app.command("init")(init.command)
-app.command("run")(run.command)
-app.command("resume")(resume.command)
-app.command("review")(review.command)
-app.command("validate")(validate.command)
-app.command("runs")(runs.command)
-app.command("show")(show.command)
-app.command("export")(export.command)
-app.command("report")(report.command)
-app.command("trend")(trend.command)
-app.command("compare")(compare.command)
-app.command("calibrate")(calibrate.command)
-app.command("import")(ingest.command)
-# `evalkit import promptfoo FILE`: a sub-form of import (see `invoke`)
-app.command("import-promptfoo", hidden=True)(import_promptfoo.command)
-app.command("promote")(promote.command)
-app.command("merge")(merge.command)
-app.add_typer(baseline.app, name="baseline")
-app.add_typer(stats.app, name="stats")
-app.add_typer(security.app, name="security")
-app.add_typer(cache.app, name="cache")
 
 
 def _version(value: bool) -> None:
@@ -96,10 +126,18 @@ def _options(
 
 @functools.cache
 def _command() -> Any:
-    """The click command tree, built once, with readable metavars and examples."""
+    """The root click command, built once; its commands are built when first used."""
     command = typer.main.get_command(app)
     humanize(command)
     return command
+
+
+def command_tree() -> Any:
+    """The root click command with every command built (help checks walk it)."""
+    root = _command()
+    for name in COMMANDS:
+        root.get_command(None, name)
+    return root
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -121,7 +159,9 @@ def invoke(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     secrets.forget_all()
     if args[:1] == ["run"]:
-        args = run.with_failed_default(args)
+        from evalkit.cli.run import with_failed_default
+
+        args = with_failed_default(args)
     if args[:2] == ["import", "promptfoo"]:  # `import FILE` stays the production-log import
         args = ["import-promptfoo", *args[2:]]
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import duckdb
 import typer
@@ -16,16 +16,13 @@ from evalkit.analysis.gate import GateResult
 from evalkit.analysis.verdict import judge, resolve_base, with_human
 from evalkit.cli.console import console, db_path
 from evalkit.cli.limits import MAX_COUNT
-from evalkit.graders.discovery import load_all
-from evalkit.reports import ci
-from evalkit.reports.data import load as load_report
 from evalkit.store import ci_rows
 from evalkit.store.baselines import run_plan
 from evalkit.store.db import Store
 from evalkit.store.queries import resolve_run
-from evalkit.workspace import load_plans
-from evalkit.workspace.models import GateSpec
-from evalkit.workspace.root import find_root
+
+if TYPE_CHECKING:  # the workspace's pydantic models load only where a gate is read
+    from evalkit.workspace.models import GateSpec
 
 VERDICT_STYLE = {"significant regression": "red", "significant improvement": "green"}
 
@@ -100,12 +97,16 @@ def command(
                 comparison,
                 cases,
                 set(metric or ()),
-                failing_reasons(con, cand),
+                # why the listed regressions fail now: read for those cases alone
+                failing_reasons(con, cand, [c.name for c in comparison.regressions[:cases]]),
                 full=all_ or bool(metric),
             )
         if verdict is not None:
             _print_gate(verdict)
         if junit or markdown or json_out:
+            from evalkit.reports import ci  # the CI reports' imports only when asked for
+            from evalkit.reports.data import load as load_report
+
             data = load_report(con, cand, comparison=comparison, gate=verdict, notes=notes)
             for path in ci.write(
                 data, junit_path=junit, markdown_path=markdown, json_path=json_out
@@ -118,6 +119,12 @@ def command(
 
 def _gate_spec(plan: str) -> GateSpec:
     """The gate of the workspace's plan of this name, as it is written now."""
+    # the workspace (and its graders) are loaded only for --gate: a plain compare of two
+    # stored runs reads the database alone
+    from evalkit.graders.discovery import load_all
+    from evalkit.workspace import load_plans
+    from evalkit.workspace.root import find_root
+
     root = find_root(None)
     load_all(root)
     return load_plans(root, plan)[0].spec.gate
@@ -132,7 +139,7 @@ def _print_comparison(
     _print_reasons(c, limit, reasons)
     if not full:
         fixed = len(c.fixes)
-        others = [f"{len(c.fixes)} fixed"] if fixed else []
+        others = [f"{fixed} fixed"] if fixed else []
         others += [
             f"{len(items)} {what}"
             for items, what in (
@@ -204,10 +211,13 @@ def _print_comparison(
     _print_list("ran in one run only, not compared", c.unpaired_variants, limit, "dim")
 
 
-def failing_reasons(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, list[str]]:
-    """suite/case@target[prompt] -> why its trials in `run_id` failed or errored."""
+def failing_reasons(
+    con: duckdb.DuckDBPyConnection, run_id: str, names: list[str]
+) -> dict[str, list[str]]:
+    """suite/case@target[prompt] -> why its trials in `run_id` failed or errored, for the
+    cases `names`."""
     found: dict[str, list[str]] = {}
-    for trial_id, reasons, error, status in ci_rows.failing_trial_reasons(con, run_id):
+    for trial_id, reasons, error, status in ci_rows.failing_trial_reasons(con, run_id, names):
         name = trial_id.rsplit("#", 1)[0]
         found.setdefault(name, []).extend(reasons or [error or status])
     return found
@@ -248,15 +258,16 @@ def verdict_line(group: GroupComparison, confidence: float) -> Text:
 
 def _print_reasons(c: Comparison, limit: int, reasons: dict[str, list[str]]) -> None:
     """Each regressed case with why it fails now (its failing grades in the candidate)."""
-    if not c.regressions:
+    regressions = c.regressions
+    if not regressions:
         return
-    console.print(Text(f"regressed (pass -> fail): {len(c.regressions)}", style="red"))
-    for change in c.regressions[:limit]:
+    console.print(Text(f"regressed (pass -> fail): {len(regressions)}", style="red"))
+    for change in regressions[:limit]:
         why = "; ".join(dict.fromkeys(reasons.get(change.name, [])))
         name = change.name + c.human_note(change.name)
         console.print(Text(f"  {name}" + (f": {why}" if why else "")))
-    if len(c.regressions) > limit:
-        console.print(f"  ... and {len(c.regressions) - limit} more")
+    if len(regressions) > limit:
+        console.print(f"  ... and {len(regressions) - limit} more")
 
 
 def _print_list(title: str, names: list[str], limit: int, style: str) -> None:

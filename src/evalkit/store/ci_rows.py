@@ -64,19 +64,23 @@ def trial_report_rows(
 
 
 def failing_trial_reasons(
-    con: duckdb.DuckDBPyConnection, run_id: str
+    con: duckdb.DuckDBPyConnection, run_id: str, cases: list[str] | None = None
 ) -> list[tuple[str, list[str], str | None, str]]:
-    """(trial id, failing grades' reasons, error, status) of every failed or errored trial:
-    what `trial_report_rows` says of them, without reading every trial's output."""
+    """(trial id, failing grades' reasons, error, status) of every failed or errored trial
+    (of the cases named `suite/case@target[prompt]` in `cases`, when given): what
+    `trial_report_rows` says of them, without reading every trial's output."""
     rows = con.execute(
         f"""
         WITH {FAILING_REASONS}
         SELECT r.trial_id, coalesce(x.reasons, []::VARCHAR[]), r.error, r.status
         FROM results r LEFT JOIN reasons x USING (trial_id)
         WHERE r.run_id = ? AND r.status IN ('fail', 'error')
+          -- a trial id is its case's name and #epoch
+          AND (?::VARCHAR[] IS NULL
+               OR list_contains(?::VARCHAR[], regexp_replace(r.trial_id, '#[0-9]+$', '')))
         ORDER BY r.suite, r.target_id, r.prompt_id NULLS FIRST, r.case_id, r.epoch
         """,
-        [run_id, run_id],
+        [run_id, run_id, cases, cases],
     ).fetchall()
     return [(str(r[0]), list(r[1]), r[2], str(r[3])) for r in rows]
 
