@@ -70,6 +70,8 @@ def test_compare_names_exactly_the_regressed_cases_and_the_gate_fails(
     assert "baseline 'main'" in out
     for name in expected:
         assert name in out
+    # each listed regression says why it fails now: its failing grade in the candidate
+    assert "qa/q03@bot[plain]: icontains" in out
     reasons = data["gate"]["reasons"]
     assert len(reasons) == 2
     # 8 of 30 cases regressed and none fixed: beyond what noise explains (McNemar)
