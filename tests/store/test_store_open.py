@@ -94,3 +94,14 @@ def test_store_can_be_reopened_after_close(tmp_path: Path) -> None:
     with Store.open(path) as again:
         assert again.con.execute("SELECT 1").fetchone() == (1,)
     assert os.path.getsize(path) > 0
+
+
+def test_duckdb_never_draws_its_progress_bar_into_a_commands_output(tmp_path: Path) -> None:
+    # DuckDB's default draws one on stdout for any query over two seconds
+    path = tmp_path / "results.duckdb"
+    Store.open(path).close()
+    for read_only in (False, True):
+        with Store.open(path, read_only=read_only) as store:
+            for con in (store.con, store.con.cursor()):
+                setting = con.execute("SELECT current_setting('enable_progress_bar')").fetchone()
+                assert setting == (False,)

@@ -176,9 +176,13 @@ def _open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
 def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     """duckdb.connect with its errors turned into ones that say what to do."""
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
         raise _translate_open_error(path, exc) from exc
+    # DuckDB draws a progress bar on stdout for queries over two seconds (a big report or
+    # export): it would land inside the command's own output
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def _not_writable(path: Path, why: str) -> StoreError:
