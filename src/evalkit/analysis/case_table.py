@@ -22,13 +22,14 @@ import numpy.typing as npt
 
 from evalkit.analysis.paired import NO_CLUSTER
 from evalkit.records import TrialRow
-from evalkit.store.comparison_rows import CaseColumns
+from evalkit.store.comparison_rows import TrialColumns, variant_order
 
 Variant = tuple[str, str, str | None]  # suite, target, prompt
 CaseKey = tuple[str, str, str, str | None]  # suite, case, target, prompt
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
+_DENSE_CELLS = 20_000_000  # trials x metrics up to which cells are counted without sorting
 PASS_METRIC = "pass"  # the pass rate, as a metric (1 for a passing trial, else 0)
 SCORE_METRIC = "score"  # the trial's weighted score
 
@@ -72,156 +73,220 @@ class CaseTable:
         return suite, str(self.case_id[row]), target, prompt
 
 
-def from_columns(found: CaseColumns) -> CaseTable:
-    """The table of two stored runs, from the database's per-case sums."""
-    cols = found.columns
-    clusters = np.asarray(cols["cluster"])
-    # hashes to small codes; 0 is "no cluster"
-    _, codes = np.unique(clusters, return_inverse=True)
-    codes = np.where(clusters == 0, NO_CLUSTER, codes.ravel().astype(np.int64))
-    lists: dict[str, list[str]] = {"added": [], "removed": [], "changed": []}
-    for suite, case_id, how in found.differing:
-        lists[how].append(f"{suite}/{case_id}")
+def from_columns(found: TrialColumns) -> CaseTable:
+    """Both runs' trials (in case order) summed per case and run: the CaseTable."""
+    t, g = found.trials, found.grades
+    case_id = np.asarray(t["case_id"], dtype=object)
+    variant = np.asarray(t["variant"], dtype=np.int64)
+    # one row per case x target x prompt: the trials come in case order, so a case's
+    # trials are consecutive and a row starts where the variant or the case id changes
+    starts = np.ones(variant.size, dtype=np.bool_)
+    starts[1:] = (variant[1:] != variant[:-1]) | (case_id[1:] != case_id[:-1])
+    head = np.flatnonzero(starts)  # each row's first trial
+    row = np.cumsum(starts) - 1
+    candidate = np.asarray(t["candidate"], dtype=np.bool_)
+    counted = np.asarray(t["counted"], dtype=np.bool_)
+    rows = int(head.size)
+    metrics = len(found.metrics)
+    per_metric = _per_trial_metric(g, np.asarray(t["trial"], dtype=np.uint64), metrics)
+    sides = [
+        _side_sums(t, row, rows, per_metric, metrics, (candidate == side) & counted)
+        for side in (False, True)
+    ]
+    base_cluster, base_content, in_base = _case_fields(t, row, rows, ~candidate)
+    cand_cluster, cand_content, in_cand = _case_fields(t, row, rows, candidate)
+    cluster = np.where(cand_cluster != 0, cand_cluster, base_cluster)  # the candidate's first
+    _, codes = np.unique(cluster, return_inverse=True)
+    added, removed, changed = _differing(found, t, candidate)
     return CaseTable(
         variants=list(found.variants),
-        variant=np.asarray(cols["variant"], dtype=np.int64),
-        case_id=np.asarray(cols["case_id"], dtype=object),
-        cluster=codes,
-        same_content=np.asarray(cols["same"], dtype=np.bool_),
+        variant=variant[head],
+        case_id=case_id[head],
+        cluster=np.where(cluster == 0, NO_CLUSTER, codes.ravel().astype(np.int64)),
+        same_content=in_base & in_cand & (base_content == cand_content),
         metrics=list(found.metrics),
-        base=_sums(cols, "b", len(found.metrics)),
-        candidate=_sums(cols, "c", len(found.metrics)),
-        added=sorted(lists["added"]),
-        removed=sorted(lists["removed"]),
-        changed_content=sorted(lists["changed"]),
+        base=sides[0],
+        candidate=sides[1],
+        added=added,
+        removed=removed,
+        changed_content=changed,
     )
 
 
-def _sums(cols: dict[str, Any], side: str, metrics: int) -> RunSums:
-    def metric(prefix: str, dtype: Any) -> Any:
-        rows = len(cols[f"{side}_trials"])
-        if not metrics:
-            return np.zeros((rows, 0), dtype=dtype)
-        return np.column_stack(
-            [np.asarray(cols[f"{side}_{prefix}{i}"]) for i in range(metrics)]
-        ).astype(dtype)
+def _per_trial_metric(
+    g: dict[str, Any], trial_hashes: npt.NDArray[np.uint64], metrics: int
+) -> dict[str, Any]:
+    """Per (trial, metric) graded: its value (the mean of its graders' scores), whether it
+    has one, its flag (passed only if every grader passed) and whether it has one."""
+    by_hash = np.argsort(trial_hashes)
+    ordered = trial_hashes[by_hash]  # searching a sorted copy: far fewer cache misses
+    grade_trials = np.asarray(g["trial"], dtype=np.uint64)
+    found = np.minimum(np.searchsorted(ordered, grade_trials), max(ordered.size - 1, 0))
+    if grade_trials.size and bool(np.any(ordered[found] != grade_trials)):
+        raise ValueError("a grade names a trial the runs do not have")
+    cells = by_hash[found].astype(np.int64) * metrics + np.asarray(g["metric"], dtype=np.int64)
+    pairs, which = _cells(cells, trial_hashes.size * metrics)
+    has_value = np.asarray(g["has_value"], dtype=np.float64)
+    has_flag = np.asarray(g["has_flag"], dtype=np.bool_)
+    failed = has_flag & ~np.asarray(g["flag"], dtype=np.bool_)
+    values = np.bincount(which, weights=has_value, minlength=pairs.size)
+    total = np.bincount(which, weights=np.asarray(g["value"]) * has_value, minlength=pairs.size)
+    flags = np.bincount(which, weights=has_flag, minlength=pairs.size)
+    fails = np.bincount(which, weights=failed, minlength=pairs.size)
+    mean = np.zeros(pairs.size)
+    np.divide(total, values, out=mean, where=values > 0)
+    return {
+        "trial": pairs // max(metrics, 1),
+        "metric": pairs % max(metrics, 1),
+        "value": mean,
+        "has_value": values > 0,
+        "has_flag": flags > 0,
+        "passed": (flags > 0) & (fails == 0),
+    }
 
+
+def _cells(cells: npt.NDArray[np.int64], size: int) -> tuple[Any, Any]:
+    """(the distinct cells, each cell's place among them): np.unique's answer, counted in a
+    dense array when that is small (no sort: 400,000 grades in a few milliseconds)."""
+    if size > _DENSE_CELLS:
+        pairs, which = np.unique(cells, return_inverse=True)
+        return pairs, which.ravel()
+    present = np.zeros(size, dtype=np.bool_)
+    present[cells] = True
+    pairs = np.flatnonzero(present)
+    place = np.cumsum(present) - 1
+    return pairs, place[cells]
+
+
+def _side_sums(
+    t: dict[str, Any],
+    row: npt.NDArray[np.intp],
+    rows: int,
+    per_metric: dict[str, Any],
+    metrics: int,
+    mine: Bools,
+) -> RunSums:
+    """One run's sums per row over its counted trials (`mine`)."""
+    at = row[mine]
+    score = np.asarray(t["score"], dtype=np.float64)[mine]
+    passed = np.asarray(t["passed"], dtype=np.bool_)[mine]
+
+    def count(weights: Any = None) -> Any:
+        return np.bincount(at, weights=weights, minlength=rows)
+
+    graded = mine[per_metric["trial"]]
+    cell = row[per_metric["trial"][graded]] * metrics + per_metric["metric"][graded]
+
+    def per_cell(weights: Any = None) -> Any:
+        return np.bincount(cell, weights=weights, minlength=rows * metrics).reshape(rows, metrics)
+
+    has_value = per_metric["has_value"][graded]
+    has_flag = per_metric["has_flag"][graded]
     return RunSums(
-        trials=np.asarray(cols[f"{side}_trials"], dtype=np.int64),
-        passed=np.asarray(cols[f"{side}_passed"], dtype=np.int64),
-        score_sum=np.asarray(cols[f"{side}_total"], dtype=np.float64),
-        score_squares=np.asarray(cols[f"{side}_squares"], dtype=np.float64),
-        value_sum=metric("v", np.float64),
-        values=metric("n", np.int64),
-        flags_passed=metric("p", np.int64),
-        flags=metric("q", np.int64),
-        graded=metric("h", np.bool_),
+        trials=count().astype(np.int64),
+        passed=count(passed).astype(np.int64),
+        score_sum=count(score),
+        score_squares=count(score * score),
+        value_sum=per_cell(per_metric["value"][graded] * has_value),
+        values=per_cell(has_value).astype(np.int64),
+        flags_passed=per_cell(per_metric["passed"][graded]).astype(np.int64),
+        flags=per_cell(has_flag).astype(np.int64),
+        graded=per_cell() > 0,
     )
+
+
+def _case_fields(
+    t: dict[str, Any], row: npt.NDArray[np.intp], rows: int, mine: Bools
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], Bools]:
+    """Per row, over one run's trials (skipped ones too): its cluster hash, content hash,
+    and whether the run has the case at all."""
+    cluster = np.zeros(rows, dtype=np.uint64)
+    content = np.zeros(rows, dtype=np.uint64)
+    present = np.zeros(rows, dtype=np.bool_)
+    at = row[mine]
+    cluster[at] = np.asarray(t["cluster"], dtype=np.uint64)[mine]
+    content[at] = np.asarray(t["content"], dtype=np.uint64)[mine]
+    present[at] = True
+    return cluster, content, present
+
+
+def _differing(
+    found: TrialColumns, t: dict[str, Any], candidate: Bools
+) -> tuple[list[str], list[str], list[str]]:
+    """suite/case names only the candidate has, only the base has, and that both have with
+    different content (skipped trials count: a case's content pairs it whatever they did)."""
+    cases = np.asarray(t["case"], dtype=np.uint64)
+    content = np.asarray(t["content"], dtype=np.uint64)
+    firsts = []
+    for side in (False, True):
+        mine = np.flatnonzero(candidate == side)
+        _, first = np.unique(cases[mine], return_index=True)
+        firsts.append(mine[first])  # one trial per case, ordered by the case's hash
+    base, cand = firsts
+    in_base = np.isin(cases[cand], cases[base])
+    in_cand = np.isin(cases[base], cases[cand])
+    # both sorted by case hash: the shared cases line up
+    moved = content[cand[in_base]] != content[base[in_cand]]
+
+    def names(trials: Any) -> list[str]:
+        return sorted(
+            f"{found.variants[int(t['variant'][i])][0]}/{t['case_id'][i]}" for i in trials
+        )
+
+    return names(cand[~in_base]), names(base[~in_cand]), names(cand[in_base][moved])
 
 
 def from_trials(base: list[TrialRow], candidate: list[TrialRow]) -> CaseTable:
-    """The table of two runs' trial rows: the sums `from_columns` reads, made in Python.
+    """The table of two runs' trial rows (tests, simulations): the columns the store reads,
+    made from the rows, then summed by `from_columns` like a stored run's."""
+    rows = [(False, r) for r in base] + [(True, r) for r in candidate]
+    rows.sort(key=lambda pair: (*_case_order(_key(pair[1])), pair[0], pair[1].epoch))
+    variants = sorted({(r.suite, r.target_id, r.prompt_id) for _, r in rows}, key=variant_order)
+    metrics = sorted({m for _, r in rows for m in r.grades})
+    places = {v: i for i, v in enumerate(variants)}
+    metric_index = {m: i for i, m in enumerate(metrics)}
+    codes: dict[object, int] = {}
 
-    Skipped trials are left out of the sums, but their case's content hash still counts
-    for pairing; two graders reporting one metric in a trial are one value (their mean)
-    and one flag (passed only if both pass), as the database does it."""
-    sides = [_Accumulated(rows) for rows in (base, candidate)]
-    keys = sorted(sides[0].cases.keys() | sides[1].cases.keys(), key=_case_order)
-    metrics = sorted({m for side in sides for case in side.cases.values() for m in case[4]})
-    variants = sorted({(s, t, p) for s, _, t, p in keys}, key=lambda v: (v[0], v[1], v[2] or ""))
-    variant_index = {v: i for i, v in enumerate(variants)}
-    cluster_index: dict[str, int] = {}
-    clusters = []
-    for key in keys:
-        found = [side.cases[key][5] for side in reversed(sides) if key in side.cases]
-        named = next((c for c in found if c), None)  # the candidate's cluster, else the base's
-        clusters.append(
-            NO_CLUSTER if named is None else cluster_index.setdefault(named, len(cluster_index))
-        )
-    b_hashes, c_hashes = sides[0].hashes, sides[1].hashes
-    both = b_hashes.keys() & c_hashes.keys()
-    changed = {k for k in both if b_hashes[k] != c_hashes[k]}
-    return CaseTable(
-        variants=variants,
-        variant=np.array([variant_index[(s, t, p)] for s, _, t, p in keys], dtype=np.int64),
-        case_id=np.array([k[1] for k in keys] or [], dtype=object),
-        cluster=np.array(clusters, dtype=np.int64),
-        same_content=np.array(
-            [
-                all(key in side.cases for side in sides) and (key[0], key[1]) not in changed
-                for key in keys
-            ],
-            dtype=np.bool_,
+    def code(value: object) -> int:  # stands in for the store's 64-bit hashes
+        return codes.setdefault(value, len(codes) + 1)
+
+    grade_rows = [
+        (n, metric_index[m], value, flag)
+        for n, (_, r) in enumerate(rows)
+        for m, (value, flag) in r.grades.items()
+    ]
+    trials = {
+        "candidate": np.array([c for c, _ in rows], dtype=np.bool_),
+        "counted": np.array([r.status != "skipped" for _, r in rows], dtype=np.bool_),
+        "variant": np.array(
+            [places[(r.suite, r.target_id, r.prompt_id)] for _, r in rows], dtype=np.int64
         ),
-        metrics=metrics,
-        base=sides[0].sums(keys, metrics),
-        candidate=sides[1].sums(keys, metrics),
-        added=sorted(f"{s}/{c}" for s, c in c_hashes.keys() - b_hashes.keys()),
-        removed=sorted(f"{s}/{c}" for s, c in b_hashes.keys() - c_hashes.keys()),
-        changed_content=sorted(f"{s}/{c}" for s, c in changed),
-    )
+        "case_id": np.array([r.case_id for _, r in rows] or [], dtype=object),
+        "case": np.array([code((r.suite, r.case_id)) for _, r in rows], dtype=np.uint64),
+        "content": np.array([code(r.case_hash) for _, r in rows], dtype=np.uint64),
+        "cluster": np.array([code(r.cluster) if r.cluster else 0 for _, r in rows], np.uint64),
+        "passed": np.array([r.status == "pass" for _, r in rows], dtype=np.bool_),
+        "score": np.array([r.score or 0.0 for _, r in rows], dtype=np.float64),
+        "trial": np.arange(len(rows), dtype=np.uint64),
+    }
+    grades = {
+        "trial": np.array([g[0] for g in grade_rows], dtype=np.uint64),
+        "metric": np.array([g[1] for g in grade_rows], dtype=np.int64),
+        "value": np.array([g[2] or 0.0 for g in grade_rows], dtype=np.float64),
+        "has_value": np.array([g[2] is not None for g in grade_rows], dtype=np.bool_),
+        "flag": np.array([bool(g[3]) for g in grade_rows], dtype=np.bool_),
+        "has_flag": np.array([g[3] is not None for g in grade_rows], dtype=np.bool_),
+    }
+    return from_columns(TrialColumns(variants, metrics, trials, grades))
 
 
-class _Accumulated:
-    """One run's trial rows summed per case: [trials, passed, score sum, squares,
-    {metric: [value sum, values, flags passed, flags]}, cluster]."""
-
-    def __init__(self, rows: list[TrialRow]) -> None:
-        self.cases: dict[CaseKey, list[Any]] = {}
-        self.hashes: dict[tuple[str, str], str] = {}
-        for row in rows:
-            self.hashes[(row.suite, row.case_id)] = row.case_hash
-            if row.status == "skipped":  # a skipped trial says nothing about the system
-                continue
-            key = (row.suite, row.case_id, row.target_id, row.prompt_id)
-            case = self.cases.get(key)
-            if case is None:
-                case = self.cases[key] = [0, 0, 0.0, 0.0, {}, None]
-            case[0] += 1
-            case[1] += row.status == "pass"
-            if row.score is not None:
-                case[2] += row.score
-                case[3] += row.score * row.score
-            if case[5] is None and row.cluster:
-                case[5] = row.cluster
-            for metric, (value, flag) in row.grades.items():
-                sums = case[4].setdefault(metric, [0.0, 0, 0, 0])
-                if value is not None:
-                    sums[0] += value
-                    sums[1] += 1
-                if flag is not None:
-                    sums[2] += bool(flag)
-                    sums[3] += 1
-
-    def sums(self, keys: list[CaseKey], metrics: list[str]) -> RunSums:
-        empty: list[Any] = [0, 0, 0.0, 0.0, {}, None]
-        found = [self.cases.get(key, empty) for key in keys]
-        shape = (len(keys), len(metrics))
-        value_sum = np.zeros(shape, dtype=np.float64)
-        counts = np.zeros((3, *shape), dtype=np.int64)
-        graded = np.zeros(shape, dtype=np.bool_)
-        for row, case in enumerate(found):
-            for col, metric in enumerate(metrics):
-                sums = case[4].get(metric)
-                if sums is not None:
-                    value_sum[row, col] = sums[0]
-                    counts[:, row, col] = sums[1:]
-                    graded[row, col] = True
-        return RunSums(
-            trials=np.array([c[0] for c in found], dtype=np.int64),
-            passed=np.array([c[1] for c in found], dtype=np.int64),
-            score_sum=np.array([c[2] for c in found], dtype=np.float64),
-            score_squares=np.array([c[3] for c in found], dtype=np.float64),
-            value_sum=value_sum,
-            values=counts[0],
-            flags_passed=counts[1],
-            flags=counts[2],
-            graded=graded,
-        )
+def _key(row: TrialRow) -> CaseKey:
+    return row.suite, row.case_id, row.target_id, row.prompt_id
 
 
-def _case_order(key: CaseKey) -> tuple[str, str, str, str]:
-    return key[0], key[1], key[2], key[3] or ""
+def _case_order(key: CaseKey) -> tuple[str, str, str, bool, str]:
+    """Cases sort by suite, case, target, then prompt (none first), as the store sorts them."""
+    return key[0], key[1], key[2], key[3] is not None, key[3] or ""
 
 
 @contextmanager

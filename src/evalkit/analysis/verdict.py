@@ -17,7 +17,7 @@ from evalkit.analysis.security import with_security
 from evalkit.analysis.summary import case_intervals
 from evalkit.errors import UsageError
 from evalkit.store import baselines, ci_rows
-from evalkit.store.comparison_rows import case_columns, trial_labels
+from evalkit.store.comparison_rows import trial_columns, trial_labels
 from evalkit.store.queries import resolve_run
 from evalkit.store.security_rows import security_trials
 
@@ -122,8 +122,8 @@ def judge(
 def compare_runs(
     con: duckdb.DuckDBPyConnection, base: str, candidate: str, confidence: float = 0.95
 ) -> Comparison:
-    """Compare two stored runs: the database sums each case's epochs, numpy pairs them."""
-    table = from_columns(case_columns(con, base, candidate))
+    """Compare two stored runs: DuckDB reads their trials as arrays, numpy sums and pairs."""
+    table = from_columns(trial_columns(con, base, candidate))
     return compare_table(base, candidate, table, confidence)
 
 

@@ -1,4 +1,4 @@
-"""Reading two runs' cases, with their grades and clusters, for `evalkit.analysis.compare`."""
+"""Reading two runs' trials, with their grades and clusters, for `evalkit.analysis.compare`."""
 
 from __future__ import annotations
 
@@ -82,39 +82,32 @@ def _merge(found: list[tuple[float | None, bool | None]]) -> tuple[float | None,
 
 
 @dataclass(frozen=True, slots=True)
-class CaseColumns:
-    """Both runs' cases side by side, summed over their counted epochs by DuckDB.
+class TrialColumns:
+    """Both runs' trials and grades as numpy arrays: what a comparison sums per case.
 
-    One row per suite x case x target x prompt that either run has, in case order
-    (suite, case, target, prompt). `columns` are numpy arrays, one value per row:
+    `trials`, one value per trial of either run, in case order (suite, case, target,
+    prompt, epoch):
 
-    - `variant`: index into `variants`, the sorted (suite, target, prompt) the runs have;
-    - `case_id`; `cluster`: a 64-bit hash of the case's cluster (the candidate's, else
-      the base's), 0 for none; `same`: both runs have it, with one content hash;
-    - per run, prefixed `b_` (base) and `c_` (candidate): `trials` (counted: pass,
-      fail, error; 0 where the run has none), `passed`, `total` and `squares` of the
-      trial scores (an error scores 0), and per grade metric `metrics[i]`: `v{i}` the
-      sum over epochs of the metric's value, `n{i}` the epochs with a value, `p{i}` /
-      `q{i}` the epochs whose flag passed / that have a flag, `h{i}` whether any
-      counted epoch has the metric. Two graders reporting one metric in a trial count
-      as one value (their mean) and one flag (passed only if both pass); error and
-      skipped grades are left out.
+    - `candidate`: the trial is the candidate run's; `counted`: it passed, failed or
+      errored (a skipped trial is left out of every sum, but its case still pairs);
+    - `variant`: index into `variants`, the sorted (suite, target, prompt) of the runs;
+    - `case_id`; `case`: a 64-bit hash of (suite, case), `content`: of the case's
+      content hash; `cluster`: of its cluster (0 for none);
+    - `passed`; `score`: the trial score every mean uses (an error scores 0);
+    - `trial`: a 64-bit hash of (run, trial id), which `grades` refer to.
 
-    `differing` lists each (suite, case) that only one run has, or whose content
-    changed between them: (suite, case, "added" | "removed" | "changed")."""
+    `grades`, one value per pass/fail grade of either run: `trial`, `metric` (index into
+    `metrics`), `value` and `has_value` (its score), `flag` and `has_flag` (passed).
+    Hashes keep 200,000 rows numeric: only case ids come back as text."""
 
     variants: list[tuple[str, str, str | None]]
-    columns: dict[str, Any]
     metrics: list[str]
-    differing: list[tuple[str, str, str]]
+    trials: dict[str, Any]
+    grades: dict[str, Any]
 
 
-def case_columns(con: duckdb.DuckDBPyConnection, base: str, candidate: str) -> CaseColumns:
-    """`CaseColumns` of two runs: a few aggregations in DuckDB, numbers fetched as arrays.
-
-    Strings are what cost when 100,000 rows reach Python: only the case id comes as
-    text; variants and clusters come as 64-bit hashes (variants checked for collisions
-    against their names)."""
+def trial_columns(con: duckdb.DuckDBPyConnection, base: str, candidate: str) -> TrialColumns:
+    """`TrialColumns` of two runs: three scans, no aggregation (numpy sums them)."""
     runs = {"base": base, "cand": candidate}
     metrics = [
         str(m)
@@ -124,8 +117,12 @@ def case_columns(con: duckdb.DuckDBPyConnection, base: str, candidate: str) -> C
             runs,
         ).fetchall()
     ]
-    params: dict[str, object] = {**runs, **{f"m{i}": m for i, m in enumerate(metrics)}}
-    columns = con.execute(_paired_query(len(metrics)), params).fetchnumpy()
+    trials = con.execute(_TRIALS.format(score=counting.trial_score("r.")), runs).fetchnumpy()
+    grades = (
+        con.execute(_GRADES, {**runs, "metrics": metrics}).fetchnumpy()
+        if metrics  # no pass/fail grade at all: nothing to read (and no list type to bind)
+        else {name: np.zeros(0, dtype=dtype) for name, dtype in _NO_GRADES.items()}
+    )
     named = con.execute(
         "SELECT DISTINCT suite, target_id, prompt_id, hash(suite, target_id, prompt_id) "
         "FROM results WHERE run_id IN ($base, $cand)",
@@ -133,101 +130,59 @@ def case_columns(con: duckdb.DuckDBPyConnection, base: str, candidate: str) -> C
     ).fetchall()
     if len({row[3] for row in named}) != len(named):
         raise StoreError("two suite x target x prompt names share a 64-bit hash; cannot compare")
-    order = sorted(named, key=lambda v: (v[0], v[1], v[2] or ""))
-    # each row's variant hash -> the variant's place in `order`
+    order = sorted(named, key=lambda v: variant_order((v[0], v[1], v[2])))
+    # each trial's variant hash -> the variant's place in `order`
     known = np.array([row[3] for row in order], dtype=np.uint64)
     by_hash = np.argsort(known)
-    hashes = np.asarray(columns.pop("variant_hash"), dtype=np.uint64)
+    hashes = np.asarray(trials.pop("variant_hash"), dtype=np.uint64)
     found = np.searchsorted(known, hashes, sorter=by_hash)
-    columns["variant"] = by_hash[found].astype(np.int64) if len(known) else hashes.astype(np.int64)
-    differing = con.execute(_DIFFERING, runs).fetchall()
-    return CaseColumns(
+    trials["variant"] = by_hash[found].astype(np.int64) if len(known) else hashes.astype(np.int64)
+    return TrialColumns(
         variants=[(str(s), str(t), p) for s, t, p, _ in order],
-        columns=columns,
         metrics=metrics,
-        differing=[(str(s), str(c), str(how)) for s, c, how in differing],
+        trials=trials,
+        grades=grades,
     )
 
 
-def _paired_query(metrics: int) -> str:
-    counted = counting.counted("r.")
-    score = counting.trial_score("r.")
-    # per trial: each metric's value (mean of its graders), flag and presence
-    per_trial = "".join(
-        f""",
-            avg(score) FILTER (WHERE metric = $m{i}) AS v{i},
-            bool_and(passed) FILTER (WHERE metric = $m{i}) AS f{i},
-            bool_or(metric = $m{i}) AS h{i}"""
-        for i in range(metrics)
-    )
-    per_case = "".join(
-        f""",
-            coalesce(sum(g.v{i}) FILTER (WHERE {counted}), 0.0) AS v{i},
-            count(g.v{i}) FILTER (WHERE {counted}) AS n{i},
-            count(*) FILTER (WHERE g.f{i} AND {counted}) AS p{i},
-            count(g.f{i}) FILTER (WHERE {counted}) AS q{i},
-            coalesce(bool_or(g.h{i}) FILTER (WHERE {counted}), false) AS h{i}"""
-        for i in range(metrics)
-    )
-    sums = ["trials", "passed", "total", "squares"] + [
-        f"{x}{i}" for i in range(metrics) for x in "vnpqh"
-    ]
-    both = ", ".join(
-        f"coalesce({side}.{col}, {'false' if col.startswith('h') else '0'}) AS {side}_{col}"
-        for side in ("b", "c")
-        for col in sums
-    )
-    return f"""
-        WITH g AS (
-            SELECT run_id, trial_id{per_trial}
-            FROM grades WHERE run_id IN ($base, $cand) AND status IN ('pass', 'fail')
-            GROUP BY run_id, trial_id
-        ),
-        s AS (
-            SELECT r.run_id = $cand AS cand, r.suite, r.case_id, r.target_id, r.prompt_id,
-                   any_value(r.case_hash) AS hash, any_value(nullif(c.cluster, '')) AS cluster,
-                   count(*) FILTER (WHERE {counted}) AS trials,
-                   count(*) FILTER (WHERE r.status = 'pass') AS passed,
-                   coalesce(sum({score}) FILTER (WHERE {counted}), 0.0) AS total,
-                   coalesce(sum(({score}) * ({score})) FILTER (WHERE {counted}), 0.0) AS squares
-                   {per_case}
-            FROM results r
-            LEFT JOIN cases c USING (case_hash)
-            LEFT JOIN g USING (run_id, trial_id)
-            WHERE r.run_id IN ($base, $cand)
-            GROUP BY r.run_id, r.suite, r.case_id, r.target_id, r.prompt_id
-        ),
-        b AS (FROM s WHERE NOT cand),
-        c AS (FROM s WHERE cand)
-        SELECT hash(coalesce(b.suite, c.suite), coalesce(b.target_id, c.target_id),
-                    coalesce(b.prompt_id, c.prompt_id)) AS variant_hash,
-               coalesce(b.case_id, c.case_id) AS case_id,
-               CASE WHEN coalesce(c.cluster, b.cluster) IS NULL THEN 0::UBIGINT
-                    ELSE hash(coalesce(c.cluster, b.cluster)) END AS cluster,
-               coalesce(b.hash = c.hash, false) AS same,
-               {both}
-        FROM b FULL JOIN c
-          ON b.suite = c.suite AND b.case_id = c.case_id AND b.target_id = c.target_id
-         AND b.prompt_id IS NOT DISTINCT FROM c.prompt_id
-        ORDER BY coalesce(b.suite, c.suite), coalesce(b.case_id, c.case_id),
-                 coalesce(b.target_id, c.target_id), coalesce(b.prompt_id, c.prompt_id, '')
-    """
+def variant_order(variant: tuple[str, str, str | None]) -> tuple[str, str, bool, str]:
+    """Suite x target x prompt sort by suite, target, then prompt (none first): the order
+    of a comparison's groups."""
+    return variant[0], variant[1], variant[2] is not None, variant[2] or ""
 
 
-# (suite, case) in one run only, or with another content hash in the other; skipped
-# trials count here: a case's content hash pairs it whatever its trials did
-_DIFFERING = """
-    WITH h AS (
-        SELECT run_id = $cand AS cand, suite, case_id, any_value(case_hash) AS hash
-        FROM results WHERE run_id IN ($base, $cand)
-        GROUP BY run_id, suite, case_id
-    )
-    SELECT coalesce(b.suite, c.suite), coalesce(b.case_id, c.case_id),
-           CASE WHEN b.hash IS NULL THEN 'added' WHEN c.hash IS NULL THEN 'removed'
-                ELSE 'changed' END
-    FROM (FROM h WHERE NOT cand) b FULL JOIN (FROM h WHERE cand) c USING (suite, case_id)
-    WHERE b.hash IS DISTINCT FROM c.hash
-    ORDER BY 1, 2
+_TRIALS = """
+    SELECT r.run_id = $cand AS candidate,
+           r.status IN ('pass', 'fail', 'error') AS counted,
+           hash(r.suite, r.target_id, r.prompt_id) AS variant_hash,
+           r.case_id,
+           hash(r.suite, r.case_id) AS "case",
+           hash(r.case_hash) AS content,
+           CASE WHEN nullif(c.cluster, '') IS NULL THEN 0::UBIGINT
+                ELSE hash(c.cluster) END AS cluster,
+           r.status = 'pass' AS passed,
+           {score} AS score,
+           hash(r.run_id, r.trial_id) AS trial
+    FROM results r LEFT JOIN cases c USING (case_hash)
+    WHERE r.run_id IN ($base, $cand)
+    ORDER BY r.suite, r.case_id, r.target_id, r.prompt_id NULLS FIRST, r.run_id = $cand,
+             r.epoch
+"""
+
+_NO_GRADES = {
+    "trial": np.uint64,
+    "metric": np.int64,
+    "value": np.float64,
+    "has_value": np.bool_,
+    "flag": np.bool_,
+    "has_flag": np.bool_,
+}
+_GRADES = """
+    SELECT hash(run_id, trial_id) AS trial,
+           list_position($metrics, metric) - 1 AS metric,
+           coalesce(score, 0.0) AS value, score IS NOT NULL AS has_value,
+           coalesce(passed, false) AS flag, passed IS NOT NULL AS has_flag
+    FROM grades WHERE run_id IN ($base, $cand) AND status IN ('pass', 'fail')
 """
 
 
