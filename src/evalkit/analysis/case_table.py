@@ -2,11 +2,12 @@
 
 One row per suite x case x target x prompt found in either run, in case order, with
 each run's sums over the case's counted epochs (trials, passes, score sum and squares,
-and per grade metric its value sum and pass flags). The database computes the sums for
-stored runs (`store.comparison_rows.case_columns`, read by `from_columns`); `from_trials`
-computes the same from trial rows (tests and simulations), so both give one comparison.
-Columns rather than an object per case: comparing two runs of 100,000 trials is a few
-vectorized passes over 100,000 rows, not 200,000 Python objects.
+and per grade metric its value sum and pass flags). `from_columns` sums the trials and
+grades a stored run's scan gives (`store.comparison_rows.trial_columns`); `from_trials`
+makes the same columns from trial rows (tests and simulations) and sums them the same
+way, so both give one comparison. Columns rather than an object per case: comparing two
+runs of 100,000 trials is a few vectorized passes (bincounts) over 200,000 trials, not
+200,000 Python objects.
 """
 
 from __future__ import annotations

@@ -193,7 +193,8 @@ def compare(
 def compare_table(
     base_run: str, candidate_run: str, table: CaseTable, confidence: float = 0.95
 ) -> Comparison:
-    """`compare` from both runs' per-case sums (`case_table.from_columns` for stored runs)."""
+    """`compare` from both runs' per-case sums (`case_table.from_columns` for stored runs,
+    `case_table.from_trials` for trial rows)."""
     base, cand = table.base, table.candidate
     # paired: both runs have counted epochs of the case, with the same content
     paired = np.flatnonzero((base.trials > 0) & (cand.trials > 0) & table.same_content)
