@@ -65,3 +65,13 @@ def test_case_changes_read_like_a_list_and_build_only_what_is_asked() -> None:
     assert [c.case_id for c in changes.fixed()] == ["c02"]
     assert changes.regressed() == [c for c in as_list if c.change == "regressed"]
     assert repr(changes) == repr(as_list)
+
+
+def test_grade_cells_are_numbered_alike_whether_counted_densely_or_sorted() -> None:
+    from evalkit.analysis.case_table import _DENSE_CELLS, _cells
+
+    cells = np.array([7, 3, 3, 90, 7, 0, 90, 90], dtype=np.int64)
+    dense = _cells(cells, 100)  # small: a dense array
+    pairs, which = _cells(cells, _DENSE_CELLS + 1)  # large: by sorting
+    assert pairs.tolist() == dense[0].tolist() == [0, 3, 7, 90]
+    assert which.tolist() == dense[1].tolist() == [2, 1, 1, 3, 2, 0, 3, 3]

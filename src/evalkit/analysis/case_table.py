@@ -30,7 +30,9 @@ CaseKey = tuple[str, str, str, str | None]  # suite, case, target, prompt
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
-_DENSE_CELLS = 20_000_000  # trials x metrics up to which cells are counted without sorting
+# trials x metrics up to which cells are counted in a dense array (32 MB of int64 places)
+# rather than by sorting
+_DENSE_CELLS = 4_000_000
 PASS_METRIC = "pass"  # the pass rate, as a metric (1 for a passing trial, else 0)
 SCORE_METRIC = "score"  # the trial's weighted score
 
@@ -121,6 +123,8 @@ def _per_trial_metric(
     has one, its flag (passed only if every grader passed) and whether it has one."""
     by_hash = np.argsort(trial_hashes)
     ordered = trial_hashes[by_hash]  # searching a sorted copy: far fewer cache misses
+    if bool(np.any(ordered[1:] == ordered[:-1])):
+        raise ValueError("two trials share a 64-bit hash of their ids; cannot compare")
     grade_trials = np.asarray(g["trial"], dtype=np.uint64)
     found = np.minimum(np.searchsorted(ordered, grade_trials), max(ordered.size - 1, 0))
     if grade_trials.size and bool(np.any(ordered[found] != grade_trials)):
