@@ -84,15 +84,15 @@ def sign_flip_test(sums: Sequence[float] | Any) -> tuple[float, float, int]:
     padded = np.zeros(columns * 8, dtype=np.float64)
     padded[:k] = magnitudes
     tables = (_BYTE_BITS @ padded.reshape(columns, 8).T).T.ravel()
-    offsets = np.arange(columns, dtype=np.intp) * 256
+    offsets = np.arange(columns, dtype=np.int32) * 256
     rows = max(1, _CHUNK // columns)
     two_count = low_count = 0
     done = 0
     while done < flips:
         take = min(rows, flips - done)
-        index = rng.integers(0, 256, size=(take, columns), dtype=np.uint8).astype(np.intp)
+        index = rng.integers(0, 256, size=(take, columns), dtype=np.uint8).astype(np.int32)
         index += offsets
-        flipped = 2.0 * tables[index].sum(axis=1) - whole
+        flipped = 2.0 * np.take(tables, index).sum(axis=1) - whole
         two_count += int(np.count_nonzero(np.abs(flipped) >= abs(total) - tolerance))
         low_count += int(np.count_nonzero(flipped <= total + tolerance))
         done += take
