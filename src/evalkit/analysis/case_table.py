@@ -83,8 +83,13 @@ def from_columns(found: TrialColumns) -> CaseTable:
     variant = np.asarray(t["variant"], dtype=np.int64)
     # one row per case x target x prompt: the trials come in case order, so a case's
     # trials are consecutive and a row starts where the variant or the case id changes
-    starts = np.ones(variant.size, dtype=np.bool_)
-    starts[1:] = (variant[1:] != variant[:-1]) | (case_id[1:] != case_id[:-1])
+    suites = {v[0] for v in found.variants}
+    suite_of = np.array([sorted(suites).index(v[0]) for v in found.variants], dtype=np.int64)
+    suite = suite_of[variant] if variant.size else variant
+    new_case = np.ones(variant.size, dtype=np.bool_)  # another suite/case starts here
+    new_case[1:] = (suite[1:] != suite[:-1]) | (case_id[1:] != case_id[:-1])
+    starts = new_case.copy()
+    starts[1:] |= variant[1:] != variant[:-1]
     head = np.flatnonzero(starts)  # each row's first trial
     row = np.cumsum(starts) - 1
     candidate = np.asarray(t["candidate"], dtype=np.bool_)
@@ -100,7 +105,7 @@ def from_columns(found: TrialColumns) -> CaseTable:
     cand_cluster, cand_content, in_cand = _case_fields(t, row, rows, candidate)
     cluster = np.where(cand_cluster != 0, cand_cluster, base_cluster)  # the candidate's first
     _, codes = np.unique(cluster, return_inverse=True)
-    added, removed, changed = _differing(found, t, candidate)
+    added, removed, changed = _differing(found, t, candidate, new_case)
     return CaseTable(
         variants=list(found.variants),
         variant=variant[head],
@@ -216,29 +221,38 @@ def _case_fields(
 
 
 def _differing(
-    found: TrialColumns, t: dict[str, Any], candidate: Bools
+    found: TrialColumns, t: dict[str, Any], candidate: Bools, new_case: Bools
 ) -> tuple[list[str], list[str], list[str]]:
     """suite/case names only the candidate has, only the base has, and that both have with
-    different content (skipped trials count: a case's content pairs it whatever they did)."""
-    cases = np.asarray(t["case"], dtype=np.uint64)
-    content = np.asarray(t["content"], dtype=np.uint64)
-    firsts = []
-    for side in (False, True):
-        mine = np.flatnonzero(candidate == side)
-        _, first = np.unique(cases[mine], return_index=True)
-        firsts.append(mine[first])  # one trial per case, ordered by the case's hash
-    base, cand = firsts
-    in_base = np.isin(cases[cand], cases[base])
-    in_cand = np.isin(cases[base], cases[cand])
-    # both sorted by case hash: the shared cases line up
-    moved = content[cand[in_base]] != content[base[in_cand]]
+    different content (skipped trials count: a case's content pairs it whatever they did).
 
-    def names(trials: Any) -> list[str]:
+    `new_case`: where a trial starts another suite/case (they come in case order)."""
+    case = np.cumsum(new_case) - 1
+    cases = int(case[-1]) + 1 if case.size else 0
+    content = np.asarray(t["content"], dtype=np.uint64)
+    seen, held = [], []
+    for side in (False, True):
+        mine = candidate == side
+        present = np.zeros(cases, dtype=np.bool_)
+        present[case[mine]] = True
+        hashes = np.zeros(cases, dtype=np.uint64)
+        hashes[case[mine]] = content[mine]
+        seen.append(present)
+        held.append(hashes)
+    heads = np.flatnonzero(new_case)  # each suite/case's first trial
+
+    def names(which: Bools) -> list[str]:
         return sorted(
-            f"{found.variants[int(t['variant'][i])][0]}/{t['case_id'][i]}" for i in trials
+            f"{found.variants[int(t['variant'][i])][0]}/{t['case_id'][i]}"
+            for i in heads[which].tolist()
         )
 
-    return names(cand[~in_base]), names(base[~in_cand]), names(cand[in_base][moved])
+    in_base, in_cand = seen
+    return (
+        names(in_cand & ~in_base),
+        names(in_base & ~in_cand),
+        names(in_base & in_cand & (held[0] != held[1])),
+    )
 
 
 def from_trials(base: list[TrialRow], candidate: list[TrialRow]) -> CaseTable:
@@ -267,7 +281,6 @@ def from_trials(base: list[TrialRow], candidate: list[TrialRow]) -> CaseTable:
             [places[(r.suite, r.target_id, r.prompt_id)] for _, r in rows], dtype=np.int64
         ),
         "case_id": np.array([r.case_id for _, r in rows] or [], dtype=object),
-        "case": np.array([code((r.suite, r.case_id)) for _, r in rows], dtype=np.uint64),
         "content": np.array([code(r.case_hash) for _, r in rows], dtype=np.uint64),
         "cluster": np.array([code(r.cluster) if r.cluster else 0 for _, r in rows], np.uint64),
         "passed": np.array([r.status == "pass" for _, r in rows], dtype=np.bool_),

@@ -91,8 +91,8 @@ class TrialColumns:
     - `candidate`: the trial is the candidate run's; `counted`: it passed, failed or
       errored (a skipped trial is left out of every sum, but its case still pairs);
     - `variant`: index into `variants`, the sorted (suite, target, prompt) of the runs;
-    - `case_id`; `case`: a 64-bit hash of (suite, case), `content`: of the case's
-      content hash; `cluster`: of its cluster (0 for none);
+    - `case_id`; `content`: a 64-bit hash of the case's content hash; `cluster`: of its
+      cluster (0 for none);
     - `passed`; `score`: the trial score every mean uses (an error scores 0);
     - `trial`: a 64-bit hash of (run, trial id), which `grades` refer to.
 
@@ -156,7 +156,6 @@ _TRIALS = """
            r.status IN ('pass', 'fail', 'error') AS counted,
            hash(r.suite, r.target_id, r.prompt_id) AS variant_hash,
            r.case_id,
-           hash(r.suite, r.case_id) AS "case",
            hash(r.case_hash) AS content,
            CASE WHEN nullif(c.cluster, '') IS NULL THEN 0::UBIGINT
                 ELSE hash(c.cluster) END AS cluster,
