@@ -2,15 +2,16 @@
 
 Streamed in batches: a run's outputs can be gigabytes (20,000 trials of 100 KB), and
 one COPY over them all made DuckDB reassemble every output stored in parts at once
-(10 GB of memory). Each batch of trials, bounded in characters of output, is one COPY
-to a part file; the parts are appended in order (csv, jsonl) or read back into one
-file (parquet). DuckDB's memory is capped as in the writing process. Rows come in the
-order the run recorded them.
+(10 GB of memory). Each batch of trials, bounded in rows and characters of output, is
+one COPY to a part file. CSV and JSONL: each part is copied into the file as soon as it
+is written, with the outputs stored in parts written in by export_texts.splice (DuckDB
+rebuilding them took most of the time). Parquet: the parts, outputs rebuilt in SQL, are
+read back into one file. DuckDB's memory is capped as in the writing process. Rows come
+in the order the run recorded them.
 """
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +20,15 @@ from typing import Any, Literal
 import duckdb
 
 from evalkit.errors import StoreError, UsageError
+from evalkit.store.export_texts import Stored, csv_field, json_string, long_outputs, new_marker
+from evalkit.store.export_texts import splice as splice_outputs
+from evalkit.store.large_texts import PART_CHARS
 from evalkit.store.memory import apply_memory_limit
 
 ExportFormat = Literal["csv", "jsonl", "parquet"]
 
-# One COPY holds about this much output text (and its parts being reassembled).
+# One COPY holds about this much output text (and its parts being reassembled: Parquet;
+# CSV and JSONL count only the outputs stored inline, the others are not in the COPY).
 BATCH_CHARS = 8 * 1024 * 1024
 BATCH_ROWS = 5000
 GROUP_CHARS = 16 * 1024 * 1024  # of output text in one Parquet row group
@@ -40,18 +45,30 @@ _COPY_OPTIONS = {
 }
 # Rows go out in the order the run recorded them: that is also the order of the parts
 # in `large_texts`, so each batch reads one stretch of both tables (rowid ranges prune
-# whole row groups) instead of scanning every stored text once per batch.
+# whole row groups) instead of scanning every stored text once per batch. A text's
+# size counts its parts, not their characters: that reads no text (measured: summing
+# the lengths read every stored output, 3 s for 2 GB). One missing is an error.
 _SIZES = """
     WITH parts AS (
-        SELECT text_hash, min(rowid) AS lo, max(rowid) AS hi, sum(length(text)) AS chars
+        SELECT text_hash, min(rowid) AS lo, max(rowid) AS hi, max(part) + 1 AS parts
         FROM large_texts
         WHERE text_hash IN (SELECT output_ref FROM results WHERE run_id = $run_id)
         GROUP BY text_hash
     )
-    SELECT r.rowid, coalesce(length(r.output), 0) + coalesce(p.chars, 0), p.lo, p.hi
+    SELECT r.rowid, coalesce(length(r.output), 0), r.output_ref, p.parts, p.lo, p.hi
     FROM results r LEFT JOIN parts p ON p.text_hash = r.output_ref
     WHERE r.run_id = $run_id
     ORDER BY r.rowid
+"""
+
+
+# An output stored in parts, rebuilt in SQL (Parquet): only the parts of this batch's
+# outputs, read from the batch's stretch of `large_texts`.
+_TEXTS = """
+    SELECT text_hash, string_agg(text, '' ORDER BY part) AS text
+    FROM large_texts
+    WHERE rowid BETWEEN $lo AND $hi AND text_hash IN (SELECT output_ref FROM batch)
+    GROUP BY text_hash
 """
 
 
@@ -85,14 +102,18 @@ def export_run(con: duckdb.DuckDBPyConnection, run_id: str, fmt: ExportFormat, o
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     apply_memory_limit(con)
-    batches = _batches(con.execute(_SIZES, {"run_id": run_id}).fetchall())
+    sizes = con.execute(_SIZES, {"run_id": run_id}).fetchall()
     try:
         with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp:
-            parts = [
-                _copy_batch(con, run_id, fmt, batch, Path(tmp) / f"{n:06d}.{fmt}", first=n == 0)
-                for n, batch in enumerate(batches or [None])
-            ]
-            _join(con, fmt, parts, out, _group_rows(batches))
+            if fmt == "parquet":
+                batches = _batches(sizes, stored_chars=PART_CHARS)
+                parts = [
+                    _copy_batch(con, run_id, fmt, batch, Path(tmp) / f"{n:06d}.{fmt}", first=n == 0)
+                    for n, batch in enumerate(batches or [None])
+                ]
+                _join_parquet(con, parts, out, _group_rows(batches))
+            else:
+                _write_spliced(con, run_id, fmt, sizes, out, Path(tmp))
     except duckdb.IOException as exc:
         raise StoreError(f"could not write the export to {out}: {exc}") from exc
     except OSError as exc:
@@ -100,18 +121,49 @@ def export_run(con: duckdb.DuckDBPyConnection, run_id: str, fmt: ExportFormat, o
     return out
 
 
-def _batches(sizes: list[tuple[Any, ...]]) -> list[_Batch]:
-    """Results cut into stretches of at most BATCH_ROWS rows and about BATCH_CHARS chars."""
+def _write_spliced(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    fmt: ExportFormat,
+    sizes: list[tuple[Any, ...]],
+    out: Path,
+    tmp: Path,
+) -> None:
+    """CSV or JSONL: DuckDB writes each batch with a marker for every output stored in
+    parts, and the batch goes into `out` with those outputs written in at the markers."""
+    marker = new_marker()
+    stored = [
+        Stored(int(rowid), str(ref), int(parts), int(lo), int(hi))
+        for rowid, _, ref, parts, lo, hi in sizes
+        if ref is not None
+    ]
+    # a second cursor: its query runs between the batches' COPYs, on the same snapshot
+    outputs = long_outputs(con.cursor(), stored, PART_CHARS)
+    escape = csv_field if fmt == "csv" else json_string
+    with out.open("wb") as sink:
+        for n, batch in enumerate(_batches(sizes, stored_chars=0) or [None]):
+            part = tmp / f"{n:06d}.{fmt}"
+            _copy_batch(con, run_id, fmt, batch, part, first=n == 0, marker=marker)
+            splice_outputs(part, sink, marker, outputs, escape)
+            part.unlink()
+    if next(outputs, None) is not None:
+        raise StoreError(f"the export of run {run_id} missed outputs stored in parts")
+
+
+def _batches(sizes: list[tuple[Any, ...]], *, stored_chars: int) -> list[_Batch]:
+    """Results cut into stretches of at most BATCH_ROWS rows and about BATCH_CHARS chars
+    (an output stored in parts counts `stored_chars` per part)."""
     batches: list[_Batch] = []
     current: _Batch | None = None
-    for rowid, size, lo, hi in sizes:
+    for rowid, inline, _, parts, lo, hi in sizes:
+        size = int(inline) + stored_chars * int(parts or 0)
         full = current is not None and (
-            current.rows >= BATCH_ROWS or current.chars + int(size) > BATCH_CHARS
+            current.rows >= BATCH_ROWS or current.chars + size > BATCH_CHARS
         )
         if current is None or full:
             current = _Batch(first=int(rowid))
             batches.append(current)
-        current.add(int(rowid), int(size), lo, hi)
+        current.add(int(rowid), size, lo, hi)
     return batches
 
 
@@ -123,23 +175,26 @@ def _copy_batch(
     part: Path,
     *,
     first: bool,
+    marker: str | None = None,
 ) -> Path:
+    """One COPY of `batch` to `part`. With a `marker`, an output stored in parts is not
+    rebuilt: the marker and the result's rowid stand in its place."""
     grades = f"to_json({_GRADES_NESTED})" if fmt == "csv" else _GRADES_NESTED
     steps = f"to_json({_STEPS_NESTED})" if fmt == "csv" else _STEPS_NESTED
     options = _COPY_OPTIONS[fmt].format(header="true" if first else "false")
+    texts = _TEXTS if marker is None else "SELECT NULL::VARCHAR AS text_hash, NULL AS text"
+    output = (
+        "coalesce(r.output, t.text)"
+        if marker is None
+        else "CASE WHEN r.output_ref IS NULL THEN r.output ELSE $marker || r.recorded END"
+    )
     query = f"""
         COPY (
             WITH batch AS (
                 SELECT rowid AS recorded, * FROM results
                 WHERE run_id = $run_id AND rowid BETWEEN $first AND $last
             ),
-            texts AS (
-                SELECT text_hash, string_agg(text, '' ORDER BY part) AS text
-                FROM large_texts
-                WHERE rowid BETWEEN $lo AND $hi
-                  AND text_hash IN (SELECT output_ref FROM batch)
-                GROUP BY text_hash
-            ),
+            texts AS ({texts}),
             g AS (
                 SELECT trial_id, {grades} AS grades
                 FROM grades WHERE run_id = $run_id AND trial_id IN (SELECT trial_id FROM batch)
@@ -151,7 +206,7 @@ def _copy_batch(
                 GROUP BY trial_id
             )
             SELECT r.* EXCLUDE (recorded, output_ref)
-                       REPLACE (coalesce(r.output, t.text) AS output),
+                       REPLACE ({output} AS output),
                    c.vars, c.messages, c.expected, c.context, c.tags,
                    c.metadata AS case_metadata, c.cluster, g.grades,
                    c.conversation, s.steps
@@ -165,7 +220,11 @@ def _copy_batch(
     """
     b = batch or _Batch(first=0)
     lo, hi = (b.parts_lo, b.parts_hi) if b.parts_lo is not None else (-1, -1)
-    params = {"run_id": run_id, "first": b.first, "last": b.last, "lo": lo, "hi": hi}
+    params: dict[str, object] = {"run_id": run_id, "first": b.first, "last": b.last}
+    if marker is None:
+        params.update(lo=lo, hi=hi)
+    else:
+        params.update(marker=marker)
     con.execute(query, {**params, "out": str(part)})
     return part
 
@@ -179,20 +238,12 @@ def _group_rows(batches: list[_Batch]) -> int:
     return max(1, min(2048, GROUP_CHARS * rows // chars))
 
 
-def _join(
-    con: duckdb.DuckDBPyConnection, fmt: ExportFormat, parts: list[Path], out: Path, group: int
-) -> None:
-    """The parts, in order, as the one file `out` (Parquet: row groups of `group` rows)."""
-    if fmt == "parquet":
-        # Row groups bounded in text: DuckDB holds one whole while writing it, and 2,048
-        # distinct 100 KB outputs (200 MB) ran out of memory under the 256 MB cap.
-        con.execute(
-            f"COPY (SELECT * FROM read_parquet($parts)) TO $out "
-            f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {int(group)})",
-            {"parts": [str(p) for p in parts], "out": str(out)},
-        )
-        return
-    with out.open("wb") as sink:
-        for part in parts:
-            with part.open("rb") as source:
-                shutil.copyfileobj(source, sink, 1024 * 1024)
+def _join_parquet(con: duckdb.DuckDBPyConnection, parts: list[Path], out: Path, group: int) -> None:
+    """The Parquet parts, in order, as the one file `out` with row groups of `group` rows."""
+    # Row groups bounded in text: DuckDB holds one whole while writing it, and 2,048
+    # distinct 100 KB outputs (200 MB) ran out of memory under the 256 MB cap.
+    con.execute(
+        f"COPY (SELECT * FROM read_parquet($parts)) TO $out "
+        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {int(group)})",
+        {"parts": [str(p) for p in parts], "out": str(out)},
+    )
