@@ -13,6 +13,7 @@ in the order the run recorded them.
 from __future__ import annotations
 
 import tempfile
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -32,6 +33,10 @@ ExportFormat = Literal["csv", "jsonl", "parquet"]
 BATCH_CHARS = 8 * 1024 * 1024
 BATCH_ROWS = 5000
 GROUP_CHARS = 16 * 1024 * 1024  # of output text in one Parquet row group
+# CSV and JSONL: DuckDB only writes the short columns and reads parts, which it caches
+# up to its cap for nothing (read once). Measured on 2 GB of outputs: as fast under
+# 128 MB as under 256 MB, and 145 MB less at peak.
+SPLICED_LIMIT = "128MB"
 
 # CSV has no nested values: grades go in as one JSON text cell; jsonl and parquet keep
 # them as a list of structs that readers see as real nested data.
@@ -101,7 +106,7 @@ def export_run(con: duckdb.DuckDBPyConnection, run_id: str, fmt: ExportFormat, o
             hint=f"e.g. --out {out / f'{run_id}.{fmt}'}",
         )
     out.parent.mkdir(parents=True, exist_ok=True)
-    apply_memory_limit(con)
+    apply_memory_limit(con, default=None if fmt == "parquet" else SPLICED_LIMIT)
     sizes = con.execute(_SIZES, {"run_id": run_id}).fetchall()
     try:
         with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp:
@@ -137,17 +142,17 @@ def _write_spliced(
         for rowid, _, ref, parts, lo, hi in sizes
         if ref is not None
     ]
-    # a second cursor: its query runs between the batches' COPYs, on the same snapshot
-    outputs = long_outputs(con.cursor(), stored, PART_CHARS)
     escape = csv_field if fmt == "csv" else json_string
-    with out.open("wb") as sink:
+    # the outputs are read on cursors of their own (the database is open read-only: every
+    # cursor sees the same data), the next window while this one is written
+    with closing(long_outputs(con, stored, PART_CHARS)) as outputs, out.open("wb") as sink:
         for n, batch in enumerate(_batches(sizes, stored_chars=0) or [None]):
             part = tmp / f"{n:06d}.{fmt}"
             _copy_batch(con, run_id, fmt, batch, part, first=n == 0, marker=marker)
             splice_outputs(part, sink, marker, outputs, escape)
             part.unlink()
-    if next(outputs, None) is not None:
-        raise StoreError(f"the export of run {run_id} missed outputs stored in parts")
+        if next(outputs, None) is not None:
+            raise StoreError(f"the export of run {run_id} missed outputs stored in parts")
 
 
 def _batches(sizes: list[tuple[Any, ...]], *, stored_chars: int) -> list[_Batch]:

@@ -18,8 +18,10 @@ import json
 import mmap
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
 
@@ -75,26 +77,51 @@ def new_marker() -> str:
 
 def long_outputs(
     con: duckdb.DuckDBPyConnection, stored: list[Stored], part_chars: int
-) -> Iterator[tuple[int, str]]:
-    """(rowid, whole output) of each of `stored` (in rowid order), a window at a time."""
+) -> Generator[tuple[int, str]]:
+    """(rowid, whole output) of each of `stored` (in rowid order), a window at a time.
+
+    The next window is read on a second thread while this one's outputs are written:
+    DuckDB reads without Python's lock, and reading and writing took about as long each.
+    """
+    windows = _windows(stored, part_chars)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalkit-export") as reader:
+        ahead = [reader.submit(_read_parts, con.cursor(), w) for w in islice(windows, 1)]
+        while ahead:
+            window, parts = ahead.pop().result()
+            ahead = [reader.submit(_read_parts, con.cursor(), w) for w in islice(windows, 1)]
+            yield from _in_order(window, parts)
+
+
+def _windows(stored: list[Stored], part_chars: int) -> Iterator[_Window]:
     window = _Window()
     for row in stored:
         chars = row.parts * part_chars
         if window.rows and window.chars + chars > WINDOW_CHARS:
-            yield from _read_window(con, window)
+            yield window
             window = _Window()
         window.add(row, chars)
     if window.rows:
-        yield from _read_window(con, window)
+        yield window
 
 
-def _read_window(con: duckdb.DuckDBPyConnection, window: _Window) -> Iterator[tuple[int, str]]:
+def _read_parts(
+    con: duckdb.DuckDBPyConnection, window: _Window
+) -> tuple[_Window, dict[str, list[tuple[int, str]]]]:
+    """The parts of `window`'s outputs, by text hash (one query on its own cursor)."""
     hashes = sorted({row.ref for row in window.rows})
-    found = con.execute(_PARTS, {"lo": window.lo, "hi": window.hi, "hashes": hashes}).fetchall()
+    try:
+        found = con.execute(_PARTS, {"lo": window.lo, "hi": window.hi, "hashes": hashes}).fetchall()
+    finally:
+        con.close()
     parts: dict[str, list[tuple[int, str]]] = {}
     for ref, position, text in found:
         parts.setdefault(ref, []).append((position, text))
-    del found
+    return window, parts
+
+
+def _in_order(
+    window: _Window, parts: dict[str, list[tuple[int, str]]]
+) -> Iterator[tuple[int, str]]:
     uses: dict[str, int] = {}
     for row in window.rows:
         uses[row.ref] = uses.get(row.ref, 0) + 1
