@@ -31,14 +31,15 @@ ExportFormat = Literal["csv", "jsonl", "parquet"]
 # One COPY holds about this much output text (CSV and JSONL count only the outputs
 # stored inline: the others are not in the COPY).
 BATCH_CHARS = 8 * 1024 * 1024
+GROUP_CHARS = 16 * 1024 * 1024  # of output text in one Parquet row group
 # Parquet: a COPY also rebuilds its outputs from their parts, reading the stretch of
 # `large_texts` they lie in, which holds other batches' parts too (4.8 times its own
-# text at 8 MB, 2 at 32 MB): larger batches read less (400 MB of outputs: 7.0 s of CPU
-# in 8 MB batches, 5.9 s in 32 MB), within a twelfth of DuckDB's cap (8 MB under 96 MB
-# was measured to fit, 32 MB under 96 MB did not).
-PARQUET_BATCH_CHARS = 32 * 1024 * 1024
+# text at 8 MB, 2.9 at 16 MB): larger batches read less (400 MB of outputs: 7.0 s of
+# CPU in 8 MB batches, 6.5 s in 16 MB), within a twelfth of DuckDB's cap (8 MB under
+# 96 MB was measured to fit, 32 MB did not). A part's row group is one chunk when the
+# parts are joined, so a batch is also the file's row group: at most GROUP_CHARS.
+PARQUET_BATCH_CHARS = GROUP_CHARS
 BATCH_ROWS = 5000
-GROUP_CHARS = 16 * 1024 * 1024  # of output text in one Parquet row group
 # CSV and JSONL: DuckDB only writes the short columns and reads parts, which it caches
 # up to its cap for nothing (read once). Measured on 2 GB of outputs: as fast under
 # 128 MB as under 256 MB, and 145 MB less at peak.
