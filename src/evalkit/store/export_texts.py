@@ -6,8 +6,8 @@ times as long as writing the file. So DuckDB writes every other column, and in p
 of each output stored in parts a marker naming the result's rowid; `splice` copies that
 file into the export and writes the output itself at each marker. The outputs come from
 `long_outputs`: one query per window of about WINDOW_CHARS characters, reading only
-the stretch of `large_texts` those results' parts lie in (rowid range, hashes as a
-constant list so DuckDB reads no other text), their parts joined in Python in order.
+the stretch of `large_texts` those results' parts lie in (a rowid range and the list of
+their hashes), their parts joined in Python in order.
 The escaping is DuckDB's own, byte for byte (tests/store/test_export_splice.py writes
 the same texts both ways and compares the files).
 """
@@ -34,9 +34,11 @@ from evalkit.errors import StoreError
 # parts: measured 4.8 times its own text at 8 MB windows, 2 at 32 MB, 1.5 at 64 MB.
 # Python holds one window's parts (and DuckDB its result) at a time.
 WINDOW_CHARS = 32 * 1024 * 1024
+# The hashes as a list, not a join: the query alone took 0.055 s instead of 0.095 s
+# for a 32 MB window.
 _PARTS = """
     SELECT text_hash, part, text FROM large_texts
-    WHERE rowid BETWEEN $lo AND $hi AND text_hash IN (SELECT unnest($hashes))
+    WHERE rowid BETWEEN $lo AND $hi AND list_contains($hashes, text_hash)
 """
 # DuckDB's CSV writer quotes a field holding any of these ('#' too, its comment sign).
 _CSV_SPECIAL = (",", '"', "\n", "\r", "#")
