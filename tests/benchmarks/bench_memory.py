@@ -181,7 +181,7 @@ def read_all(root: Path, env: dict[str, str], readers: list[str]) -> None:
             f"{cpu:6.1f} s CPU  file {size / 2**20:8.1f} MB  (fsync after: {synced:4.1f} s)",
             flush=True,
         )
-        if name.startswith("export"):
+        if name in ("export csv", "export jsonl"):  # Parquet's floor is zstd, not the disk
             floor = disk_floor(root / "out", size)
             print(f"    {'disk floor':<15} {floor:6.1f} s to write and fsync {size / 2**20:.1f} MB")
         target.unlink()
@@ -243,8 +243,11 @@ def main() -> None:
         keep = args.keep / f"{trials}x{args.output_kb}kb" if args.keep else None
         peak, wall, stored = measure(trials, args.output_kb, args.memory_limit, readers, keep)
         peaks.append(peak)
+        if peak != peak:  # NaN: --keep held the run already, nothing was measured for it
+            print(f"{trials:>8} {'(run reused from --keep)':>21} {stored:>8}", flush=True)
+            continue
         print(f"{trials:>8} {peak:>12.1f} {wall:>8.1f} {stored:>8}", flush=True)
-    if len(peaks) == 2:
+    if len(peaks) == 2 and all(p == p for p in peaks):
         print(f"growth x{peaks[1] / peaks[0]:.2f} for x10 trials")
 
 
