@@ -126,15 +126,19 @@ def test_escaping_is_duckdbs_own(text: str, tmp_path: Path) -> None:
     assert (tmp_path / "f.json").read_bytes() == b'{"s":' + json_string(text) + b"}\n"
 
 
-def test_a_missing_part_is_an_error_not_a_short_output(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("deleted", "message"), [("part = 2", "has 6 of its 7 parts"),
+                                                  ("true", "has none of its parts")])  # fmt: skip
+def test_a_missing_part_is_an_error_not_a_short_output(
+    tmp_path: Path, deleted: str, message: str
+) -> None:
     db = build(tmp_path / "runs.duckdb", 3, lambda i: f"{i}" * 50_000, 10)
     con = duckdb.connect(str(db))
     con.execute(
-        "DELETE FROM large_texts WHERE part = 2 "
+        f"DELETE FROM large_texts WHERE {deleted} "
         "AND text_hash = (SELECT min(text_hash) FROM large_texts)"
     )
     con.close()
-    with Store.open(db, read_only=True) as store, pytest.raises(StoreError, match="parts"):
+    with Store.open(db, read_only=True) as store, pytest.raises(StoreError, match=message):
         export_run(store.con, RUN, "csv", tmp_path / "trials.csv")
 
 

@@ -146,11 +146,13 @@ def _write_spliced(
     """CSV or JSONL: DuckDB writes each batch with a marker for every output stored in
     parts, and the batch goes into `out` with those outputs written in at the markers."""
     marker = new_marker()
-    stored = [
-        Stored(int(rowid), str(ref), int(parts), int(lo), int(hi))
-        for rowid, _, ref, parts, lo, hi in sizes
-        if ref is not None
-    ]
+    stored = []
+    for rowid, _, ref, parts, lo, hi in sizes:
+        if ref is None:
+            continue
+        if parts is None:
+            raise StoreError(f"the output of result {rowid} ({ref}) has none of its parts")
+        stored.append(Stored(int(rowid), str(ref), int(parts), int(lo), int(hi)))
     escape = csv_field if fmt == "csv" else json_string
     # the outputs are read on cursors of their own (the database is open read-only: every
     # cursor sees the same data), the next window while this one is written
