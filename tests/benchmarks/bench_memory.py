@@ -2,6 +2,8 @@
 
     python tests/benchmarks/bench_memory.py [--trials 50000] [--output-kb 20] [--memory-limit 256MB]
     python tests/benchmarks/bench_memory.py --trials 20000 --output-kb 100 --read --only-full
+    python tests/benchmarks/bench_memory.py --trials 20000 --output-kb 100 --read --only-full \
+        --keep /tmp/bench20k --readers "export csv" "export jsonl"
 
 Runs a `python` target that answers every trial with a distinct ~20 KB text, graded by
 two rule graders, everything written to DuckDB, at 1/10 of --trials and at --trials,
@@ -14,8 +16,11 @@ pool, which keeps written blocks cached up to its memory limit: evalkit starts i
 most); --memory-limit sets EVALKIT_DB_MEMORY_LIMIT (`none` for DuckDB's own 80% of
 RAM). Outputs over 32 KB are stored in parts (try --output-kb 200). With
 --read it then measures the readers of that run the same way: `evalkit report` and
-`evalkit export` in each format (peak RSS, wall time, file size). Measured numbers are
-in the README's Reliability section.
+`evalkit export` in each format (peak RSS, wall time, CPU time, file size); --readers
+picks some of them. --keep DIR builds the workspace and its run in DIR once and reuses
+them on later calls (only the readers are measured again), and with --read the disk
+floor is printed first: the time to write a file the size of the run's outputs, with an
+fsync at the end. Measured numbers are in the README's Reliability section.
 """
 
 from __future__ import annotations
@@ -87,16 +92,17 @@ def planned(trials: int) -> int:
 
 def peak_of(
     root: Path, env: dict[str, str], *args: str, exits: tuple[int, ...] = (0,)
-) -> tuple[float, float]:
-    """(peak RSS in MB, wall seconds) of one `evalkit ARGS` process run in `root`; stops
-    when it exits with a code outside `exits`."""
+) -> tuple[float, float, float]:
+    """(peak RSS in MB, wall seconds, user+sys CPU seconds) of one `evalkit ARGS` process
+    run in `root`; stops when it exits with a code outside `exits`."""
     # a child of a fresh `time`-like wrapper, so RUSAGE_CHILDREN is this command's alone
     wrapper = (
         "import resource, subprocess, sys; "
         f"p = subprocess.run([sys.executable, '-m', 'evalkit', *{list(args)!r}], "
         "capture_output=True); "
         "sys.stderr.write(p.stderr.decode()[-2000:] + p.stdout.decode()[-2000:]); "
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode)"
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+        "print(u.ru_maxrss, p.returncode, u.ru_utime + u.ru_stime)"
     )
     began = time.perf_counter()
     done = subprocess.run(
@@ -105,10 +111,10 @@ def peak_of(
     wall = time.perf_counter() - began
     if done.returncode != 0 or not done.stdout.strip():
         raise SystemExit(f"evalkit {' '.join(args)} failed: {done.stderr}")
-    peak_kb, code = done.stdout.split()
+    peak_kb, code, cpu = done.stdout.split()
     if int(code) not in exits:
         raise SystemExit(f"evalkit {' '.join(args)} exited {code}: {done.stderr}")
-    return int(peak_kb) / 1024, wall
+    return int(peak_kb) / 1024, wall, float(cpu)
 
 
 def check_complete(db: Path, expected: int) -> int:
@@ -141,30 +147,68 @@ READERS = {
 }
 
 
+def disk_floor(folder: Path, size: int) -> float:
+    """Seconds to write `size` bytes to a new file in `folder` (1 MB writes, one fsync at
+    the end, as the disk must take them): what no export of that size can beat."""
+    block = os.urandom(2**20)
+    path = folder / "floor.bin"
+    began = time.perf_counter()
+    with path.open("wb") as out:
+        for _ in range(size // len(block) + 1):
+            out.write(block)
+        out.flush()
+        os.fsync(out.fileno())
+    took = time.perf_counter() - began
+    path.unlink()
+    return took
+
+
+def read_all(root: Path, env: dict[str, str], readers: list[str]) -> None:
+    """Print peak RSS, wall and CPU time and file size of each reader of the run in `root`."""
+    (root / "out").mkdir(exist_ok=True)
+    for name in readers:
+        args = READERS[name]
+        target = root / args[-1]
+        target.unlink(missing_ok=True)
+        reader_peak, reader_wall, cpu = peak_of(root, env, *args)
+        size = target.stat().st_size
+        with target.open("rb") as out:  # the export's own fsync, timed apart
+            began = time.perf_counter()
+            os.fsync(out.fileno())
+            synced = time.perf_counter() - began
+        print(
+            f"    {name:<15} peak RSS {reader_peak:7.1f} MB  {reader_wall:6.1f} s wall  "
+            f"{cpu:6.1f} s CPU  file {size / 2**20:8.1f} MB  (fsync after: {synced:4.1f} s)",
+            flush=True,
+        )
+        if name in ("export csv", "export jsonl"):  # Parquet's floor is zstd, not the disk
+            floor = disk_floor(root / "out", size)
+            print(f"    {'disk floor':<15} {floor:6.1f} s to write and fsync {size / 2**20:.1f} MB")
+        target.unlink()
+
+
 def measure(
-    trials: int, output_kb: int, memory_limit: str | None, read: bool = False
+    trials: int,
+    output_kb: int,
+    memory_limit: str | None,
+    readers: list[str],
+    keep: Path | None = None,
 ) -> tuple[float, float, int]:
-    """(peak RSS in MB, wall seconds, results stored) of one `evalkit run` process; with
-    `read`, also print the peak RSS of each reader of the run."""
+    """(peak RSS in MB, wall seconds, results stored) of one `evalkit run` process (nothing
+    measured when `keep` already holds the run); then each of `readers` of that run."""
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "ws"
-        workspace(root, trials, output_kb)
+        root = (keep or Path(tmp)) / "ws"
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
         env["EVALKIT_DB"] = str(root / "results.duckdb")
         env.pop("EVALKIT_DB_MEMORY_LIMIT", None)
         if memory_limit:
             env["EVALKIT_DB_MEMORY_LIMIT"] = memory_limit
-        peak, wall = peak_of(root, env, "run", exits=(0, 1))  # 1: trials failed
+        peak = wall = float("nan")
+        if not (root / "results.duckdb").exists():
+            workspace(root, trials, output_kb)
+            peak, wall, _ = peak_of(root, env, "run", exits=(0, 1))  # 1: trials failed
         stored = check_complete(root / "results.duckdb", planned(trials))
-        if read:
-            for name, args in READERS.items():
-                reader_peak, reader_wall = peak_of(root, env, *args)
-                size = (root / args[-1]).stat().st_size / 2**20
-                print(
-                    f"    {name:<15} peak RSS {reader_peak:7.1f} MB  {reader_wall:6.1f} s  "
-                    f"file {size:8.1f} MB",
-                    flush=True,
-                )
+        read_all(root, env, readers)
         return peak, wall, int(stored)
 
 
@@ -182,17 +226,28 @@ def main() -> None:
     parser.add_argument(
         "--only-full", action="store_true", help="skip the run at a tenth of --trials"
     )
+    parser.add_argument(
+        "--readers", nargs="+", choices=list(READERS), help="with --read: only these readers"
+    )
+    parser.add_argument(
+        "--keep", type=Path, help="build the run in this folder once and reuse it (--only-full)"
+    )
     args = parser.parse_args()
+    readers = (args.readers or list(READERS)) if args.read else []
     limit = args.memory_limit or "evalkit's default cap (32 MB, raised per batch)"
     print(f"python target, {args.output_kb} KB outputs, 2 rule graders, DuckDB memory: {limit}")
     print(f"{'trials':>8} {'peak RSS MB':>12} {'wall s':>8} {'stored':>8}")
     peaks = []
     sizes = (args.trials,) if args.only_full else (args.trials // 10, args.trials)
     for trials in sizes:
-        peak, wall, stored = measure(trials, args.output_kb, args.memory_limit, args.read)
+        keep = args.keep / f"{trials}x{args.output_kb}kb" if args.keep else None
+        peak, wall, stored = measure(trials, args.output_kb, args.memory_limit, readers, keep)
         peaks.append(peak)
+        if peak != peak:  # NaN: --keep held the run already, nothing was measured for it
+            print(f"{trials:>8} {'(run reused from --keep)':>21} {stored:>8}", flush=True)
+            continue
         print(f"{trials:>8} {peak:>12.1f} {wall:>8.1f} {stored:>8}", flush=True)
-    if len(peaks) == 2:
+    if len(peaks) == 2 and all(p == p for p in peaks):
         print(f"growth x{peaks[1] / peaks[0]:.2f} for x10 trials")
 
 

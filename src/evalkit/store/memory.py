@@ -40,10 +40,15 @@ _UNITS = {"b": 1, "bytes": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12}
 _UNITS.update({"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40})
 
 
-def apply_memory_limit(con: duckdb.DuckDBPyConnection, *, writer: bool = False) -> None:
-    """Cap DuckDB's memory at $EVALKIT_DB_MEMORY_LIMIT, else at DEFAULT_LIMIT (a reader)
-    or WRITER_LIMIT (the process that writes a run: `make_room` raises it as needed)."""
-    raw = os.environ.get(MEMORY_ENV, "").strip() or (WRITER_LIMIT if writer else DEFAULT_LIMIT)
+def apply_memory_limit(
+    con: duckdb.DuckDBPyConnection, *, writer: bool = False, default: str | None = None
+) -> None:
+    """Cap DuckDB's memory at $EVALKIT_DB_MEMORY_LIMIT, else at `default`, DEFAULT_LIMIT
+    (a reader) or WRITER_LIMIT (the process that writes a run: `make_room` raises it as
+    needed)."""
+    raw = os.environ.get(MEMORY_ENV, "").strip() or (
+        default or (WRITER_LIMIT if writer else DEFAULT_LIMIT)
+    )
     if raw.lower() == "none":
         return
     if not _SIZE.fullmatch(raw):

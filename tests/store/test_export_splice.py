@@ -1,0 +1,153 @@
+"""CSV and JSONL exports write the outputs stored in parts themselves, into the file
+DuckDB writes for the other columns: the file must be byte for byte the one DuckDB
+writes when it rebuilds every output in SQL, whatever the outputs hold and however the
+run is cut into batches and windows."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from evalkit.errors import StoreError
+from evalkit.store import export, export_texts
+from evalkit.store.db import Store
+from evalkit.store.export import export_run
+from evalkit.store.export_texts import csv_field, json_string
+from evalkit.store.large_texts import PART_CHARS
+from tests.reports.long_runs import RUN, build
+
+TRIALS = 48
+SHARED = ("shared, stored once " * 2500)[:40_000]  # several trials answer the same text
+
+# every ASCII character, and non-ASCII ones of 2, 3 and 4 bytes in UTF-8
+CHARACTERS = [chr(c) for c in range(1, 128)] + ["é", "€", "中", "😀", "\u2028", "\ufeff", "\x85"]
+
+
+def output_of(i: int) -> str:
+    """Long outputs (stored in parts) of every kind the writers escape, and short ones."""
+    kind = i % 8
+    if kind == 0:  # CSV quoting: quotes, commas, newlines, CRLF, '#'
+        return (f'row {i}: "quoted", a,b\nnext line\r\n# not a comment ' * 700)[:45_000]
+    if kind == 1:  # multi-byte characters on both sides of every part boundary
+        text = "".join(
+            "é" * (PART_CHARS - 2) + "😀中" if n % 2 else "中" * (PART_CHARS - 1) + "😀"
+            for n in range(4)
+        )
+        return f"{i:03d}" + text
+    if kind == 2:  # every ASCII character, control characters and backslashes included
+        return (f"{i:03d}" + "".join(CHARACTERS) + r" \u001f \\u00ab \\\u00e9 ") * 300
+    if kind == 3:
+        return SHARED
+    if kind == 4:  # inline (short) outputs between stored ones
+        return f'short {i}, "quoted"\nline'
+    if kind == 5:  # nothing to quote or escape: written as is
+        return f"plain{i:03d}" * 5000
+    if kind == 6:  # looks like the marker, without its random part
+        return f"evalkit-output-{i}-" * 3000
+    return f"{i:03d}" + "x" * (PART_CHARS * 4)  # exactly a whole number of parts, plus 3
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build(tmp_path_factory.mktemp("splice") / "runs.duckdb", TRIALS, output_of, 10)
+
+
+def rebuilt_in_sql(db: Path, fmt: export.ExportFormat, out: Path) -> bytes:
+    """The export as one DuckDB COPY that rebuilds every output from its parts in SQL."""
+    with Store.open(db, read_only=True) as store:
+        (lo, hi) = store.con.execute("SELECT min(rowid), max(rowid) FROM results").fetchone() or ()
+        whole = export._Batch(first=lo, last=hi, parts_lo=0, parts_hi=2**62)
+        export._copy_batch(store.con, RUN, fmt, whole, out, first=True)
+    return out.read_bytes()
+
+
+def test_the_run_holds_outputs_stored_in_parts(db: Path) -> None:
+    con = duckdb.connect(str(db), read_only=True)
+    stored, inline = con.execute(
+        "SELECT count(output_ref), count(output) FROM results"
+    ).fetchone() or (0, 0)
+    assert stored == TRIALS - TRIALS // 8 and inline == TRIALS // 8
+    # the shared text is stored once for its six trials
+    assert con.execute("SELECT count(DISTINCT output_ref) FROM results").fetchone() == (
+        stored - TRIALS // 8 + 1,
+    )
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+@pytest.mark.parametrize(("batch_rows", "window_chars"), [(5000, 32 * 2**20), (7, 100_000), (1, 1)])
+def test_export_is_byte_identical_to_duckdb_rebuilding_the_outputs(
+    db: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fmt: export.ExportFormat,
+    batch_rows: int,
+    window_chars: int,
+) -> None:
+    monkeypatch.setattr(export, "BATCH_ROWS", batch_rows)
+    monkeypatch.setattr(export_texts, "WINDOW_CHARS", window_chars)
+    with Store.open(db, read_only=True) as store:
+        out = export_run(store.con, RUN, fmt, tmp_path / f"trials.{fmt}")
+    written = out.read_bytes()
+    assert b"evalkit-output-" in written  # kind 6 is there as text ...
+    assert written.count(b"evalkit-output-") == (TRIALS // 8) * 3000  # ... and no marker
+    assert written == rebuilt_in_sql(db, fmt, tmp_path / f"sql.{fmt}")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_rows_come_in_recorded_order_with_every_output_whole(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: export.ExportFormat
+) -> None:
+    monkeypatch.setattr(export, "BATCH_ROWS", 5)
+    monkeypatch.setattr(export_texts, "WINDOW_CHARS", 150_000)
+    with Store.open(db, read_only=True) as store:
+        out = export_run(store.con, RUN, fmt, tmp_path / f"trials.{fmt}")
+    if fmt == "csv":  # Python's own CSV reader, not DuckDB's
+        with out.open(newline="", encoding="utf-8") as f:
+            rows = [(r["case_id"], r["output"]) for r in csv.DictReader(f)]
+    else:
+        with out.open(encoding="utf-8") as f:
+            rows = [(r["case_id"], r["output"]) for r in map(json.loads, f)]
+    assert [case for case, _ in rows] == [f"c{i:05d}" for i in range(TRIALS)]
+    for i, (_, output) in enumerate(rows):
+        assert output == output_of(i), i
+
+
+@pytest.mark.parametrize("text", [f"ab{c}cd" for c in CHARACTERS] + [" lead", "trail ", "NULL"])
+def test_escaping_is_duckdbs_own(text: str, tmp_path: Path) -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT ?::VARCHAR AS s", [text])
+    con.execute(f"COPY t TO '{tmp_path / 'f.csv'}' (FORMAT csv, HEADER false)")
+    con.execute(f"COPY t TO '{tmp_path / 'f.json'}' (FORMAT json)")
+    assert (tmp_path / "f.csv").read_bytes() == csv_field(text) + b"\n"
+    assert (tmp_path / "f.json").read_bytes() == b'{"s":' + json_string(text) + b"}\n"
+
+
+@pytest.mark.parametrize(("deleted", "message"), [("part = 2", "has 6 of its 7 parts"),
+                                                  ("true", "has none of its parts")])  # fmt: skip
+def test_a_missing_part_is_an_error_not_a_short_output(
+    tmp_path: Path, deleted: str, message: str
+) -> None:
+    db = build(tmp_path / "runs.duckdb", 3, lambda i: f"{i}" * 50_000, 10)
+    con = duckdb.connect(str(db))
+    con.execute(
+        f"DELETE FROM large_texts WHERE {deleted} "
+        "AND text_hash = (SELECT min(text_hash) FROM large_texts)"
+    )
+    con.close()
+    with Store.open(db, read_only=True) as store, pytest.raises(StoreError, match=message):
+        export_run(store.con, RUN, "csv", tmp_path / "trials.csv")
+
+
+@pytest.mark.parametrize(("fmt", "expected"), [("csv", b"run_id,"), ("jsonl", b"")])
+def test_a_run_without_trials_exports_an_empty_file(
+    tmp_path: Path, fmt: export.ExportFormat, expected: bytes
+) -> None:
+    db = build(tmp_path / "runs.duckdb", 0, lambda i: "", 10)
+    with Store.open(db, read_only=True) as store:
+        out = export_run(store.con, RUN, fmt, tmp_path / f"trials.{fmt}")
+    written = out.read_bytes()
+    assert written.startswith(expected) and written.count(b"\n") == (1 if fmt == "csv" else 0)
