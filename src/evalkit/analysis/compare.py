@@ -143,14 +143,14 @@ class Comparison:
         return f" · human: {', '.join(said)}" if said else ""
 
     @property
-    def regressions(self) -> list[CaseChange]:
+    def regressions(self) -> Sequence[CaseChange]:
         """Paired cases whose share of passing epochs fell."""
         if isinstance(self.cases, CaseChanges):
             return self.cases.regressed()
         return [c for c in self.cases if c.change == "regressed"]
 
     @property
-    def fixes(self) -> list[CaseChange]:
+    def fixes(self) -> Sequence[CaseChange]:
         """Paired cases whose share of passing epochs rose."""
         if isinstance(self.cases, CaseChanges):
             return self.cases.fixed()

@@ -10,7 +10,7 @@ import duckdb
 
 from evalkit.store import counting
 from evalkit.store.report_trials import BIG_JOIN, OUTPUT_CHARS, OUTPUT_HEAD, big_outputs
-from evalkit.store.rows import FAILING_REASONS
+from evalkit.store.rows import failing_reasons_cte
 
 # Characters of each output, error and failing grade's reason the CI reports carry: a
 # JUnit failure or a PR comment has no use for a 100 KB text, and the store keeps it.
@@ -71,16 +71,20 @@ def failing_trial_reasons(
     `trial_report_rows` says of them, without reading every trial's output."""
     rows = con.execute(
         f"""
-        WITH {FAILING_REASONS}
-        SELECT r.trial_id, coalesce(x.reasons, []::VARCHAR[]), r.error, r.status
-        FROM results r LEFT JOIN reasons x USING (trial_id)
-        WHERE r.run_id = ? AND r.status IN ('fail', 'error')
-          -- a trial id is its case's name and #epoch
-          AND (?::VARCHAR[] IS NULL
-               OR list_contains(?::VARCHAR[], regexp_replace(r.trial_id, '#[0-9]+$', '')))
-        ORDER BY r.suite, r.target_id, r.prompt_id NULLS FIRST, r.case_id, r.epoch
+        WITH failing AS (
+            SELECT trial_id, error, status, suite, target_id, prompt_id, case_id, epoch
+            FROM results
+            WHERE run_id = ? AND status IN ('fail', 'error')
+              -- a trial id is its case's name and #epoch
+              AND (?::VARCHAR[] IS NULL
+                   OR list_contains(?::VARCHAR[], regexp_replace(trial_id, '#[0-9]+$', '')))
+        ),
+        {failing_reasons_cte("AND trial_id IN (SELECT trial_id FROM failing)")}
+        SELECT f.trial_id, coalesce(x.reasons, []::VARCHAR[]), f.error, f.status
+        FROM failing f LEFT JOIN reasons x USING (trial_id)
+        ORDER BY f.suite, f.target_id, f.prompt_id NULLS FIRST, f.case_id, f.epoch
         """,
-        [run_id, run_id, cases, cases],
+        [run_id, cases, cases, run_id],
     ).fetchall()
     return [(str(r[0]), list(r[1]), r[2], str(r[3])) for r in rows]
 

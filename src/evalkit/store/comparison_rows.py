@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,27 +108,14 @@ class TrialColumns:
 
 
 def trial_columns(con: duckdb.DuckDBPyConnection, base: str, candidate: str) -> TrialColumns:
-    """`TrialColumns` of two runs: three scans, no aggregation (numpy sums them)."""
+    """`TrialColumns` of two runs: a few scans, no aggregation (numpy sums them)."""
     runs = {"base": base, "cand": candidate}
-    metrics = [
-        str(m)
-        for (m,) in con.execute(
-            "SELECT DISTINCT metric FROM grades "
-            "WHERE run_id IN ($base, $cand) AND status IN ('pass', 'fail') ORDER BY metric",
-            runs,
-        ).fetchall()
-    ]
-    trials = con.execute(_TRIALS.format(score=counting.trial_score("r.")), runs).fetchnumpy()
-    grades = (
-        con.execute(_GRADES, {**runs, "metrics": metrics}).fetchnumpy()
-        if metrics  # no pass/fail grade at all: nothing to read (and no list type to bind)
-        else {name: np.zeros(0, dtype=dtype) for name, dtype in _NO_GRADES.items()}
-    )
-    named = con.execute(
-        "SELECT DISTINCT suite, target_id, prompt_id, hash(suite, target_id, prompt_id) "
-        "FROM results WHERE run_id IN ($base, $cand)",
-        runs,
-    ).fetchall()
+    # the grades and the variants are read on a second cursor while the trials are:
+    # DuckDB runs without Python's lock
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalkit-compare") as pool:
+        others = pool.submit(_grades_and_variants, con.cursor(), runs)
+        trials = con.execute(_TRIALS.format(score=counting.trial_score("r.")), runs).fetchnumpy()
+        metrics, grades, named = others.result()
     if len({row[3] for row in named}) != len(named):
         raise StoreError("two suite x target x prompt names share a 64-bit hash; cannot compare")
     order = sorted(named, key=lambda v: variant_order((v[0], v[1], v[2])))
@@ -143,6 +131,34 @@ def trial_columns(con: duckdb.DuckDBPyConnection, base: str, candidate: str) -> 
         trials=trials,
         grades=grades,
     )
+
+
+def _grades_and_variants(
+    con: duckdb.DuckDBPyConnection, runs: dict[str, str]
+) -> tuple[list[str], dict[str, Any], list[tuple[Any, ...]]]:
+    """The grade metrics, the grades and the (suite, target, prompt, hash) of two runs."""
+    try:
+        metrics = [
+            str(m)
+            for (m,) in con.execute(
+                "SELECT DISTINCT metric FROM grades "
+                "WHERE run_id IN ($base, $cand) AND status IN ('pass', 'fail') ORDER BY metric",
+                runs,
+            ).fetchall()
+        ]
+        grades = (
+            con.execute(_GRADES, {**runs, "metrics": metrics}).fetchnumpy()
+            if metrics  # no pass/fail grade at all: nothing to read (and no list type to bind)
+            else {name: np.zeros(0, dtype=dtype) for name, dtype in _NO_GRADES.items()}
+        )
+        named = con.execute(
+            "SELECT DISTINCT suite, target_id, prompt_id, hash(suite, target_id, prompt_id) "
+            "FROM results WHERE run_id IN ($base, $cand)",
+            runs,
+        ).fetchall()
+    finally:
+        con.close()
+    return metrics, grades, named
 
 
 def variant_order(variant: tuple[str, str, str | None]) -> tuple[str, str, bool, str]:

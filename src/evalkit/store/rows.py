@@ -8,15 +8,21 @@ from typing import Any
 
 import duckdb
 
-# A CTE `reasons(trial_id, reasons)`: per trial of one run (its one parameter, the run
-# id), the reasons of its failing and errored grades as 'metric: reason', in grader order.
-FAILING_REASONS = """reasons AS (
+
+def failing_reasons_cte(only: str = "") -> str:
+    """A CTE `reasons(trial_id, reasons)`: per trial of one run (its one parameter, the run
+    id), the reasons of its failing and errored grades as 'metric: reason', in grader
+    order; `only` narrows the grades read (SQL, e.g. `AND trial_id IN (...)`)."""
+    return f"""reasons AS (
     SELECT trial_id,
            list(metric || ': ' || coalesce(nullif(reason, ''), status) ORDER BY idx)
                AS reasons
-    FROM grades WHERE run_id = ? AND status IN ('fail', 'error')
+    FROM grades WHERE run_id = ? AND status IN ('fail', 'error') {only}
     GROUP BY trial_id
 )"""
+
+
+FAILING_REASONS = failing_reasons_cte()  # for every trial of the run
 
 
 def dict_rows(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
