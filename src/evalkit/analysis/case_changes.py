@@ -79,15 +79,6 @@ class CaseChanges(Sequence[CaseChange]):
         self._base_score = base.score_sum[rows] / base.trials[rows]
         self._cand_score = cand.score_sum[rows] / cand.trials[rows]
 
-    def _subset(self, mask: npt.NDArray[np.bool_]) -> CaseChanges:
-        """The cases where `mask` holds, as another lazy sequence."""
-        subset = object.__new__(CaseChanges)
-        subset._table = self._table
-        subset._rows = self._rows[mask]
-        subset._base_rate, subset._cand_rate = self._base_rate[mask], self._cand_rate[mask]
-        subset._base_score, subset._cand_score = self._base_score[mask], self._cand_score[mask]
-        return subset
-
     def __len__(self) -> int:
         return int(self._rows.size)
 
@@ -119,11 +110,11 @@ class CaseChanges(Sequence[CaseChange]):
 
     def regressed(self) -> CaseChanges:
         """The cases whose share of passing epochs fell (built when read, too)."""
-        return self._subset(self._cand_rate < self._base_rate)
+        return CaseChanges(self._table, self._rows[self._cand_rate < self._base_rate])
 
     def fixed(self) -> CaseChanges:
         """The cases whose share of passing epochs rose (built when read, too)."""
-        return self._subset(self._cand_rate > self._base_rate)
+        return CaseChanges(self._table, self._rows[self._cand_rate > self._base_rate])
 
     def _change(self, i: int) -> CaseChange:
         suite, case_id, target, prompt = self._table.key(int(self._rows[i]))

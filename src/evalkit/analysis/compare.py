@@ -109,7 +109,7 @@ class Comparison:
     candidate_run: str
     confidence: float
     groups: list[GroupComparison]
-    cases: Sequence[CaseChange]  # every paired case, in case order
+    cases: CaseChanges  # every paired case, in case order
     added: list[str]  # suite/case only in the candidate
     removed: list[str]  # suite/case only in the base
     changed_content: list[str]  # suite/case in both whose content hash differs
@@ -145,16 +145,12 @@ class Comparison:
     @property
     def regressions(self) -> Sequence[CaseChange]:
         """Paired cases whose share of passing epochs fell."""
-        if isinstance(self.cases, CaseChanges):
-            return self.cases.regressed()
-        return [c for c in self.cases if c.change == "regressed"]
+        return self.cases.regressed()
 
     @property
     def fixes(self) -> Sequence[CaseChange]:
         """Paired cases whose share of passing epochs rose."""
-        if isinstance(self.cases, CaseChanges):
-            return self.cases.fixed()
-        return [c for c in self.cases if c.change == "fixed"]
+        return self.cases.fixed()
 
 
 def verdict(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -49,8 +50,7 @@ def to_dict(data: ReportData, *, trials: bool = True) -> dict[str, Any]:
 
 
 def _comparison(c: Comparison) -> dict[str, Any]:
-    # the paired cases as a list: asdict turns each into a dict
-    value: dict[str, Any] = _plain(dataclasses.asdict(dataclasses.replace(c, cases=list(c.cases))))
+    value: dict[str, Any] = _plain(c)
     for case, change in zip(value["cases"], c.cases, strict=True):
         case.update(
             change=change.change,
@@ -70,11 +70,15 @@ def _comparison(c: Comparison) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
+    """`value` as JSON-ready data: dataclasses as dicts of their fields, any sequence (the
+    comparison's lazily built cases too) as a list, NaN and infinities as null."""
     if isinstance(value, float):
         return None if math.isnan(value) or math.isinf(value) else value
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
         return [_plain(v) for v in value]
     if isinstance(value, datetime | date):
         return value.isoformat()
