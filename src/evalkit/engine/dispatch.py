@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from evalkit.engine.concurrency import AdaptiveLimiter
 from evalkit.engine.runner import Engine
@@ -27,6 +28,8 @@ from evalkit.records import (
     Trial,
     TrialResult,
 )
+
+Key = TypeVar("Key")  # how a dispatcher names a trial: its id, or its index
 
 
 @dataclass(slots=True)
@@ -90,6 +93,31 @@ class Done:
         )
 
 
+class SecondChance(Generic[Key]):
+    """Trials whose worker died: each is handed out once more, and lost again (or lost
+    while the run is stopping) it is recorded as an error, so that a trial that kills its
+    worker cannot stall a run. One rule for the worker pool and Ray's dispatcher."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._given: set[Key] = set()  # trials already handed out again once
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._given
+
+    def grant(self, key: Key) -> bool:
+        """Whether `key` may run once more (it then has had its second chance)."""
+        if key in self._given or self.engine.stopping.is_set():
+            return False
+        self._given.add(key)
+        return True
+
+    async def give_up(self, trial: Trial, why: str) -> None:
+        """Record `trial` as an error: its worker died running it, `why`."""
+        failure = TargetFailure(ErrorKind.EXCEPTION, f"{why} while running this trial")
+        await self.engine.record_failure(trial, failure)
+
+
 class Dispatcher:
     """The parent's book of trials: waiting, out, done; and the per-target limits."""
 
@@ -105,7 +133,7 @@ class Dispatcher:
         engine.limiters.update(self.limiters)  # the run summary reads them where it always did
         self.out = 0
         self.cached: dict[str, TargetOutput] = {}
-        self._second_chance: set[str] = set()  # trials already handed out again once
+        self._second_chance: SecondChance[str] = SecondChance(engine)
 
     def prefetch_cache(self) -> None:
         """Look up every cacheable trial's response in the cache, in one query."""
@@ -158,12 +186,10 @@ class Dispatcher:
         for trial_id in trial_ids:
             trial = self.trials[trial_id]
             self._release(trial)
-            if trial_id not in self._second_chance and not self.engine.stopping.is_set():
-                self._second_chance.add(trial_id)
+            if self._second_chance.grant(trial_id):
                 self.queues[trial.target_id].appendleft(trial_id)
-                continue
-            failure = TargetFailure(ErrorKind.EXCEPTION, f"{why} while running this trial")
-            await self.engine.record_failure(trial, failure)
+            else:
+                await self._second_chance.give_up(trial, why)
 
     def _release(self, trial: Trial) -> AdaptiveLimiter:
         limiter = self.limiters[trial.target_id]

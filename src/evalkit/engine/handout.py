@@ -21,9 +21,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from evalkit.engine.concurrency import AdaptiveLimiter
-from evalkit.engine.dispatch import Done
+from evalkit.engine.dispatch import Done, SecondChance
 from evalkit.engine.runner import Engine
-from evalkit.records import ErrorKind, TargetFailure, TargetOutput, Trial
+from evalkit.records import TargetOutput, Trial
 
 # Trials a worker may hold beyond its share (or its share, if more), while at least as
 # many per worker wait: enough that a fast target does not drain the worker's queue
@@ -85,7 +85,7 @@ class Handout:
         self.cached: dict[int, TargetOutput] = {}
         self.out = 0
         self.stopped: set[str] = set()  # targets whose remaining trials are not run
-        self._second_chance: set[int] = set()
+        self._second_chance: SecondChance[int] = SecondChance(engine)
 
     def prefetch_cache(self) -> None:
         """Look up every cacheable trial's response in the cache, in one query."""
@@ -189,12 +189,10 @@ class Handout:
         for index in sorted(held & running):
             self._release(slot, index)
             trial = self.trials[index]
-            if index not in self._second_chance and not self.engine.stopping.is_set():
-                self._second_chance.add(index)
+            if self._second_chance.grant(index):
                 self.retry[trial.target_id].append(index)
-                continue
-            failure = TargetFailure(ErrorKind.EXCEPTION, f"{why} while running this trial")
-            await self.engine.record_failure(trial, failure)
+            else:
+                await self._second_chance.give_up(trial, why)
 
     def _release(self, slot: int, index: int) -> None:
         account = self.accounts[slot]
