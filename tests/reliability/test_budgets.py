@@ -39,6 +39,15 @@ cases:
 ECHO = "  - id: local\n    provider: python\n    function: echo.py:answer\n"
 
 
+def _grades(workspace: Workspace) -> dict[str, str]:
+    """'case:grader' -> 'status reason' of every grade the run recorded."""
+    rows = workspace.sql(
+        "SELECT r.case_id || ':' || g.grader, g.status || ' ' || g.reason FROM grades g "
+        "JOIN results r USING (run_id, trial_id)"
+    )
+    return {str(key): str(value) for key, value in rows}
+
+
 def test_a_catastrophic_regex_is_an_error_grade_within_the_budget(
     workspace: Workspace, cli: CLI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -50,12 +59,7 @@ def test_a_catastrophic_regex_is_an_error_grade_within_the_budget(
     code, out = cli("run")
     assert time.monotonic() - started < 20, "a regex outran the run's budget"
     assert code == 1, out
-    grades = dict(
-        workspace.sql(
-            "SELECT r.case_id || ':' || g.grader, g.status || ' ' || g.reason FROM grades g "
-            "JOIN results r USING (run_id, trial_id)"
-        )
-    )
+    grades = _grades(workspace)
     # RE2 answers what it can answer exactly, in linear time: a plain fail.
     assert str(grades["evil:regex"]).startswith("fail no match for /^(a+)+$/")
     # A backreference, or non-ASCII text, leave RE2 out: the budgeted worker gives up.
@@ -202,12 +206,7 @@ def test_a_grader_of_the_users_that_never_returns_is_an_error_grade_within_its_b
         release.touch()  # the abandoned threads end; they are daemons, never joined
     assert time.monotonic() - started < 30, "a looping grader held the run"
     assert code == 1, out
-    grades = dict(
-        workspace.sql(
-            "SELECT r.case_id || ':' || g.grader, g.status || ' ' || g.reason FROM grades g "
-            "JOIN results r USING (run_id, trial_id)"
-        )
-    )
+    grades = _grades(workspace)
     for name in ("spins:spin", "loops:python"):
         status, _, reason = str(grades[name]).partition(" ")
         assert status == "error", grades
