@@ -83,8 +83,8 @@ def from_columns(found: TrialColumns) -> CaseTable:
     variant = np.asarray(t["variant"], dtype=np.int64)
     # one row per case x target x prompt: the trials come in case order, so a case's
     # trials are consecutive and a row starts where the variant or the case id changes
-    suites = {v[0] for v in found.variants}
-    suite_of = np.array([sorted(suites).index(v[0]) for v in found.variants], dtype=np.int64)
+    suites = {name: n for n, name in enumerate(sorted({v[0] for v in found.variants}))}
+    suite_of = np.array([suites[v[0]] for v in found.variants], dtype=np.int64)
     suite = suite_of[variant] if variant.size else variant
     new_case = np.ones(variant.size, dtype=np.bool_)  # another suite/case starts here
     new_case[1:] = (suite[1:] != suite[:-1]) | (case_id[1:] != case_id[:-1])

@@ -220,9 +220,10 @@ def _group(table: CaseTable, rows: Rows, confidence: float) -> GroupComparison:
     base, cand = table.base, table.candidate
     shared = base.graded[rows].any(axis=0) & cand.graded[rows].any(axis=0)
     tested: _Tested = {}
+    passes = _pass_values(table, rows)
     metrics = [
-        _metric(PASS_METRIC, _pass_values(table, rows), confidence, tested),
-        _metric(SCORE_METRIC, _score_values(table, rows), confidence, tested),
+        _metric(PASS_METRIC, passes, confidence, tested),
+        _metric(SCORE_METRIC, _score_values(table, rows, passes), confidence, tested),
         *(
             _metric(table.metrics[i], _metric_values(table, rows, i), confidence, tested)
             for i in np.flatnonzero(shared).tolist()
@@ -234,8 +235,8 @@ def _group(table: CaseTable, rows: Rows, confidence: float) -> GroupComparison:
         target_id=target,
         prompt_id=prompt,
         metrics=metrics,
-        base_epochs=int(base.trials[rows].max()),
-        candidate_epochs=int(cand.trials[rows].max()),
+        base_epochs=passes.epochs[0],
+        candidate_epochs=passes.epochs[1],
         base_within_variance=_within_variance(base, rows),
         candidate_within_variance=_within_variance(cand, rows),
     )
@@ -259,8 +260,8 @@ def _pass_values(table: CaseTable, rows: Rows) -> _Values:
     return _Values(base, cand, base, cand, table.cluster[rows], _most(table, rows))
 
 
-def _score_values(table: CaseTable, rows: Rows) -> _Values:
-    flags = _pass_values(table, rows)
+def _score_values(table: CaseTable, rows: Rows, flags: _Values) -> _Values:
+    """Mean scores, with the pass shares (`flags`, `_pass_values`) as their flags."""
     return _Values(
         table.base.score_sum[rows] / table.base.trials[rows],
         table.candidate.score_sum[rows] / table.candidate.trials[rows],
