@@ -55,6 +55,18 @@ def start_cli(root: Path, *args: str, **popen: Any) -> subprocess.Popen[str]:
     )
 
 
+def finish(proc: subprocess.Popen[str], timeout: float, failure: str) -> str:
+    """The process's output once it ends within `timeout` seconds; past that it is
+    killed and the test fails with `failure`."""
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail(failure)
+    return out
+
+
 def many_cases(n: int) -> str:
     """A suite `support` of `n` cases `q0..` asking 'question i', graded by icontains
     'reply' (what the fake server's default answer holds)."""

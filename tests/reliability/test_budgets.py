@@ -5,7 +5,6 @@ a target function that never returns)."""
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
 from collections.abc import Callable
 
@@ -13,7 +12,7 @@ import pytest
 
 from evalkit.graders.rules.safe_regex import RegexTimeout, compile_pattern
 from tests.cli.conftest import Workspace
-from tests.harness import start_cli
+from tests.harness import finish, start_cli
 
 CLI = Callable[..., tuple[int, str]]
 
@@ -147,12 +146,7 @@ def test_a_second_ctrl_c_stops_at_once_whatever_is_stuck(workspace: Workspace, s
     assert proc.poll() is None  # the first Ctrl-C waits for the trial in flight
     proc.send_signal(signal.SIGINT)
     started = time.monotonic()
-    try:
-        out, _ = proc.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        pytest.fail("the second Ctrl-C did not stop the run")
+    out = finish(proc, 15, "the second Ctrl-C did not stop the run")
     assert time.monotonic() - started < 10
     assert proc.returncode == 2, out
 
@@ -242,12 +236,7 @@ def test_sigterm_drains_a_run_whose_grader_spins(
         assert proc.poll() is None, proc.communicate()[0]
         time.sleep(0.1)
     proc.send_signal(signal.SIGTERM)
-    try:
-        out, _ = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        pytest.fail("one SIGTERM could not drain a run whose grader spins")
+    out = finish(proc, 60, "one SIGTERM could not drain a run whose grader spins")
     assert proc.returncode in (1, 2), out  # 2 when the drain cut planned trials short
     rows = dict(workspace.sql("SELECT case_id, status FROM results"))
     assert rows.get("stuck") == "error", rows
