@@ -76,8 +76,9 @@ def make_room(con: duckdb.DuckDBPyConnection, large_bytes: int, batch_bytes: int
 
 def current_limit(con: duckdb.DuckDBPyConnection) -> int | None:
     """DuckDB's memory limit in bytes, as it reports it (None if it can't be read)."""
-    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
-    return _bytes(str(row[0])) if row else None
+    # fetchall: a result left open (fetchone) keeps the connection from registering data
+    rows = con.execute("SELECT current_setting('memory_limit')").fetchall()
+    return _bytes(str(rows[0][0])) if rows else None
 
 
 def _bytes(size: str) -> int:
