@@ -10,7 +10,8 @@ import duckdb
 import pytest
 
 from evalkit.store.db import Store
-from evalkit.store.export import GROUP_CHARS, export_run
+from evalkit.store.export import export_run
+from evalkit.store.export_parquet import GROUP_CHARS
 from evalkit.store.memory import MEMORY_ENV
 from tests.reports.long_runs import RUN, build
 

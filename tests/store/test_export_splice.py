@@ -1,7 +1,7 @@
-"""CSV and JSONL exports write the outputs stored in parts themselves, into the file
-DuckDB writes for the other columns: the file must be byte for byte the one DuckDB
-writes when it rebuilds every output in SQL, whatever the outputs hold and however the
-run is cut into batches and windows."""
+"""Exports write the outputs stored in parts themselves, not DuckDB rebuilding them in
+SQL: a CSV or JSONL file must be byte for byte the one DuckDB writes when it rebuilds
+every output in SQL, and a Parquet file must hold the same rows, whatever the outputs
+hold and however the run is cut into batches, windows and Parquet parts."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import duckdb
 import pytest
 
 from evalkit.errors import StoreError
-from evalkit.store import export, export_texts
+from evalkit.store import export_batches, export_parquet, export_texts
 from evalkit.store.db import Store
-from evalkit.store.export import export_run
+from evalkit.store.export import ExportFormat, export_run
 from evalkit.store.export_texts import csv_field, json_string
 from evalkit.store.large_texts import PART_CHARS
 from tests.reports.long_runs import RUN, build
@@ -56,12 +56,20 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build(tmp_path_factory.mktemp("splice") / "runs.duckdb", TRIALS, output_of, 10)
 
 
-def rebuilt_in_sql(db: Path, fmt: export.ExportFormat, out: Path) -> bytes:
+# Every output stored in parts, rebuilt from its parts in SQL.
+REBUILT = """
+    SELECT b.recorded, string_agg(l.text, '' ORDER BY l.part) AS text
+    FROM batch b JOIN large_texts l ON l.text_hash = b.output_ref
+    GROUP BY b.recorded
+"""
+
+
+def rebuilt_in_sql(db: Path, fmt: ExportFormat, out: Path) -> bytes:
     """The export as one DuckDB COPY that rebuilds every output from its parts in SQL."""
     with Store.open(db, read_only=True) as store:
         (lo, hi) = store.con.execute("SELECT min(rowid), max(rowid) FROM results").fetchone() or ()
-        whole = export._Batch(first=lo, last=hi, parts_lo=0, parts_hi=2**62)
-        export._copy_batch(store.con, RUN, fmt, whole, out, first=True)
+        whole = export_batches.Batch(first=lo, last=hi)
+        export_batches.copy_batch(store.con, RUN, fmt, whole, out, REBUILT, first=True)
     return out.read_bytes()
 
 
@@ -83,11 +91,11 @@ def test_export_is_byte_identical_to_duckdb_rebuilding_the_outputs(
     db: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    fmt: export.ExportFormat,
+    fmt: ExportFormat,
     batch_rows: int,
     window_chars: int,
 ) -> None:
-    monkeypatch.setattr(export, "BATCH_ROWS", batch_rows)
+    monkeypatch.setattr(export_batches, "BATCH_ROWS", batch_rows)
     monkeypatch.setattr(export_texts, "WINDOW_CHARS", window_chars)
     with Store.open(db, read_only=True) as store:
         out = export_run(store.con, RUN, fmt, tmp_path / f"trials.{fmt}")
@@ -99,9 +107,9 @@ def test_export_is_byte_identical_to_duckdb_rebuilding_the_outputs(
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_rows_come_in_recorded_order_with_every_output_whole(
-    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: export.ExportFormat
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: ExportFormat
 ) -> None:
-    monkeypatch.setattr(export, "BATCH_ROWS", 5)
+    monkeypatch.setattr(export_batches, "BATCH_ROWS", 5)
     monkeypatch.setattr(export_texts, "WINDOW_CHARS", 150_000)
     with Store.open(db, read_only=True) as store:
         out = export_run(store.con, RUN, fmt, tmp_path / f"trials.{fmt}")
@@ -144,10 +152,59 @@ def test_a_missing_part_is_an_error_not_a_short_output(
 
 @pytest.mark.parametrize(("fmt", "expected"), [("csv", b"run_id,"), ("jsonl", b"")])
 def test_a_run_without_trials_exports_an_empty_file(
-    tmp_path: Path, fmt: export.ExportFormat, expected: bytes
+    tmp_path: Path, fmt: ExportFormat, expected: bytes
 ) -> None:
     db = build(tmp_path / "runs.duckdb", 0, lambda i: "", 10)
     with Store.open(db, read_only=True) as store:
         out = export_run(store.con, RUN, fmt, tmp_path / f"trials.{fmt}")
     written = out.read_bytes()
     assert written.startswith(expected) and written.count(b"\n") == (1 if fmt == "csv" else 0)
+
+
+def read_rows(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[object, ...]]:
+    return con.execute("SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+
+
+@pytest.mark.parametrize("joined_by", ["footers", "duckdb"])
+@pytest.mark.parametrize(("batch_rows", "group_chars"), [(5000, 16 * 2**20), (7, 100_000), (1, 1)])
+def test_parquet_export_holds_the_rows_duckdb_rebuilds(
+    db: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    joined_by: str,
+    batch_rows: int,
+    group_chars: int,
+) -> None:
+    monkeypatch.setattr(export_batches, "BATCH_ROWS", batch_rows)
+    monkeypatch.setattr(export_parquet, "GROUP_CHARS", group_chars)
+    monkeypatch.setattr(export_texts, "WINDOW_CHARS", min(group_chars, 150_000))
+    if joined_by == "duckdb":  # parts that the footers cannot join are joined by DuckDB
+        monkeypatch.setattr(export_parquet, "concat", lambda parts, out: False)
+    with Store.open(db, read_only=True) as store:
+        out = export_run(store.con, RUN, "parquet", tmp_path / "trials.parquet")
+    rebuilt_in_sql(db, "parquet", tmp_path / "sql.parquet")
+    con = duckdb.connect()
+    rows = read_rows(con, out)
+    assert rows == read_rows(con, tmp_path / "sql.parquet")  # same rows, order, types
+    names = [
+        c[0] for c in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(out)]).fetchall()
+    ]
+    outputs = [dict(zip(names, row, strict=True))["output"] for row in rows]
+    assert outputs == [output_of(i) for i in range(TRIALS)]
+
+
+def test_parquet_outputs_paired_with_the_wrong_rows_is_an_error(db: Path, tmp_path: Path) -> None:
+    with Store.open(db, read_only=True) as store:
+        con = store.con
+        sizes = con.execute(export_batches.SIZES, {"run_id": RUN}).fetchall()
+        whole = export_batches.batches(sizes, stored_chars=0)[0]
+        short = tmp_path / "short.parquet"
+        export_batches.copy_batch(
+            con, RUN, "parquet", whole, short, export_batches.NO_TEXTS, first=True, recorded=True
+        )
+        rowids = [row[0] for row in sizes]
+        shifted = rowids[1:] + rowids[:1]  # every output one row off
+        with pytest.raises(duckdb.Error, match="export out of order"):
+            export_parquet._pair(
+                con, [str(short)], whole, shifted, ["x"] * len(rowids), tmp_path / "p.parquet"
+            )
