@@ -208,3 +208,19 @@ def test_parquet_outputs_paired_with_the_wrong_rows_is_an_error(db: Path, tmp_pa
             export_parquet._pair(
                 con, [str(short)], whole, shifted, ["x"] * len(rowids), tmp_path / "p.parquet"
             )
+
+
+def test_windows_end_where_no_later_output_has_parts_inside_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # two writer batches of three outputs, each batch's parts stored in no particular order
+    firsts = [2, 0, 1, 5, 3, 4]
+    rows = [export_texts.Stored(n, f"h{n}", 1, lo, lo) for n, lo in enumerate(firsts)]
+
+    def windows() -> list[list[int]]:
+        return [[row.rowid for row in w.rows] for w in export_texts._windows(rows, 1)]
+
+    monkeypatch.setattr(export_texts, "WINDOW_CHARS", 2)
+    assert windows() == [[0, 1, 2], [3, 4, 5]]  # one per writer batch: each part read once
+    monkeypatch.setattr(export_texts, "WINDOW_CHARS", 1)  # no clean cut fits: cut at the cap
+    assert windows() == [[0, 1], [2], [3, 4], [5]]
