@@ -32,9 +32,14 @@ from evalkit.store.export_batches import (
     stored_outputs,
 )
 from evalkit.store.large_texts import PART_CHARS
+from evalkit.store.memory import current_limit
 from evalkit.store.parquet_concat import concat
 
 GROUP_CHARS = 16 * 1024 * 1024  # of output text in one Parquet row group
+# DuckDB's cap per character of a batch's text: 16 MB batches ran under 96 MB, 32 MB
+# did not under 128 MB. A lower cap makes smaller batches, never below MIN_GROUP_CHARS.
+CAP_PER_CHAR = 6
+MIN_GROUP_CHARS = 1024 * 1024
 # The `short` files: small row groups so that each batch's stretch prunes the rest.
 _SHORT_OPTIONS = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 2048"
 _TEXTS = "evalkit_batch_texts"  # the name a batch's outputs are registered under
@@ -62,7 +67,9 @@ def write_parquet(
                        first=n == 0, recorded=True, options=_SHORT_OPTIONS))
         for n, b in enumerate(batches(sizes, stored_chars=0))
     ]  # fmt: skip
-    grouped = batches(sizes, stored_chars=PART_CHARS, chars=GROUP_CHARS)
+    cap = current_limit(con) or GROUP_CHARS * CAP_PER_CHAR
+    chars = max(MIN_GROUP_CHARS, min(GROUP_CHARS, cap // CAP_PER_CHAR))
+    grouped = batches(sizes, stored_chars=PART_CHARS, chars=chars)
     rows = iter(sizes)
     parts = []
     with closing(stored_outputs(con, sizes)) as outputs:
