@@ -210,7 +210,7 @@ def read_all(root: Path, env: dict[str, str], readers: list[str]) -> None:
         elif name == "export parquet":  # its floor is the encoding, not the disk
             floor = parquet_floor(target)
             print(
-                f"    {'encoding floor':<15} {floor:6.1f} s for DuckDB to read and write it again"
+                f"    {'encoding floor':<15} {floor:6.1f} s for DuckDB to read it and write it anew"
             )
         target.unlink()
 
