@@ -1,8 +1,9 @@
 """A run's results cut into batches for export, and the one COPY that writes a batch.
 
-Rows go out in the order the run recorded them: that is also the order of the parts in
-`large_texts`, so each batch reads one stretch of both tables (rowid ranges prune whole
-row groups) instead of scanning every stored text once per batch.
+Rows go out in the order the run recorded them. The writer stored their parts in
+`large_texts` batch by batch in the same order (within a batch, in no particular one), so
+the outputs of a stretch of results are read from one stretch of `large_texts` (rowid
+ranges prune whole row groups) instead of scanning every stored text.
 """
 
 from __future__ import annotations

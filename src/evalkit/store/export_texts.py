@@ -5,11 +5,12 @@ writer's escaping of 100 KB strings) made an export of 2 GB of outputs take 44 s
 the disk writes 2 GB in about 7. So DuckDB writes every other column, and in place
 of each output stored in parts a marker naming the result's rowid; `splice` copies that
 file into the export and writes the output itself at each marker. The outputs come from
-`long_outputs`: one query per window of about WINDOW_CHARS characters, reading only
-the stretch of `large_texts` those results' parts lie in (a rowid range and the list of
-their hashes), their parts joined in Python in order.
-The escaping is DuckDB's own, byte for byte (tests/store/test_export_splice.py writes
-the same texts both ways and compares the files).
+`long_outputs`: one query per window of results (see WINDOW_CHARS), reading only the
+stretch of `large_texts` those results' parts lie in (a rowid range and the list of
+their hashes), their parts joined in Python in order; Parquet's batches take the
+same whole outputs (export_parquet.py). The escaping is DuckDB's own, byte for byte
+(tests/store/test_export_splice.py writes the same texts both ways and compares the
+files).
 """
 
 from __future__ import annotations
