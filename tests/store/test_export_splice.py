@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from evalkit.errors import StoreError
-from evalkit.store import export_batches, export_parquet, export_texts
+from evalkit.store import export_batches, export_parquet, export_texts, parquet_concat
 from evalkit.store.db import Store
 from evalkit.store.export import ExportFormat, export_run
 from evalkit.store.export_texts import csv_field, json_string
@@ -178,10 +178,16 @@ def test_parquet_export_holds_the_rows_duckdb_rebuilds(
     monkeypatch.setattr(export_batches, "BATCH_ROWS", batch_rows)
     monkeypatch.setattr(export_parquet, "GROUP_CHARS", group_chars)
     monkeypatch.setattr(export_texts, "WINDOW_CHARS", min(group_chars, 150_000))
-    if joined_by == "duckdb":  # parts that the footers cannot join are joined by DuckDB
-        monkeypatch.setattr(export_parquet, "concat", lambda parts, out: False)
+    joined: list[bool] = []
+
+    def concat(parts: list[Path], out: Path) -> bool:
+        joined.append(joined_by == "footers" and parquet_concat.concat(parts, out))
+        return joined[-1]  # False: parts that the footers cannot join are joined by DuckDB
+
+    monkeypatch.setattr(export_parquet, "concat", concat)
     with Store.open(db, read_only=True) as store:
         out = export_run(store.con, RUN, "parquet", tmp_path / "trials.parquet")
+    assert joined == [joined_by == "footers"]  # every batch's part had the same schema
     rebuilt_in_sql(db, "parquet", tmp_path / "sql.parquet")
     con = duckdb.connect()
     rows = read_rows(con, out)
