@@ -224,7 +224,7 @@ def _footer(part: Path) -> tuple[Struct, int] | None:
         raw = f.read(length)
     try:
         meta = decode(raw)
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, RecursionError):  # not a footer this module can read
         return None
     return (meta, start) if encode(meta) == raw else None
 
