@@ -22,7 +22,8 @@ them on later calls (only the readers are measured again). With --read each expo
 followed by its floor: for CSV and JSONL the time to write a file of its size with an
 fsync at the end; for Parquet, whose compressed file is no load on the disk, the time
 DuckDB takes to read the exported file and write its rows again (the encoding alone).
-Measured numbers are in the README's Reliability section.
+Before the exports, the read floor: the time to read every output out of the store as
+the exports do, writing nothing. Measured numbers are in the README's Reliability section.
 """
 
 from __future__ import annotations
@@ -186,9 +187,42 @@ def parquet_floor(path: Path) -> float:
     return took
 
 
+# In a fresh process: every output stored in parts read out of the store, as every
+# export reads them (the export's own cap, a window ahead on a second thread), and
+# nothing written. Prints wall and CPU seconds.
+_READ_OUTPUTS = """
+import sys, time
+import duckdb
+from evalkit.store.export import EXPORT_LIMIT
+from evalkit.store.export_batches import SIZES, stored_outputs
+from evalkit.store.memory import apply_memory_limit
+con = duckdb.connect(sys.argv[1], read_only=True)
+apply_memory_limit(con, default=EXPORT_LIMIT)
+(run,) = con.execute("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()
+began, cpu = time.perf_counter(), time.process_time()
+for _ in stored_outputs(con, con.execute(SIZES, {"run_id": run}).fetchall()):
+    pass
+print(time.perf_counter() - began, time.process_time() - cpu)
+"""
+
+
+def read_floor(root: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(wall, CPU seconds) to read every output stored in parts out of the run's store:
+    what every export does before it writes a byte of them."""
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_OUTPUTS, str(root / "results.duckdb")],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    wall, cpu = done.stdout.split()
+    return float(wall), float(cpu)
+
+
 def read_all(root: Path, env: dict[str, str], readers: list[str]) -> None:
     """Print peak RSS, wall and CPU time and file size of each reader of the run in `root`."""
     (root / "out").mkdir(exist_ok=True)
+    if any(name.startswith("export") for name in readers):
+        wall, cpu = read_floor(root, env)
+        print(f"    {'read floor':<15} {wall:6.1f} s wall {cpu:6.1f} s CPU to read every output")
     for name in readers:
         args = READERS[name]
         target = root / args[-1]
