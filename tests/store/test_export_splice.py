@@ -161,6 +161,19 @@ def test_a_run_without_trials_exports_an_empty_file(
     assert written.startswith(expected) and written.count(b"\n") == (1 if fmt == "csv" else 0)
 
 
+def test_a_run_without_trials_exports_a_parquet_file_of_no_rows(tmp_path: Path) -> None:
+    db = build(tmp_path / "runs.duckdb", 0, lambda i: "", 10)
+    with Store.open(db, read_only=True) as store:
+        out = export_run(store.con, RUN, "parquet", tmp_path / "trials.parquet")
+    con = duckdb.connect()
+    assert read_rows(con, out) == []
+    names = [
+        c[0] for c in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(out)]).fetchall()
+    ]
+    assert {"run_id", "trial_id", "output", "grades", "steps"} <= set(names)
+    assert "recorded" not in names
+
+
 def read_rows(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[object, ...]]:
     return con.execute("SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
 
