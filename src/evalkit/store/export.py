@@ -30,7 +30,7 @@ from evalkit.store.export_batches import (
     stored_outputs,
 )
 from evalkit.store.export_parquet import write_parquet
-from evalkit.store.export_texts import csv_field, json_string, new_marker
+from evalkit.store.export_texts import all_taken, csv_field, json_string, new_marker
 from evalkit.store.export_texts import splice as splice_outputs
 from evalkit.store.memory import apply_memory_limit
 
@@ -89,5 +89,4 @@ def _write_spliced(
             copy_batch(con, run_id, fmt, batch, part, NO_TEXTS, first=n == 0, marker=marker)
             splice_outputs(part, sink, marker, outputs, escape)
             part.unlink()
-        if next(outputs, None) is not None:
-            raise StoreError(f"the export of run {run_id} missed outputs stored in parts")
+        all_taken(outputs, run_id)

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import duckdb
 
-from evalkit.errors import StoreError
 from evalkit.store.export_batches import (
     NO_TEXTS,
     Batch,
@@ -31,6 +30,7 @@ from evalkit.store.export_batches import (
     copy_batch,
     stored_outputs,
 )
+from evalkit.store.export_texts import all_taken, output_of
 from evalkit.store.large_texts import PART_CHARS
 from evalkit.store.memory import current_limit
 from evalkit.store.parquet_concat import concat
@@ -74,20 +74,15 @@ def write_parquet(
     parts = []
     with closing(stored_outputs(con, sizes)) as outputs:
         for n, batch in enumerate(grouped):
-            recorded, texts = [], []
+            recorded: list[int] = []
+            texts: list[str | None] = []
             for rowid, _, ref, *_ in islice(rows, batch.rows):
-                text = None
-                if ref is not None:
-                    got, text = next(outputs, (None, None))
-                    if got != rowid:
-                        raise StoreError(
-                            f"export out of order: result {rowid} came with {got}'s output"
-                        )
                 recorded.append(rowid)
-                texts.append(text)
+                texts.append(None if ref is None else output_of(outputs, rowid))
             part = tmp / f"{n:06d}.parquet"
             _pair(con, short, batch, recorded, texts, part)
             parts.append(str(part))
+        all_taken(outputs, run_id)
     if not concat([Path(part) for part in parts], out):
         _join(con, parts, out, _group_rows(grouped))
 

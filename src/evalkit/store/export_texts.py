@@ -187,6 +187,20 @@ def _other_controls(data: bytes) -> bool:
     return controls > 0 and controls > data.count(b"\n") + data.count(b"\r") + data.count(b"\t")
 
 
+def output_of(outputs: Iterator[tuple[int, str]], rowid: int) -> str:
+    """The next of `outputs`, which must be result `rowid`'s."""
+    got, text = next(outputs, (None, ""))
+    if got != rowid:
+        raise StoreError(f"export out of order: result {rowid} came with {got}'s output")
+    return text
+
+
+def all_taken(outputs: Iterator[tuple[int, str]], run_id: str) -> None:
+    """Stop unless every output of `outputs` was written."""
+    if next(outputs, None) is not None:
+        raise StoreError(f"the export of run {run_id} missed outputs stored in parts")
+
+
 def splice(
     part: Path,
     sink: BinaryIO,
@@ -206,9 +220,7 @@ def splice(
             while end < size and 48 <= mm[end] <= 57:  # the rowid's digits
                 end += 1
             rowid = int(mm[at + len(token) : end])
-            got, text = next(outputs, (None, ""))
-            if got != rowid:
-                raise StoreError(f"export out of order: result {rowid} came with {got}'s output")
+            text = output_of(outputs, rowid)
             if at > 0 and mm[at - 1] == 34 and end < size and mm[end] == 34:  # '"' around
                 at, end = at - 1, end + 1
             sink.write(mm[done:at])
