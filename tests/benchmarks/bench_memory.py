@@ -72,10 +72,29 @@ def answer(case):
     return "answer " + (seed * ({size} // 64 + 1))[:{size}]
 """
 
+# --prose: words drawn at random, per trial, from a fixed vocabulary of 4,000: text that
+# compresses about as natural language does (zstd and snappy shrink the hex above ~600x)
+PROSE = """
+import random
+import string
+
+_WORDS = None
+
+def answer(case):
+    global _WORDS
+    if _WORDS is None:
+        pick = random.Random(0)
+        _WORDS = ["".join(pick.choices(string.ascii_lowercase, k=pick.randint(2, 9)))
+                  for _ in range(4000)] + [".", ",", "\\n", "the", "of", "and"]
+    draw = random.Random()  # seeded from the OS: distinct per trial
+    words = draw.choices(_WORDS, k={size} // 5)
+    return ("answer " + " ".join(words))[:{size}]
+"""
+
 CASES = 5000  # trials = CASES x epochs: loading stays cheap, trials scale
 
 
-def workspace(root: Path, trials: int, output_kb: int) -> None:
+def workspace(root: Path, trials: int, output_kb: int, prose: bool = False) -> None:
     """A workspace whose plan runs `trials` trials."""
     (root / "suites").mkdir(parents=True)
     (root / "evals").mkdir()
@@ -85,7 +104,7 @@ def workspace(root: Path, trials: int, output_kb: int) -> None:
             out.write(json.dumps({"id": f"c{i}", "question": f"question {i}"}) + "\n")
     epochs = max(1, trials // CASES)
     (root / "evals" / "plan.yaml").write_text(PLAN.format(epochs=epochs))
-    (root / "system.py").write_text(SYSTEM.format(size=output_kb * 1024))
+    (root / "system.py").write_text((PROSE if prose else SYSTEM).format(size=output_kb * 1024))
 
 
 def planned(trials: int) -> int:
@@ -255,6 +274,7 @@ def measure(
     memory_limit: str | None,
     readers: list[str],
     keep: Path | None = None,
+    prose: bool = False,
 ) -> tuple[float, float, int]:
     """(peak RSS in MB, wall seconds, results stored) of one `evalkit run` process (nothing
     measured when `keep` already holds the run); then each of `readers` of that run."""
@@ -267,7 +287,7 @@ def measure(
             env["EVALKIT_DB_MEMORY_LIMIT"] = memory_limit
         peak = wall = float("nan")
         if not (root / "results.duckdb").exists():
-            workspace(root, trials, output_kb)
+            workspace(root, trials, output_kb, prose)
             peak, wall, _ = peak_of(root, env, "run", exits=(0, 1))  # 1: trials failed
         stored = check_complete(root / "results.duckdb", planned(trials))
         read_all(root, env, readers)
@@ -294,16 +314,23 @@ def main() -> None:
     parser.add_argument(
         "--keep", type=Path, help="build the run in this folder once and reuse it (--only-full)"
     )
+    parser.add_argument(
+        "--prose", action="store_true", help="outputs of random words (compress like text)"
+    )
     args = parser.parse_args()
     readers = (args.readers or list(READERS)) if args.read else []
     limit = args.memory_limit or "evalkit's default cap (32 MB, raised per batch)"
-    print(f"python target, {args.output_kb} KB outputs, 2 rule graders, DuckDB memory: {limit}")
+    kind = "prose" if args.prose else "hex"
+    print(f"python target, {args.output_kb} KB {kind} outputs, 2 rule graders, DuckDB: {limit}")
     print(f"{'trials':>8} {'peak RSS MB':>12} {'wall s':>8} {'stored':>8}")
     peaks = []
     sizes = (args.trials,) if args.only_full else (args.trials // 10, args.trials)
     for trials in sizes:
-        keep = args.keep / f"{trials}x{args.output_kb}kb" if args.keep else None
-        peak, wall, stored = measure(trials, args.output_kb, args.memory_limit, readers, keep)
+        name = f"{trials}x{args.output_kb}kb" + ("-prose" if args.prose else "")
+        keep = args.keep / name if args.keep else None
+        peak, wall, stored = measure(
+            trials, args.output_kb, args.memory_limit, readers, keep, args.prose
+        )
         peaks.append(peak)
         if peak != peak:  # NaN: --keep held the run already, nothing was measured for it
             print(f"{trials:>8} {'(run reused from --keep)':>21} {stored:>8}", flush=True)
