@@ -210,6 +210,11 @@ def test_parquet_export_holds_the_rows_duckdb_rebuilds(
     ]
     outputs = [dict(zip(names, row, strict=True))["output"] for row in rows]
     assert outputs == [output_of(i) for i in range(TRIALS)]
+    # every column chunk of the file in the export's codec, whichever way it was joined
+    codecs = con.execute(
+        "SELECT DISTINCT compression FROM parquet_metadata(?)", [str(out)]
+    ).fetchall()
+    assert codecs == [("ZSTD",)]
 
 
 def test_parquet_outputs_paired_with_the_wrong_rows_is_an_error(db: Path, tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from evalkit.store.export_batches import (
+    COPY_OPTIONS,
     NO_TEXTS,
     Batch,
     Sizes,
@@ -51,7 +52,7 @@ _PAIRED = f"""
                             || ' met the output of ' || coalesce(t.recorded, -1)) END AS output)
         FROM (SELECT * FROM read_parquet($short) WHERE recorded BETWEEN $first AND $last) s
         POSITIONAL JOIN {_TEXTS} t
-    ) TO $out (FORMAT parquet, COMPRESSION zstd)
+    ) TO $out ({COPY_OPTIONS["parquet"]})
 """
 
 
@@ -123,6 +124,6 @@ def _join(con: duckdb.DuckDBPyConnection, parts: list[str], out: Path, group: in
     # distinct 100 KB outputs (200 MB) ran out of memory under the 256 MB cap.
     con.execute(
         f"COPY (SELECT * FROM read_parquet($parts)) TO $out "
-        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {int(group)})",
+        f"({COPY_OPTIONS['parquet']}, ROW_GROUP_SIZE {int(group)})",
         {"parts": parts, "out": str(out)},
     )
