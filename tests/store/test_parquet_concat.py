@@ -4,6 +4,8 @@ with every offset (pages, dictionaries, Bloom filters) still pointing at its byt
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import duckdb
@@ -163,3 +165,50 @@ def test_chunks_with_offsets_outside_the_footer_are_refused(tmp_path: Path, fiel
     body = parts[1].read_bytes()[: -8 - len(footer_bytes(parts[1]))]
     parts[1].write_bytes(body + footer + len(footer).to_bytes(4, "little") + b"PAR1")
     assert not concat(parts, tmp_path / "joined.parquet")
+
+
+def test_bodies_copied_in_the_kernel_or_by_python_give_the_same_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parts = write_parts(tmp_path, [(0, 3000), (3000, 3001), (3001, 7000)])
+    real = os.copy_file_range
+    copied: list[int] = []
+
+    def spy(source: int, sink: int, count: int, offset_src: int | None = None) -> int:
+        copied.append(real(source, sink, count, offset_src))
+        return copied[-1]
+
+    monkeypatch.setattr(os, "copy_file_range", spy)
+    kernel = tmp_path / "kernel.parquet"
+    assert concat(parts, kernel)
+    assert sum(copied) == sum(p.stat().st_size - 8 - len(footer_bytes(p)) - 4 for p in parts)
+    calls: list[int] = []
+
+    def cannot(source: int, sink: int, count: int, offset_src: int | None = None) -> int:
+        calls.append(count)
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", cannot)
+    refused = tmp_path / "refused.parquet"
+    assert concat(parts, refused)
+    monkeypatch.delattr(os, "copy_file_range")
+    missing = tmp_path / "missing.parquet"
+    assert concat(parts, missing)
+    assert len(calls) == len(parts)  # each part tried the kernel first, then Python copied
+    assert kernel.read_bytes() == refused.read_bytes() == missing.read_bytes()
+
+
+def test_a_copy_that_fails_after_its_first_bytes_is_an_error_not_a_fallback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parts = write_parts(tmp_path, [(0, 3000), (3000, 7000)])
+    real = os.copy_file_range
+
+    def half_then_fail(source: int, sink: int, count: int, offset_src: int | None = None) -> int:
+        if offset_src == len(parquet_concat.MAGIC):
+            return real(source, sink, max(1, count // 2), offset_src)
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", half_then_fail)
+    with pytest.raises(OSError, match="cross-device"):
+        concat(parts, tmp_path / "joined.parquet")

@@ -12,6 +12,8 @@ caller joins them another way. DuckDB writes neither.
 
 from __future__ import annotations
 
+import errno
+import os
 import struct
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +21,8 @@ from typing import Any, BinaryIO
 
 MAGIC = b"PAR1"
 _COPY_CHUNK = 8 * 1024 * 1024
+# copy_file_range's ways of saying it cannot copy between these files at all
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF}
 
 # Thrift compact protocol: the type codes of fields and of list elements.
 _TRUE, _FALSE, _I8, _I16, _I32, _I64, _DOUBLE, _BINARY = 1, 2, 3, 4, 5, 6, 7, 8
@@ -186,7 +190,7 @@ def concat(parts: Sequence[Path], out: Path) -> bool:
     if any(not _same_schema(first, meta) or not _movable(meta) for meta, _ in read):
         return False
     groups: list[Struct] = []
-    with out.open("wb") as sink:
+    with out.open("wb", buffering=0) as sink:  # unbuffered: _copy writes by its descriptor
         sink.write(MAGIC)
         at = len(MAGIC)
         for part, (meta, body_end) in zip(parts, read, strict=True):
@@ -279,12 +283,36 @@ def _set(fields: Struct, field_id: int, ctype: int, value: Any) -> None:
 
 
 def _copy(part: Path, start: int, end: int, sink: BinaryIO) -> None:
+    """Bytes `start` to `end` of `part` appended to `sink` (unbuffered)."""
     with part.open("rb") as source:
-        source.seek(start)
         left = end - start
+        if _kernel_copy(source.fileno(), sink.fileno(), start, left):
+            return
+        source.seek(start)
         while left > 0:
             chunk = source.read(min(_COPY_CHUNK, left))
             if not chunk:
                 raise OSError(f"{part} ended {left} bytes early")
             sink.write(chunk)
             left -= len(chunk)
+
+
+def _kernel_copy(source: int, sink: int, start: int, length: int) -> bool:
+    """Copy in the kernel (copy_file_range): the bodies are most of an export, and passing
+    them through Python's buffers took a fifth of its CPU on 2 GB of text. False when
+    the system cannot (another OS, an old kernel, some file systems), before any byte
+    is written: the caller copies itself."""
+    copy_range = getattr(os, "copy_file_range", None)
+    offset, left = start, length
+    while left > 0 and copy_range is not None:
+        try:
+            done = copy_range(source, sink, left, offset)
+        except OSError as exc:
+            if offset == start and exc.errno in _NO_KERNEL_COPY:
+                return False
+            raise
+        if done == 0:
+            raise OSError(f"a part ended {left} bytes early")
+        offset += done
+        left -= done
+    return copy_range is not None
