@@ -248,3 +248,74 @@ def test_windows_end_where_no_later_output_has_parts_inside_them(
     assert windows() == [[0, 1, 2], [3, 4, 5]]  # one per writer batch: each part read once
     monkeypatch.setattr(export_texts, "WINDOW_CHARS", 1)  # no clean cut fits: cut at the cap
     assert windows() == [[0, 1], [2], [3, 4], [5]]
+
+
+def test_a_window_is_read_by_its_range_alone_only_when_its_parts_fill_it() -> None:
+    def query(*rows: tuple[str, int, int, int]) -> str:
+        window = export_texts._Window()
+        for n, (ref, parts, lo, hi) in enumerate(rows):
+            window.add(export_texts.Stored(n, ref, parts, lo, hi), parts)
+        sql, params = export_texts.parts_query(window)
+        assert params["lo"] == min(r[2] for r in rows) and params["hi"] == max(r[3] for r in rows)
+        assert ("$hashes" in sql) == ("hashes" in params)
+        return "hashes" if "hashes" in params else "range"
+
+    assert query(("a", 3, 10, 12), ("b", 2, 13, 14)) == "range"
+    assert query(("a", 3, 10, 12), ("a", 3, 10, 12), ("b", 2, 13, 14)) == "range"  # shared
+    assert query(("a", 3, 10, 12), ("b", 2, 14, 15)) == "hashes"  # rowid 13 is another's
+    assert query(("a", 3, 10, 13), ("b", 1, 11, 11)) == "range"  # a's parts around b's
+    assert query(("a", 3, 10, 14), ("b", 1, 11, 11)) == "hashes"  # one rowid left over
+
+
+def test_the_splice_run_reads_windows_both_ways(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    used: list[bool] = []
+    real = export_texts.parts_query
+
+    def spy(window: export_texts._Window) -> tuple[str, dict[str, object]]:
+        sql, params = real(window)
+        used.append("hashes" in params)
+        return sql, params
+
+    monkeypatch.setattr(export_texts, "parts_query", spy)
+    expected = rebuilt_in_sql(db, "csv", tmp_path / "sql.csv")
+    for window_chars in (32 * 2**20, 100_000):  # one window of every part; windows that
+        monkeypatch.setattr(export_texts, "WINDOW_CHARS", window_chars)  # share a text
+        with Store.open(db, read_only=True) as store:
+            out = export_run(store.con, RUN, "csv", tmp_path / f"{window_chars}.csv")
+        assert out.read_bytes() == expected
+    assert set(used) == {True, False}
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_an_export_gives_duckdb_its_threads_back(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    seen: list[int] = []
+    real = export_texts.parts_query
+
+    def during(window: export_texts._Window) -> tuple[str, dict[str, object]]:
+        if fails:
+            raise StoreError("stopped mid-export")
+        return real(window)
+
+    monkeypatch.setattr(export_texts, "parts_query", during)
+    with Store.open(db, read_only=True) as store:
+        store.con.execute("SET threads = 3")
+        real_splice = export_texts.splice
+
+        def splice(*args: object, **kwargs: object) -> None:
+            seen.append(
+                int(store.con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+            )
+            real_splice(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr("evalkit.store.export.splice_outputs", splice)
+        if fails:
+            with pytest.raises(StoreError, match="stopped mid-export"):
+                export_run(store.con, RUN, "csv", tmp_path / "trials.csv")
+        else:
+            export_run(store.con, RUN, "csv", tmp_path / "trials.csv")
+            assert seen and set(seen) == {1}  # one thread while it ran
+        assert store.con.execute("SELECT current_setting('threads')").fetchall() == [(3,)]

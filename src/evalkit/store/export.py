@@ -13,7 +13,8 @@ order the run recorded them.
 from __future__ import annotations
 
 import tempfile
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import duckdb
@@ -56,7 +57,10 @@ def export_run(con: duckdb.DuckDBPyConnection, run_id: str, fmt: ExportFormat, o
     apply_memory_limit(con, default=EXPORT_LIMIT)
     sizes = con.execute(SIZES, {"run_id": run_id}).fetchall()
     try:
-        with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp:
+        with (
+            _one_thread(con),
+            tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp,
+        ):
             if fmt == "parquet":
                 write_parquet(con, run_id, sizes, out, Path(tmp))
             else:
@@ -66,6 +70,20 @@ def export_run(con: duckdb.DuckDBPyConnection, run_id: str, fmt: ExportFormat, o
     except OSError as exc:
         raise StoreError(f"could not write the export to {out}: {exc}") from exc
     return out
+
+
+@contextmanager
+def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB on one thread while exporting (its setting restored after): the export
+    already reads on one thread while it writes on another. Measured on 2 GB of text
+    read by rowid range: a second DuckDB thread held 60-70 MB more at peak and slowed
+    JSONL (6.7 s against 5.5 s) and Parquet (20.9 s against 18.4 s)."""
+    (threads,) = con.execute("SELECT current_setting('threads')").fetchall()[0]
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {int(threads)}")
 
 
 def _write_spliced(
