@@ -209,8 +209,8 @@ def parquet_floor(path: Path) -> float:
 
 
 # In a fresh process: every output stored in parts read out of the store, as every
-# export reads them (the export's own cap, a window ahead on a second thread), and
-# nothing written. Prints wall and CPU seconds.
+# export reads them (the export's own cap and DuckDB on one thread, a window ahead on a
+# second thread), and nothing written. Prints wall and CPU seconds.
 _READ_OUTPUTS = """
 import sys, time
 import duckdb
@@ -219,6 +219,7 @@ from evalkit.store.export_batches import SIZES, stored_outputs
 from evalkit.store.memory import apply_memory_limit
 con = duckdb.connect(sys.argv[1], read_only=True)
 apply_memory_limit(con, default=EXPORT_LIMIT)
+con.execute("SET threads = 1")
 (run,) = con.execute("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()
 began, cpu = time.perf_counter(), time.process_time()
 for _ in stored_outputs(con, con.execute(SIZES, {"run_id": run}).fetchall()):
