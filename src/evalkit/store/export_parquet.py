@@ -33,7 +33,7 @@ from evalkit.store.export_batches import (
 )
 from evalkit.store.export_texts import all_taken, output_of
 from evalkit.store.large_texts import PART_CHARS
-from evalkit.store.memory import current_limit
+from evalkit.store.memory import current_limit, keep_blocks
 from evalkit.store.parquet_concat import concat
 
 GROUP_CHARS = 16 * 1024 * 1024  # of output text in one Parquet row group
@@ -41,6 +41,10 @@ GROUP_CHARS = 16 * 1024 * 1024  # of output text in one Parquet row group
 # did not under 128 MB. A lower cap makes smaller batches, never below MIN_GROUP_CHARS.
 CAP_PER_CHAR = 6
 MIN_GROUP_CHARS = 1024 * 1024
+# Each batch's COPY frees its buffers and the next faults fresh pages in: DuckDB keeping
+# 32 MB of freed blocks took 5-10% off a Parquet export of 2 GB (system time 1-2 s
+# less) at the same peak; 128 MB took 10-12% off but added 30 MB to the peak.
+KEPT_BLOCKS = 32 * 1024 * 1024
 # The `short` files: small row groups so that each batch's stretch prunes the rest.
 _SHORT_OPTIONS = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 2048"
 _TEXTS = "evalkit_batch_texts"  # the name a batch's outputs are registered under
@@ -68,6 +72,7 @@ def write_parquet(
                        first=n == 0, recorded=True, options=_SHORT_OPTIONS))
         for n, b in enumerate(batches(sizes, stored_chars=0))
     ]  # fmt: skip
+    keep_blocks(con, KEPT_BLOCKS)
     cap = current_limit(con) or GROUP_CHARS * CAP_PER_CHAR
     chars = max(MIN_GROUP_CHARS, min(GROUP_CHARS, cap // CAP_PER_CHAR))
     grouped = batches(sizes, stored_chars=PART_CHARS, chars=chars)
