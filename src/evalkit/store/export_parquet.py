@@ -48,14 +48,17 @@ KEPT_BLOCKS = 32 * 1024 * 1024
 # The `short` files: small row groups so that each batch's stretch prunes the rest.
 _SHORT_OPTIONS = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 2048"
 _TEXTS = "evalkit_batch_texts"  # the name a batch's outputs are registered under
+# The outputs on the left: a POSITIONAL JOIN holds its right side whole, and copying the
+# short rows there instead of 16 MB of text took a batch from 51 ms to 42 ms.
 _PAIRED = f"""
     COPY (
         SELECT s.* EXCLUDE (recorded) REPLACE (
             CASE WHEN s.recorded = t.recorded THEN coalesce(s.output, t.text)
                  ELSE error('export out of order: result ' || coalesce(s.recorded, -1)
                             || ' met the output of ' || coalesce(t.recorded, -1)) END AS output)
-        FROM (SELECT * FROM read_parquet($short) WHERE recorded BETWEEN $first AND $last) s
-        POSITIONAL JOIN {_TEXTS} t
+        FROM {_TEXTS} t POSITIONAL JOIN (
+            SELECT * FROM read_parquet($short) WHERE recorded BETWEEN $first AND $last
+        ) s
     ) TO $out ({COPY_OPTIONS["parquet"]})
 """
 
