@@ -5,8 +5,10 @@ with every offset (pages, dictionaries, Bloom filters) still pointing at its byt
 from __future__ import annotations
 
 import errno
+import io
 import os
 from pathlib import Path
+from typing import Any, BinaryIO, cast
 
 import duckdb
 import pytest
@@ -212,3 +214,20 @@ def test_a_copy_that_fails_after_its_first_bytes_is_an_error_not_a_fallback(
     monkeypatch.setattr(os, "copy_file_range", half_then_fail)
     with pytest.raises(OSError, match="cross-device"):
         concat(parts, tmp_path / "joined.parquet")
+
+
+def test_writes_the_sink_takes_in_pieces_are_written_whole() -> None:
+    class Piecemeal(io.RawIOBase):  # an unbuffered file may take part of a write
+        def __init__(self) -> None:
+            self.got = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: Any) -> int:
+            self.got += bytes(data[:3])
+            return min(3, len(data))
+
+    sink = Piecemeal()
+    parquet_concat._write_all(cast(BinaryIO, sink), b"PAR1 and a footer")
+    assert bytes(sink.got) == b"PAR1 and a footer"

@@ -191,7 +191,7 @@ def concat(parts: Sequence[Path], out: Path) -> bool:
         return False
     groups: list[Struct] = []
     with out.open("wb", buffering=0) as sink:  # unbuffered: _copy writes by its descriptor
-        sink.write(MAGIC)
+        _write_all(sink, MAGIC)
         at = len(MAGIC)
         for part, (meta, body_end) in zip(parts, read, strict=True):
             _copy(part, len(MAGIC), body_end, sink)
@@ -207,7 +207,7 @@ def concat(parts: Sequence[Path], out: Path) -> bool:
         _set(first, _FILE_NUM_ROWS, _I64, rows)
         _set(first, _FILE_ROW_GROUPS, _LIST, [_STRUCT, groups])
         footer = encode(first)
-        sink.write(footer + struct.pack("<I", len(footer)) + MAGIC)
+        _write_all(sink, footer + struct.pack("<I", len(footer)) + MAGIC)
     return True
 
 
@@ -293,8 +293,15 @@ def _copy(part: Path, start: int, end: int, sink: BinaryIO) -> None:
             chunk = source.read(min(_COPY_CHUNK, left))
             if not chunk:
                 raise OSError(f"{part} ended {left} bytes early")
-            sink.write(chunk)
+            _write_all(sink, chunk)
             left -= len(chunk)
+
+
+def _write_all(sink: BinaryIO, data: bytes) -> None:
+    """All of `data` to the unbuffered `sink`, whose one write may take only some."""
+    view = memoryview(data)
+    while view:
+        view = view[sink.write(view) :]
 
 
 def _kernel_copy(source: int, sink: int, start: int, length: int) -> bool:
