@@ -241,3 +241,92 @@ def test_sigterm_drains_a_run_whose_grader_spins(
     rows = dict(workspace.sql("SELECT case_id, status FROM results"))
     assert rows.get("stuck") == "error", rows
     assert workspace.sql("SELECT status FROM runs")[0][0] in ("interrupted", "completed")
+
+
+# 2**26 steps of backtracking: about 15 s in Python's `re`, far past a 0.3 s budget. The
+# "é" keeps RE2 out (its \w and case folding are ASCII), so the budgeted worker runs it.
+SLOW = "a" * 26 + "!é"
+BACKTRACKS = "^(a+)+$"
+
+
+@pytest.mark.parametrize(
+    ("schema", "instance"),
+    [
+        ({"properties": {"f": {"type": "string", "pattern": BACKTRACKS}}}, {"f": SLOW}),
+        ({"patternProperties": {BACKTRACKS: {"type": "string"}}}, {SLOW: "x"}),
+        ({"patternProperties": {BACKTRACKS: {}}, "additionalProperties": False}, {SLOW: 1}),
+        (
+            {
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "patternProperties": {BACKTRACKS: {}},
+                "unevaluatedProperties": False,
+            },
+            {SLOW: 1},
+        ),
+        ({"propertyNames": {"pattern": BACKTRACKS}}, {SLOW: 1}),
+        (
+            {
+                "$schema": "http://json-schema.org/draft-03/schema#",
+                "patternProperties": {BACKTRACKS: {}},
+            },
+            {SLOW: 1},
+        ),
+    ],
+)
+def test_json_schema_patterns_search_within_the_regex_budget(
+    monkeypatch: pytest.MonkeyPatch, schema: dict[str, object], instance: dict[str, object]
+) -> None:
+    from evalkit.graders.rules.structured import compile_schema, schema_problems
+
+    monkeypatch.setenv("EVALKIT_REGEX_BUDGET", "0.3")
+    validator = compile_schema(schema)
+    started = time.monotonic()
+    with pytest.raises(RegexTimeout):
+        schema_problems(validator, instance)
+    assert time.monotonic() - started < 5
+
+
+def test_json_schema_patterns_keep_their_verdicts() -> None:
+    from evalkit.graders.rules.structured import compile_schema, schema_problems
+
+    validator = compile_schema(
+        {
+            "properties": {"sku": {"type": "string", "pattern": r"^[A-Z]{3}-\d+$"}},
+            "patternProperties": {"^x-": {"type": "integer"}},
+            "additionalProperties": False,
+        }
+    )
+    assert schema_problems(validator, {"sku": "ABC-12", "x-count": 3}) is None
+    problems = schema_problems(validator, {"sku": "abc-12", "x-count": "3", "other": 1})
+    assert problems is not None
+    for found in (
+        "'abc-12' does not match",
+        "$['x-count']",
+        "'other' does not match any of the regexes",
+    ):
+        assert found in problems, problems
+
+
+def test_a_judge_verdict_schema_pattern_searches_within_the_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from evalkit.graders.judge.verdict import parse_verdict
+    from evalkit.records import TargetOutput
+
+    monkeypatch.setenv("EVALKIT_REGEX_BUDGET", "0.3")
+    schema = {"type": "object", "properties": {"reason": {"type": "string", "pattern": BACKTRACKS}}}
+    with pytest.raises(RegexTimeout):
+        parse_verdict(TargetOutput(text=f'{{"reason": "{SLOW}"}}'), schema)
+
+
+async def test_injection_followed_pattern_searches_within_the_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import evalkit.graders.security  # noqa: F401  (registers the detectors)
+    from tests.graders.grading import grade
+
+    monkeypatch.setenv("EVALKIT_REGEX_BUDGET", "0.3")
+    started = time.monotonic()
+    got = await grade("injection-followed", SLOW, pattern=BACKTRACKS, negate=True)
+    assert got.status == "error" and "budget" in got.reason, got
+    assert time.monotonic() - started < 5

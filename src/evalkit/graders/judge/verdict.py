@@ -15,6 +15,7 @@ from typing import Any
 
 import jsonschema
 
+from evalkit.graders.rules._schema_regex import budget_schema_regexes
 from evalkit.records import TargetOutput
 
 _FENCE = re.compile(r"^```(?:json)?\s*\n(.*)\n```$", re.DOTALL)
@@ -45,6 +46,7 @@ def parse_verdict(output: TargetOutput, schema: dict[str, Any]) -> dict[str, Any
             raise UnreadableVerdict(f"the judge's reply is not JSON ({exc.msg})", raw) from None
         if not isinstance(data, dict):
             raise UnreadableVerdict("the judge's reply is JSON but not an object", raw)
+    budget_schema_regexes()  # the schema's patterns meet the judge's text
     errors = sorted(
         jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path)
     )

@@ -31,6 +31,7 @@ from evalkit.graders.rules._common import (
 from evalkit.graders.rules._js import output_string
 from evalkit.graders.rules._jsonextract import TooMuchWork, iter_json_objects, load_yaml
 from evalkit.graders.rules._jsonpath import PathMissing, Step, parse_path, walk
+from evalkit.graders.rules._schema_regex import budget_schema_regexes
 from evalkit.graders.rules.safe_regex import SafePattern
 from evalkit.records import Case, TargetOutput
 
@@ -42,6 +43,8 @@ def compile_schema(schema: Any) -> Any:
     # Imported here: jsonschema is slow to import and most suites never need it.
     from jsonschema.exceptions import SchemaError
     from jsonschema.validators import validator_for
+
+    budget_schema_regexes()
 
     if isinstance(schema, str):
         try:

@@ -18,6 +18,7 @@ from pydantic import Field, PrivateAttr, model_validator
 
 from evalkit.graders.base import Score, grader
 from evalkit.graders.rules._common import Params, text_of
+from evalkit.graders.rules.safe_regex import SafePattern, compile_pattern
 from evalkit.graders.security.canary import find_leak
 from evalkit.records import Case, TargetOutput
 
@@ -28,17 +29,15 @@ class InjectionParams(Params):
     marker: str | None = None
     tools: list[str] = Field(default_factory=list)
     pattern: str | None = None
-    _pattern: re.Pattern[str] | None = PrivateAttr(default=None)
+    _pattern: SafePattern | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _something_to_look_for(self) -> InjectionParams:
         if not (self.marker or self.tools or self.pattern):
             raise ValueError("give `marker`, `tools` or `pattern`: what following would show")
         if self.pattern:
-            try:
-                self._pattern = re.compile(self.pattern, re.I)
-            except re.error as exc:
-                raise ValueError(f"invalid pattern {self.pattern!r}: {exc}") from None
+            # budgeted: the output it searches is the attacker's
+            self._pattern = compile_pattern(self.pattern, re.I)
         return self
 
 
