@@ -6,6 +6,8 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable
 
+import pytest
+
 from tests.cli.conftest import Workspace, anthropic_target
 
 Cli = Callable[..., tuple[int, str]]
@@ -105,3 +107,27 @@ def test_absurd_epochs_are_refused_with_the_limit(workspace: Workspace, cli: Cli
     assert code == 4 and "epochs must be at most 1000, got 1000000000" in out, out
     code, out = cli("run", "--epochs", "1000000000")
     assert code == 4 and "1000" in out, out
+
+
+def test_a_plan_of_more_trials_than_a_run_takes_is_refused(
+    workspace: Workspace, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evalkit.engine import plan, preflight
+
+    for module in (plan, preflight):  # the cap is 10**8: 3 cases x 1 target x 3 epochs passes it
+        monkeypatch.setattr(module, "MAX_TRIALS", 8)
+    workspace.plan(
+        "  - id: local\n    provider: python\n    function: system.py:answer\n",
+        extra="epochs: 3\n",
+    )
+    code, out = cli("validate")
+    assert code == 4, out
+    assert "evals/plan.yaml:3:9 epochs" in out
+    assert "the plan makes 9 trials (3 cases x 1 target variants x 3 epochs)" in out
+    assert "at most 8" in out
+    code, out = cli("run")
+    assert code == 4 and "the plan makes 9 trials" in out, out
+    workspace.plan("  - id: local\n    provider: python\n    function: system.py:answer\n")
+    code, out = cli("run", "--epochs", "3")  # the same plan by its command line
+    assert code == 4 and "the plan makes 9 trials" in out and "--limit" in out, out
+    assert not workspace.db.exists() or workspace.sql("SELECT count(*) FROM runs") == [(0,)]

@@ -231,6 +231,20 @@ def test_a_spending_limit_keeps_the_run_in_one_process(tmp_path: Path) -> None:
     assert {pid for pid, _, _ in calls(root)} == {os.getpid()}
 
 
+def test_a_plan_too_large_to_list_streams_in_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evalkit.engine import executors
+
+    # workers take the plan as one list; past the cap, one process streams it instead
+    monkeypatch.setattr(executors, "LISTED_MAX_TRIALS", 15)
+    root = workspace(tmp_path, [f"c{i:02d}" for i in range(8)], concurrency=4, sleep=0.0)
+    [outcome] = evalkit.run(workspace=root, db=tmp_path / "r.duckdb", workers=2, epochs=2)
+    assert outcome.totals.finished == 16
+    assert any("16 trials are more than worker processes take" in n for n in outcome.notices)
+    assert {pid for pid, _, _ in calls(root)} == {os.getpid()}
+
+
 def test_shares_of_a_limit_add_up_to_it_and_spread_the_remainders() -> None:
     from evalkit.engine.handout import split
 

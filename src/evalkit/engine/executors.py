@@ -28,6 +28,11 @@ from evalkit.workspace.loaded import LoadedPlan
 # forking and each worker's first connections), 0.3 s faster at 300, 0.6-1.0 s faster
 # at 1,000; the threshold leaves a margin.
 AUTO_MIN_TRIALS = 500
+# Worker processes and Ray take the plan as one list (their hand-out books index it):
+# about 140 bytes a trial before their own tables, where one process streams the plan.
+# A plan of a billion trials grew to 24 GB before its first trial; past this many, a
+# run stays in one process.
+LISTED_MAX_TRIALS = 200_000
 
 
 def cores() -> int:
@@ -97,6 +102,11 @@ def _in_process_only(
         return "model-graded graders share one judge client"
     if engine.max_cost is not None:
         return "--max-cost counts the spend of every call in one place"
+    if len(trials) > LISTED_MAX_TRIALS:
+        return (
+            f"{len(trials):,} trials are more than worker processes take at once "
+            f"({LISTED_MAX_TRIALS:,}); one process streams them"
+        )
     for case in _cases_of(trials):
         if any("against" in g.args for g in case.graders):
             return f"case {case.suite}/{case.id} has a peer grader (`against:`)"

@@ -16,6 +16,11 @@ from evalkit.errors import UsageError
 from evalkit.records import Case, Trial
 from evalkit.workspace.loaded import LoadedPlan
 
+# Trials one run may plan: far past any real run (a run of a million trials takes hours),
+# and far below what the store's trial counts hold (2**31 - 1). A plan of 10**11 trials
+# was recorded, then failed on that count.
+MAX_TRIALS = 100_000_000
+
 
 @dataclass(frozen=True, slots=True)
 class Selection:
@@ -128,7 +133,14 @@ def expand(
     cases = select_cases(plan, selection)
     chosen = select_targets(variants, selection.targets)
     only = frozenset(selection.trial_ids) if selection.trial_ids is not None else None
-    return TrialPlan(cases, chosen, epochs, only=only)
+    trials = TrialPlan(cases, chosen, epochs, only=only)
+    if trials.total > MAX_TRIALS:
+        raise UsageError(
+            f"the plan makes {trials.total:,} trials ({len(cases):,} cases x {len(chosen):,} "
+            f"target variants x {epochs:,} epochs); a run takes at most {MAX_TRIALS:,}",
+            hint="narrow it with --filter, --tag, --target or --limit, or fewer epochs",
+        )
+    return trials
 
 
 def _matches_filter(case: Case, patterns: tuple[str, ...]) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from jinja2 import TemplateSyntaxError, meta, nodes
 
+from evalkit.engine.plan import MAX_TRIALS
 from evalkit.errors import WorkspaceError
 from evalkit.records import Case
 from evalkit.targets.prompt import ENVIRONMENT, TRIAL_VARS, template_vars
@@ -44,6 +45,15 @@ def preflight(plan: LoadedPlan, cases: Sequence[Case] | None = None) -> list[Pro
         for where, label, source in _templates(target, plan, path):
             for message in _variable_problems(label, source, chosen):
                 problems.append(_at(doc, where, message))
+    variants = sum(max(1, len(target.prompts)) for target in plan.spec.targets)
+    planned = len(chosen) * variants * plan.spec.epochs
+    if planned > MAX_TRIALS:
+        problems.append(
+            _at(doc, ("epochs",) if "epochs" in (doc.data or {}) else ("targets",),
+                f"the plan makes {planned:,} trials ({len(chosen):,} cases x {variants:,} "
+                f"target variants x {plan.spec.epochs:,} epochs); a run takes at most "
+                f"{MAX_TRIALS:,}: fewer epochs, targets or cases")
+        )  # fmt: skip
     return problems
 
 
