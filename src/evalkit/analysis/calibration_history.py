@@ -277,6 +277,8 @@ def judge_calibration(
 ) -> dict[str, dict[str, Any]]:
     """The run's calibration entry (metric -> kappa, n, status) for its summary; notices
     for metrics below the plan's minimum (and, with `calibration:`, unchecked ones)."""
+    if not calibration_rows.has_judged(con, run_id):
+        return {}
     versions = calibration_rows.run_judging(con, calibration_rows.Scope(run_id=run_id))
     if not versions:
         return {}

@@ -174,6 +174,14 @@ def label_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, 
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def has_judged(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
+    """Whether the run has any model-graded grade. Asked before `run_judging`, whose join
+    of every grade with its result and case ran out of DuckDB's 32 MB at a run's end
+    after 100,000 rule-graded trials, with nothing of it needed."""
+    query = "SELECT EXISTS (SELECT 1 FROM grades WHERE run_id = ? AND judge_model IS NOT NULL)"
+    return con.execute(query, [run_id]).fetchone() == (True,)
+
+
 def has_labels(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether any human label was ever recorded."""
     return con.execute("SELECT EXISTS (SELECT 1 FROM labels)").fetchone() == (True,)
