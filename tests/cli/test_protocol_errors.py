@@ -54,3 +54,21 @@ def test_a_broken_200_from_an_http_endpoint_is_retried_as_a_protocol_fault(
     assert code == 1, out
     ((kind, attempts),) = workspace.sql("SELECT error_kind, attempts FROM results")
     assert (kind, attempts) == ("protocol", 2)
+
+
+def test_an_http_body_that_renders_to_non_json_is_a_trial_error(
+    workspace: Workspace, cli: Cli
+) -> None:
+    target = (
+        "  - id: hook\n    provider: http\n"
+        f"    url: {workspace.server.echo_url}\n"
+        """    body: '{"prompt": "{{ question }}"}'\n"""
+    )
+    workspace.plan(target, extra="concurrency: 1\n")
+    code, out = cli("run", "-k", "refund")
+    assert code == 1, out
+    assert "internal error" not in out
+    ((status, kind, error),) = workspace.sql("SELECT status, error_kind, error FROM results")
+    assert (status, kind) == ("error", "config")
+    assert "the rendered body is not JSON" in error
+    assert workspace.server.request_count() == 0

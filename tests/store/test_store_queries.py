@@ -69,6 +69,26 @@ def test_latest_and_latest_n(store: Store) -> None:
     assert f"{NEW} (other)" in message and f"{OLD} (demo)" in message
 
 
+@pytest.mark.parametrize("ref", ["", " ", "\t\n"])
+def test_an_empty_run_reference_is_refused(store: Store, ref: str) -> None:
+    with pytest.raises(UsageError, match="is not a run reference") as caught:
+        queries.resolve_run(store.con, ref)
+    assert caught.value.exit_code == 4
+
+
+def test_latest_n_takes_ascii_digits_only(store: Store) -> None:
+    with pytest.raises(UsageError, match="no run matches 'latest~\uff11'"):
+        queries.resolve_run(store.con, "latest~\uff11")  # fullwidth 1
+
+
+def test_a_very_long_reference_is_shortened_in_the_error(store: Store) -> None:
+    with pytest.raises(UsageError) as caught:
+        queries.resolve_run(store.con, "x" * 5000)
+    message = str(caught.value)
+    assert "x" * 200 + "... (5,000 characters)" in message
+    assert "x" * 201 not in message
+
+
 def test_full_ids_and_unique_prefixes(store: Store) -> None:
     assert queries.resolve_run(store.con, MID) == MID
     assert queries.resolve_run(store.con, "20261127T06") == MID

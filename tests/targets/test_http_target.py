@@ -152,6 +152,19 @@ def test_fingerprint_is_body_not_headers(tmp_path: Path, monkeypatch: pytest.Mon
     }
 
 
+async def test_a_body_that_renders_to_non_json_is_not_fingerprinted(
+    tmp_path: Path, fake_server: FakeModelServer
+) -> None:
+    target = http_target(tmp_path, fake_server.echo_url, body='{"prompt": "{{ question }}"}')
+    request = target.render(case(question='say "hi"'), 0)
+    assert target.fingerprint(request) is None  # the error is the trial's, at generate
+    with pytest.raises(TargetCallError, match="not JSON") as caught:
+        await target.generate(request)
+    await target.aclose()
+    assert caught.value.kind is ErrorKind.CONFIG
+    assert fake_server.request_count() == 0
+
+
 def test_extract_path_walks_dicts_and_lists() -> None:
     document = {"choices": [{"message": {"content": "hi"}}]}
     assert extract_path(document, "choices.0.message.content") == "hi"

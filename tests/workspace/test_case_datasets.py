@@ -70,3 +70,16 @@ def test_an_unreadable_dataset_names_the_source(
         suite_with(ws, "{path: 'hf://no-such-org/no-such-dataset-evalkit'}")
     assert "hf://no-such-org/no-such-dataset-evalkit" in str(caught.value)
     assert "cannot load the dataset" in str(caught.value)
+
+
+def test_a_deeply_nested_graders_cell_in_parquet_is_refused(ws: Workspace) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    graders = ['[{"type": "icontains", "value": "a"}]', f'[{{"type": "equals", "value": {deep}}}]']
+    pd.DataFrame({"question": ["q1", "q2"], "graders": graders}).to_parquet(
+        ws.root / "suites" / "rows.parquet"
+    )
+    with pytest.raises(SpecError) as caught:
+        suite_with(ws, "rows.parquet")
+    assert str(caught.value) == (
+        "suites/rows.parquet:2 graders: a value is nested more than 100 levels deep; flatten it"
+    )

@@ -238,3 +238,13 @@ def test_row_graders_errors_name_the_row(ws: Workspace) -> None:
     [problem] = problems_of(ws, "rows.csv")
     assert problem.startswith("suites/rows.csv:2")
     assert "unknown grader 'contain' (did you mean 'contains'?)" in problem
+
+
+@pytest.mark.parametrize("depth", [500, 5000])
+def test_deeply_nested_graders_cell_is_refused_by_row(ws: Workspace, depth: int) -> None:
+    deep = "[" * depth + "]" * depth
+    cell = '[{""type"": ""equals"", ""value"": ' + deep + "}]"
+    ws.write("suites/rows.csv", f'question,graders\nhi,\n"hello","{cell}"\n')
+    assert problems_of(ws, "rows.csv") == [
+        "suites/rows.csv:3 graders: a value is nested more than 100 levels deep; flatten it"
+    ]

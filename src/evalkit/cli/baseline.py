@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import unicodedata
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,7 @@ from evalkit.cli.console import console, db_path
 from evalkit.errors import UsageError
 from evalkit.store import baselines
 from evalkit.store.db import Store
-from evalkit.store.queries import resolve_run
+from evalkit.store.queries import is_latest_ref, resolve_run
 
 app = typer.Typer(
     help="Name the runs that `evalkit compare` and the gate compare with.",
@@ -41,12 +42,7 @@ def set_command(
     db: DbOption = None,
 ) -> int:
     """Pin RUN as baseline NAME of its plan, or make NAME follow a label's newest run."""
-    if not name.strip() or name != name.strip():
-        raise UsageError(
-            f"--name {name!r} is not a baseline name: give a non-empty name without "
-            "leading or trailing spaces",
-            hint="evalkit baseline set latest --name main",
-        )
+    _check_name(name)
     if (run is None) == (label is None):
         raise UsageError(
             "give either a RUN to pin or --label key=value to follow, not both or neither",
@@ -108,6 +104,31 @@ def delete_command(
         raise UsageError(f"no baseline named '{name}'", hint="`evalkit baseline list` shows them")
     console.print(f"removed baseline '{name}' ({removed})")
     return 0
+
+
+MAX_NAME = 100
+
+
+def _check_name(name: str) -> None:
+    """Refuse a name `baseline list` can't show or `compare` would read as something else."""
+    shown = repr(name) if len(name) <= 60 else f"{name[:60]!r}... ({len(name):,} characters)"
+    problem = None
+    if not name.strip() or name != name.strip():
+        problem = "it is blank or has leading or trailing spaces"
+    elif len(name) > MAX_NAME:
+        problem = f"it is longer than {MAX_NAME} characters"
+    elif any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
+        problem = "it holds a control or invisible formatting character"
+    elif is_latest_ref(name):
+        problem = "`compare` would read it as a run reference"
+    elif "=" in name:
+        problem = "`compare` would read it as a key=value label"
+    if problem is not None:
+        raise UsageError(
+            f"--name {shown} is not a baseline name: {problem}; give 1 to {MAX_NAME} "
+            "visible characters without '=', other than `latest` or `latest~N`",
+            hint="evalkit baseline set latest --name main",
+        )
 
 
 def _who() -> str | None:

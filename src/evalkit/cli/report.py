@@ -64,7 +64,7 @@ def command(
         else:
             from evalkit.reports.html.run_page import render_run_report
 
-            run_id = queries.resolve_run(store.con, run or "latest")
+            run_id = queries.resolve_run(store.con, "latest" if run is None else run)
             target = out or default_out(workspace, run_id)
             written = render_run_report(store.con, run_id, target, workspace)
     console.print(f"wrote {written}")

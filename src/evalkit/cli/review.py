@@ -99,7 +99,7 @@ def command(
     if export is not None:
         sheet_format(export)  # a wrong extension is a usage error before any work
     with Store.open(path, read_only=True) as store:
-        run_id = queries.resolve_run(store.con, run or "latest")
+        run_id = queries.resolve_run(store.con, "latest" if run is None else run)
         queue = load_queue(store.con, run_id, filters)
     if not queue.items:
         console.print(f"nothing to review in run {run_id} ({filters.describe()})", markup=False)

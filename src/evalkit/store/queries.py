@@ -40,7 +40,19 @@ def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-_LATEST = re.compile(r"^latest(?:~(\d+))?$")
+_LATEST = re.compile(r"^latest(?:~([0-9]+))?$")  # ASCII digits: not `latest~１`
+_MAX_ECHO = 200  # longer references are shortened when an error repeats them
+
+
+def is_latest_ref(ref: str) -> bool:
+    """Whether `ref` reads as `latest` or `latest~N` (what a baseline must not be named)."""
+    return _LATEST.match(ref.strip()) is not None
+
+
+def _echo(ref: str) -> str:
+    return ref if len(ref) <= _MAX_ECHO else f"{ref[:_MAX_ECHO]}... ({len(ref):,} characters)"
+
+
 _NEWEST_FIRST = "ORDER BY started_at DESC, run_id DESC"
 
 
@@ -48,6 +60,11 @@ def resolve_run(con: duckdb.DuckDBPyConnection, ref: str, plan: str | None = Non
     """A run id from `latest`, `latest~N`, a full id or a unique prefix (within `plan`)."""
     where, params = ("WHERE plan = ?", [plan]) if plan else ("", [])
     scope = f" of plan '{plan}'" if plan else ""
+    if not ref.strip():
+        raise UsageError(
+            f"{ref!r} is not a run reference",
+            hint="give a run id, a unique prefix of one, `latest` or `latest~N`",
+        )
     latest = _LATEST.match(ref.strip())
     if latest:
         digits = latest[1] or "0"
@@ -58,7 +75,7 @@ def resolve_run(con: duckdb.DuckDBPyConnection, ref: str, plan: str | None = Non
             f"SELECT run_id FROM runs {where} {_NEWEST_FIRST} LIMIT 1 OFFSET ?", [*params, back]
         ).fetchone()
         if row is None:
-            raise _no_match(con, plan, f"there is no run '{ref}'{scope}")
+            raise _no_match(con, plan, f"there is no run '{_echo(ref)}'{scope}")
         return str(row[0])
     matches = [
         str(r[0])
@@ -73,10 +90,10 @@ def resolve_run(con: duckdb.DuckDBPyConnection, ref: str, plan: str | None = Non
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise _no_match(con, plan, f"no run{scope} matches '{ref}'")
+        raise _no_match(con, plan, f"no run{scope} matches '{_echo(ref)}'")
     listed = ", ".join(matches[:10]) + (" ..." if len(matches) > 10 else "")
     raise UsageError(
-        f"run prefix '{ref}' is ambiguous: {len(matches)} runs{scope} match ({listed})",
+        f"run prefix '{_echo(ref)}' is ambiguous: {len(matches)} runs{scope} match ({listed})",
         hint="type more characters of the run id",
     )
 

@@ -159,12 +159,20 @@ class HttpTarget:
         return self._renderer.render(case, epoch)
 
     def fingerprint(self, request: TargetRequest) -> dict[str, Any] | None:
-        """URL, method, rendered body and output path; never headers (they hold keys)."""
+        """URL, method, rendered body and output path; never headers (they hold keys).
+
+        None (not cached) when the body can't render: `generate` raises the same error,
+        and the trial records it as its own error.
+        """
+        try:
+            body = self._render_body(request)
+        except TargetCallError:
+            return None
         return {
             "provider": self.provider,
             "base_url": self._options.url,
             "method": self._options.method,
-            "body": self._render_body(request),
+            "body": body,
             "output_path": self._options.output_path,
             "epoch": request.epoch,
         }

@@ -144,11 +144,7 @@ def _read_jsonl(text: str, source: str, renames: dict[str, str]) -> list[CaseRow
         except RecursionError:
             value, deep = None, True  # deeper than Python's parser goes
         if deep or too_deep(value):
-            raise SpecError.single(
-                Location(source, number),
-                "",
-                f"a value is nested more than {MAX_DEPTH} levels deep; flatten it",
-            )
+            raise _too_deep_error(Location(source, number), "")
         if not isinstance(value, dict):
             raise SpecError.single(
                 Location(source, number), "", "each line must be one JSON object ({...})"
@@ -176,15 +172,23 @@ def too_deep(value: Any) -> bool:
     return False
 
 
+def _too_deep_error(where: Location, field: str) -> SpecError:
+    return SpecError.single(
+        where, field, f"a value is nested more than {MAX_DEPTH} levels deep; flatten it"
+    )
+
+
 def table_rows(
     data: list[dict[str, Any]], source: str, renames: dict[str, str], map_at: tuple[Location, str]
 ) -> list[CaseRow]:
     """Rows of a Parquet file or a dataset as cases, numbered from 1 (like JSONL lines)."""
     renamed = rename(data, renames, source, map_at)
-    return [
-        CaseRow(_shape(row, from_csv=False, where=Location(source, n)), n)
-        for n, row in enumerate(renamed, start=1)
-    ]
+    rows: list[CaseRow] = []
+    for n, row in enumerate(renamed, start=1):
+        if too_deep(row):  # a nested Parquet column deeper than JSONL allows
+            raise _too_deep_error(Location(source, n), "")
+        rows.append(CaseRow(_shape(row, from_csv=False, where=Location(source, n)), n))
+    return rows
 
 
 def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -218,6 +222,11 @@ def _graders(value: Any, where: Location) -> list[Any] | None:
                 f"the graders column is not JSON ({exc}); write "
                 '[{"type": "contains", "value": "refund"}]',
             ) from None
+        except RecursionError:
+            raise _too_deep_error(where, "graders") from None  # deeper than Python parses
+        # One level for the row itself, as a JSONL line's graders sit inside its object.
+        if too_deep([value]):
+            raise _too_deep_error(where, "graders")
     if isinstance(value, dict):
         return [value]
     if isinstance(value, list):
