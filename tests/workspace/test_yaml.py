@@ -157,6 +157,21 @@ def test_too_many_aliases_are_refused() -> None:
     assert only_problem(exc)[2] == f"too many aliases (*name): the limit is {MAX_ALIASES}"
 
 
+def test_aliases_of_a_long_string_are_refused_by_what_they_expand_to() -> None:
+    # few nodes, few aliases, but 99 copies of 1 MB: 99 MB once expanded
+    long = "x" * 1_000_000
+    text = f"big: &big '{long}'\nuses: [" + ", ".join(["*big"] * 98) + "]\n"
+    assert len(text) < MAX_BYTES
+    with pytest.raises(SpecError) as exc:
+        parse_yaml(text, "bomb.yaml")
+    location, _, message = only_problem(exc)
+    assert location == "bomb.yaml:1:1"
+    assert message.startswith(f"document expands to more than {MAX_BYTES:,} characters")
+    # nine copies of it stay under the limit and load
+    text = f"big: &big '{long}'\nuses: [" + ", ".join(["*big"] * 8) + "]\n"
+    assert parse_yaml(text).data["uses"][7] == long
+
+
 def test_a_few_aliases_expand_into_independent_copies() -> None:
     data = parse_yaml("base: &b {x: [1]}\none: *b\ntwo: *b\n").data
     assert data["one"] == data["two"] == {"x": [1]}

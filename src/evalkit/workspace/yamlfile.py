@@ -168,27 +168,36 @@ def _short_tag(tag: str) -> str:
 class _Measure:
     """Refuses alias bombs, cycles and deep nesting before anything is expanded.
 
-    Aliases make the node graph a DAG: sizes are memoised per node, so measuring the
-    billion-laughs document costs a few dozen steps, not a billion.
+    Aliases make the node graph a DAG: sizes (nodes, and characters of scalars) are
+    memoised per node, so measuring the billion-laughs document costs a few dozen steps,
+    not a billion. Characters count too: 99 aliases of one 1 MB string passed the node
+    count and expanded to 100 MB, then to 10 GB once copied into every case.
     """
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.sizes: dict[int, int] = {}
+        self.sizes: dict[int, tuple[int, int]] = {}  # node -> (nodes, characters)
         self.open: set[int] = set()
         self.aliases = 0
 
     def check(self, root: yaml.Node) -> None:
-        total = self.size(root, 0)
-        if total > MAX_NODES:
+        nodes, chars = self.size(root, 0)
+        if nodes > MAX_NODES:
             raise _error(
                 self.source,
                 root,
                 f"document expands to more than {MAX_NODES:,} nodes; "
                 "aliases (*name) probably repeat a large anchor",
             )
+        if chars > MAX_BYTES:
+            raise _error(
+                self.source,
+                root,
+                f"document expands to more than {MAX_BYTES:,} characters; "
+                "aliases (*name) probably repeat a large anchor",
+            )
 
-    def size(self, node: yaml.Node, depth: int) -> int:
+    def size(self, node: yaml.Node, depth: int) -> tuple[int, int]:
         key = id(node)
         if key in self.open:
             raise _error(self.source, node, "an alias refers to its own anchor (a cycle)")
@@ -202,20 +211,23 @@ class _Measure:
         if depth > MAX_DEPTH:
             raise _error(self.source, node, f"nested more than {MAX_DEPTH} levels deep")
         self.open.add(key)
-        total = 1
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                total += self.size(key_node, depth + 1) + self.size(value_node, depth + 1)
-                if total > MAX_NODES:
-                    break
-        elif isinstance(node, yaml.SequenceNode):
-            for item in node.value:
-                total += self.size(item, depth + 1)
-                if total > MAX_NODES:
+        nodes, chars = 1, 0
+        if isinstance(node, yaml.ScalarNode):
+            chars = len(node.value)
+        else:
+            children = (
+                [n for pair in node.value for n in pair]
+                if isinstance(node, yaml.MappingNode)
+                else list(node.value)
+            )
+            for child in children:
+                more_nodes, more_chars = self.size(child, depth + 1)
+                nodes, chars = nodes + more_nodes, chars + more_chars
+                if nodes > MAX_NODES or chars > MAX_BYTES:
                     break
         self.open.discard(key)
-        self.sizes[key] = total
-        return total
+        self.sizes[key] = (nodes, chars)
+        return nodes, chars
 
 
 class _Builder:
