@@ -20,8 +20,13 @@ from pathlib import Path
 from evalkit.workspace.loaded import LoadedPlan
 from evalkit.workspace.models import TargetSpec
 
-# Enough for any real import graph; a bound so a pathological workspace cannot stall a run.
-MAX_FILES = 500
+# Enough for any real import graph (a fan-out of 600 modules was cut at the old 500, and
+# an edit past the cut went unseen); a bound so a pathological workspace cannot stall a run.
+MAX_FILES = 5_000
+# Shell scripts a command runs are read for the files they run in turn, this many deep.
+_SCRIPT_DEPTH = 3
+_SCRIPT_BYTES = 256 * 1024  # larger files are data, not scripts to read
+_IMPORT_CALLS = {"import_module", "__import__"}  # importlib.import_module("pkg.mod")
 
 
 def target_input_hashes(spec: TargetSpec, root: Path, plan_dir: Path) -> dict[str, str]:
@@ -61,28 +66,64 @@ def _python_function(found: dict[str, str], root: Path, reference: str) -> None:
             _python_file(found, root, path)
 
 
-def _command(found: dict[str, str], root: Path, command: object) -> None:
+def _command(
+    found: dict[str, str], root: Path, command: object, near: Path | None = None, depth: int = 0
+) -> None:
+    """The workspace files a command runs: scripts named in it, by path or `-m`, resolved
+    from the workspace (after any `cd DIR`) or, inside a script, from the script's folder;
+    the shell scripts among them are read for what they run in turn."""
     if isinstance(command, str):
         try:
-            words = shlex.split(command)
+            words = shlex.split(command, comments=depth > 0)
         except ValueError:  # unbalanced quotes: the shell will say so when it runs
             words = command.split()
     elif isinstance(command, list):
         words = [str(w) for w in command]
     else:
         return
+    cwd = root
     for before, word in zip(["", *words], words, strict=False):
+        if before == "cd":
+            cwd = (cwd / word).resolve()
+            continue
         if before == "-m":  # `python -m package.module`
-            for path in _module_files(root, root, word):
+            for path in _module_files(root, cwd, word):
                 _python_file(found, root, path)
             continue
         if word.startswith("-") or "=" in word:
             continue
-        candidate = (root / word).resolve()
-        if candidate.suffix == ".py":
-            _python_file(found, root, candidate)
-        else:
-            _add(found, root, candidate)
+        for base in dict.fromkeys(b for b in (cwd, near, root) if b is not None):
+            candidate = (base / word).resolve()
+            if candidate.is_file():
+                _script(found, root, candidate, depth)
+                break
+
+
+def _script(found: dict[str, str], root: Path, path: Path, depth: int) -> None:
+    """A file a command runs: python followed by its imports, a shell script read for what
+    it runs, anything else hashed as it is."""
+    head = _head(path)
+    if path.suffix == ".py" or (head.startswith("#!") and "python" in head):
+        _python_file(found, root, path)
+    elif (
+        _add(found, root, path)
+        and depth < _SCRIPT_DEPTH
+        and (path.suffix == ".sh" or (head.startswith("#!") and "sh" in head))
+    ):
+        try:
+            text = path.read_text(errors="replace") if path.stat().st_size < _SCRIPT_BYTES else ""
+        except OSError:
+            return
+        _command(found, root, text, path.parent, depth + 1)
+
+
+def _head(path: Path) -> str:
+    """The first line of `path` (its shebang, if any), or "" when unreadable."""
+    try:
+        with path.open("rb") as f:
+            return f.readline(256).decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def _python_file(found: dict[str, str], root: Path, path: Path) -> None:
@@ -114,7 +155,19 @@ def _imported_files(root: Path, path: Path, tree: ast.AST) -> list[Path]:
             files.extend(_module_files(root, search, prefix))
             for alias in node.names:  # `from pkg import module` imports a file too
                 files.extend(_module_files(root, search, f"{prefix}.{alias.name}".lstrip(".")))
+        elif isinstance(node, ast.Call) and (named := _imported_by_name(node)):
+            files.extend(_module_files(root, path.parent, named))
     return files
+
+
+def _imported_by_name(call: ast.Call) -> str | None:
+    """The module of `importlib.import_module("pkg.mod")` or `__import__("pkg.mod")`."""
+    func = call.func
+    name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+    if name not in _IMPORT_CALLS or not call.args:
+        return None
+    first = call.args[0]
+    return first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
 
 
 def _module_files(root: Path, near: Path, dotted: str) -> list[Path]:
