@@ -183,3 +183,21 @@ def test_a_secret_learnt_later_is_redacted_in_text_redacted_before() -> None:
         assert secrets.redact_text(text) == text  # a new session knows no secrets
     finally:
         secrets.forget_all()
+
+
+def test_a_userinfo_password_is_redacted_in_the_forms_a_client_sends() -> None:
+    """A server that echoes the Authorization header gives back the userinfo as a Basic
+    credential; a percent-encoded password is sent decoded."""
+    import base64
+
+    from evalkit.workspace import secrets
+
+    secrets.forget_all()
+    try:
+        secrets.remember_config({"base_url": "http://bob:pw%2Dcanary%2F7f3a9c@127.0.0.1:9/v1"})
+        basic = base64.b64encode(b"bob:pw-canary/7f3a9c").decode()
+        echoed = f"'Authorization': 'Basic {basic}', password pw-canary/7f3a9c"
+        redacted = secrets.redact_text(echoed)
+        assert basic not in redacted and "pw-canary/7f3a9c" not in redacted, redacted
+    finally:
+        secrets.forget_all()

@@ -16,6 +16,7 @@ exception message or the terminal:
 
 from __future__ import annotations
 
+import base64
 import math
 import os
 import re
@@ -23,7 +24,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 REDACTED = "<redacted>"
 # Shorter values are left alone: replacing "1" or "true" everywhere would ruin text,
@@ -208,8 +209,12 @@ def _url_credentials(text: str) -> list[str]:
         parts = urlsplit(text.strip())
     except ValueError:
         return []
-    found = [parts.password or "", parts.username or ""] if parts.password else []
-    found += [value for _, value in parse_qsl(parts.query)]
+    found = [value for _, value in parse_qsl(parts.query)]
+    if parts.password:
+        user, password = unquote(parts.username or ""), unquote(parts.password)
+        # as the client sends them: decoded, and as the Basic credential a server may echo
+        basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+        found += [parts.password, parts.username or "", password, basic]
     return found
 
 
