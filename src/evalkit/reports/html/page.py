@@ -23,6 +23,7 @@ from markupsafe import Markup
 
 from evalkit.errors import ConfigError, UsageError
 from evalkit.reports.charts import rate_bar
+from evalkit.reports.outfile import open_out
 
 # JSON inside <script type="application/json"> must not be able to close the element
 # or start a comment; U+2028/2029 are escaped too for older JS parsers.
@@ -161,18 +162,13 @@ def write_page_with_items(
     _check_out(out)
     # items are read from the store as they are written: a failure half-way must not
     # leave half a page where the last good one was
-    partial = out.with_name(f".{out.name}.partial")
-    try:
-        with partial.open("w", encoding="utf-8") as sink:
-            sink.write(head)
-            sink.write("[")
-            for n, item in enumerate(items):
-                sink.write(("," if n else "") + embed_json(clean(item)))
-            sink.write("]")
-            sink.write(tail)
-        partial.replace(out)
-    finally:
-        partial.unlink(missing_ok=True)
+    with open_out(out) as sink:
+        sink.write(head)
+        sink.write("[")
+        for n, item in enumerate(items):
+            sink.write(("," if n else "") + embed_json(clean(item)))
+        sink.write("]")
+        sink.write(tail)
     return out
 
 
@@ -193,7 +189,8 @@ def write_page(html: str, out: Path) -> Path:
             hint=f"e.g. --out {out / 'report.html'}",
         )
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html, encoding="utf-8")
+    with open_out(out) as sink:
+        sink.write(html)
     return out
 
 

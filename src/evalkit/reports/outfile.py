@@ -1,0 +1,45 @@
+"""Writing a file the user named with `--out`: whole or not at all, and where they meant.
+
+A report is written beside its destination as `.NAME.partial` and renamed over it at
+the end, so a failure half-way leaves the last good file. Two kinds of `--out` must not
+be renamed over: a symlink (the rename would replace the link, not the file it points
+to) and anything that is not a regular file, e.g. /dev/null or a FIFO (the rename would
+swap a device for a regular file; as root, /dev/null itself). Those are written in place.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+
+@contextmanager
+def open_out(out: Path, *, encoding: str = "utf-8", newline: str | None = None) -> Iterator[TextIO]:
+    """Open `out` for writing text; the file appears (or changes) only when the block ends."""
+    target = Path(os.path.realpath(out))  # through every symlink, to the file meant
+    try:
+        special = not stat.S_ISREG(target.stat().st_mode)
+    except FileNotFoundError:
+        special = False
+    try:
+        if special:
+            # a device or FIFO has no "beside" and no "whole or nothing": write into it
+            with target.open("w", encoding=encoding, newline=newline) as sink:
+                yield sink
+            return
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            with partial.open("w", encoding=encoding, newline=newline) as sink:
+                yield sink
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        # a failed write or close (ENOSPC on /dev/full) names no file: name the one meant
+        raise OSError(exc.errno, exc.strerror, str(out)) from exc
