@@ -15,6 +15,7 @@ import contextlib
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -63,9 +64,12 @@ class ResultWriter:
         self._inline_large = 0  # bytes of large strings stored inline so far, see _commit
         self._closed = False
         # The database file's identity: deleted or replaced mid-run, DuckDB would go on
-        # committing to an unlinked inode and every result would vanish at exit.
+        # committing to an unlinked inode and every result would vanish at exit. Emptied
+        # or overwritten in place (same inode), DuckDB would write into a file that no
+        # longer holds our database; its headers tell, see _Headers.
         self._path = path
         self._identity = _identity(path) if path is not None else None
+        self._headers = _Headers.read(path) if path is not None else None
         self._thread = threading.Thread(
             target=self._run, name=f"evalkit-writer-{run_id}", daemon=True
         )
@@ -222,6 +226,14 @@ class ResultWriter:
             raise _FileGone("deleted")
         if now != self._identity:
             raise _FileGone("replaced by another file")
+        headers = _Headers.read(self._path)
+        if headers is None:
+            return  # a header being rewritten by a checkpoint right now: check next commit
+        if not headers.valid:
+            raise _FileGone("truncated or overwritten")
+        if self._headers is not None and not headers.follows(self._headers):
+            raise _FileGone("overwritten by another database file")
+        self._headers = headers
 
     def _fail(self, exc: BaseException, lost: int) -> None:
         if self._failure is None:
@@ -230,7 +242,61 @@ class ResultWriter:
 
 
 class _FileGone(Exception):
-    """The database file was deleted or replaced under the writer."""
+    """The database file was deleted, replaced, or emptied or overwritten in place."""
+
+
+# A DuckDB file starts with its main header (the magic `DUCK` at offset 8), then two
+# database headers, each opening with a checksum and an iteration counter. A checkpoint
+# writes the next iteration into the older of the two, so the highest one only grows.
+_BLOCK = 4096
+_MAGIC = slice(8, 12)
+_HEADERS_SIZE = 3 * _BLOCK
+_ITERATION = slice(8, 16)  # within a database header
+
+
+@dataclass(frozen=True, slots=True)
+class _Headers:
+    """What the database file's headers say, read at each commit."""
+
+    valid: bool  # long enough for its headers, and a DuckDB file
+    iteration: int  # the newer database header's iteration counter
+    current: bytes  # the newer database header itself
+
+    @classmethod
+    def read(cls, path: Path) -> _Headers | None:
+        """The headers of `path`; None while a checkpoint is rewriting one of them.
+
+        Read until two reads agree: a header caught half-written must not be taken for
+        another file's (the same iteration with other bytes) on the next commit.
+        """
+        last = b""
+        for _ in range(5):
+            try:
+                with path.open("rb") as f:
+                    data = f.read(_HEADERS_SIZE)
+            except FileNotFoundError:
+                data = b""
+            if data == last:
+                return cls._parse(data)
+            last = data
+        return None
+
+    @classmethod
+    def _parse(cls, data: bytes) -> _Headers:
+        if len(data) < _HEADERS_SIZE or data[_MAGIC] != b"DUCK":
+            return cls(valid=False, iteration=0, current=b"")
+        one, two = data[_BLOCK : 2 * _BLOCK], data[2 * _BLOCK :]
+        newer = max(one, two, key=lambda h: int.from_bytes(h[_ITERATION], "little"))
+        return cls(True, int.from_bytes(newer[_ITERATION], "little"), newer)
+
+    def follows(self, before: _Headers) -> bool:
+        """Whether these headers can be `before`'s after our own checkpoints: DuckDB never
+        lowers the iteration, nor rewrites a header without raising it."""
+        if not before.valid:
+            return True
+        if self.iteration != before.iteration:
+            return self.iteration > before.iteration
+        return self.current == before.current
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
