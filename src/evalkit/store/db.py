@@ -39,6 +39,10 @@ class Store:
         self.con = con
         self.read_only = read_only
         self._writers: list[ResultWriter] = []
+        # The writers read the file's headers through this one descriptor, open until the
+        # connection is closed: closing any descriptor of a file drops every POSIX lock
+        # this process holds on it, DuckDB's included (a second process then wrote too).
+        self._headers_fd: int | None = None
 
     @classmethod
     def open(cls, path: Path, *, read_only: bool = False) -> Store:
@@ -61,10 +65,12 @@ class Store:
         con = _connect(path, read_only=False)
         try:
             migrate(con, str(path))
+            store = cls(path, con, read_only=False)
+            store._headers_fd = os.open(path, os.O_RDONLY)
         except BaseException:
             con.close()
             raise
-        return cls(path, con, read_only=False)
+        return store
 
     def writer(
         self, run_id: str, *, flush_rows: int = 500, flush_seconds: float = 1.0
@@ -72,7 +78,12 @@ class Store:
         """Start the single background writer for `run_id`'s results."""
         self._require_writable("write results")
         writer = ResultWriter(
-            self.con, run_id, flush_rows=flush_rows, flush_seconds=flush_seconds, path=self.path
+            self.con,
+            run_id,
+            flush_rows=flush_rows,
+            flush_seconds=flush_seconds,
+            path=self.path,
+            headers_fd=self._headers_fd,
         )
         self._writers.append(writer)
         return writer
@@ -106,6 +117,9 @@ class Store:
                     writer.close()
         finally:
             self.con.close()
+            if self._headers_fd is not None:  # after DuckDB let go of its locks
+                os.close(self._headers_fd)
+                self._headers_fd = None
 
     def __enter__(self) -> Store:
         return self

@@ -44,6 +44,7 @@ class ResultWriter:
         flush_rows: int = 500,
         flush_seconds: float = 1.0,
         path: Path | None = None,
+        headers_fd: int | None = None,
     ) -> None:
         if flush_rows < 1 or flush_seconds <= 0:
             raise ValueError("flush_rows must be >= 1 and flush_seconds > 0")
@@ -69,7 +70,8 @@ class ResultWriter:
         # longer holds our database; its headers tell, see _Headers.
         self._path = path
         self._identity = _identity(path) if path is not None else None
-        self._headers = _Headers.read(path) if path is not None else None
+        self._headers_fd = headers_fd
+        self._headers = _Headers.read(headers_fd) if headers_fd is not None else None
         self._thread = threading.Thread(
             target=self._run, name=f"evalkit-writer-{run_id}", daemon=True
         )
@@ -226,7 +228,9 @@ class ResultWriter:
             raise _FileGone("deleted")
         if now != self._identity:
             raise _FileGone("replaced by another file")
-        headers = _Headers.read(self._path)
+        if self._headers_fd is None:
+            return
+        headers = _Headers.read(self._headers_fd)
         if headers is None:
             return  # a header being rewritten by a checkpoint right now: check next commit
         if not headers.valid:
@@ -263,8 +267,9 @@ class _Headers:
     current: bytes  # the newer database header itself
 
     @classmethod
-    def read(cls, path: Path) -> _Headers | None:
-        """The headers of `path`; None while a checkpoint is rewriting one of them.
+    def read(cls, fd: int) -> _Headers | None:
+        """The headers of the file open as `fd` (never opened and closed here: a close
+        drops DuckDB's locks); None while a checkpoint is rewriting one of them.
 
         Read until two reads agree: a header caught half-written must not be taken for
         another file's (the same iteration with other bytes) on the next commit.
@@ -272,9 +277,8 @@ class _Headers:
         last = b""
         for _ in range(5):
             try:
-                with path.open("rb") as f:
-                    data = f.read(_HEADERS_SIZE)
-            except FileNotFoundError:
+                data = os.pread(fd, _HEADERS_SIZE, 0)
+            except OSError:
                 data = b""
             if data == last:
                 return cls._parse(data)
