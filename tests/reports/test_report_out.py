@@ -39,12 +39,17 @@ def test_out_through_a_symlink_writes_the_target_and_keeps_the_link(
     assert sorted(p.name for p in target.parent.iterdir()) == ["latest-real.html"]
 
 
+def char_device(path: Path, minor: int) -> Path:
+    """A character device of the memory driver (major 1) at `path`."""
+    os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, minor))
+    return path
+
+
 @root_only
 def test_out_to_a_null_device_keeps_the_device(
     workspace: Workspace, cli: CLI, tmp_path: Path
 ) -> None:
-    null = tmp_path / "null"
-    os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # what /dev/null is
+    null = char_device(tmp_path / "null", 3)  # what /dev/null is
     code, text = report_to(workspace, cli, null)
     assert code == 0, text
     assert stat.S_ISCHR(null.stat().st_mode)
@@ -55,8 +60,7 @@ def test_out_to_a_null_device_keeps_the_device(
 def test_out_to_a_full_device_is_a_clean_environment_error(
     workspace: Workspace, cli: CLI, tmp_path: Path
 ) -> None:
-    full = tmp_path / "full"
-    os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))  # what /dev/full is
+    full = char_device(tmp_path / "full", 7)  # what /dev/full is
     code, text = report_to(workspace, cli, full)
     assert code == 3, text
     assert "No space left on device" in text and str(full) in text
