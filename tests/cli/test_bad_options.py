@@ -48,5 +48,6 @@ def test_a_report_or_export_that_cannot_be_written_says_where_and_why(
         ["export", "--format", "csv", "--out", "notes.txt/trials.csv"],
     ):
         code, out = cli(*args)
-        assert code == 3, out
-        assert "notes.txt" in out and "Traceback" not in out
+        assert code == 4, out  # the path given is wrong, as `--out DIR` is: a usage error
+        assert "notes.txt" in out and "is a file, where the path needs a folder" in out
+        assert "Traceback" not in out

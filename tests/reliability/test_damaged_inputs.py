@@ -135,6 +135,24 @@ def test_report_out_naming_a_directory_is_a_usage_error(workspace: Workspace, cl
     assert "is a directory" in out and "reports" in out
 
 
+def test_an_out_path_of_the_wrong_kind_is_a_usage_error_for_every_writer(
+    workspace: Workspace, cli: CLI, tmp_path: Path
+) -> None:
+    workspace.plan(PYTHON_TARGET)
+    assert cli("run")[0] in (0, 1)
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    for flag in ("--junit", "--json", "--markdown"):  # a folder where a file goes
+        code, out = cli("compare", "latest", "latest", flag, str(folder))
+        assert code == 4, out
+        assert "a-folder" in out and "is a folder" in out and "Traceback" not in out
+    code, out = cli("report", "latest", "--out", str(a_file / "r.html"))  # a file as a folder
+    assert code == 4, out
+    assert "a-file" in out and "File exists" not in out and "Traceback" not in out
+
+
 def test_running_out_of_duckdb_memory_is_a_clean_error(
     workspace: Workspace, cli: CLI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

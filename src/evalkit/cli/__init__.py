@@ -192,7 +192,7 @@ def invoke(argv: list[str] | None = None) -> int:
         return 2
     except OSError as exc:  # a file a command reads or writes: which, and why
         err_console.print(f"[bold red]error:[/] {escape(redact_text(_os_problem(exc)))}")
-        return 3
+        return 4 if isinstance(exc, _WRONG_KIND) else 3
     except Exception as exc:
         damaged = read_error(exc)  # a damaged database file, met by any query of any command
         if damaged is not None:
@@ -203,12 +203,23 @@ def invoke(argv: list[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
+# A path the user gave names a folder where a file goes, or a file where a folder goes:
+# the command line was wrong (exit 4), as `report --out DIR` says, not the machine (3).
+_WRONG_KIND = (IsADirectoryError, NotADirectoryError, FileExistsError)
+_WRONG_KIND_SAID = {
+    IsADirectoryError: "is a folder; name a file in it",
+    NotADirectoryError: "part of this path is a file, not a folder",
+    FileExistsError: "is a file, where the path needs a folder",
+}
+
+
 def _os_problem(exc: OSError) -> str:
     """`/x/report.html: Permission denied`: the file and what the OS said of it."""
     if exc.filename is None:
         return str(exc)
     path = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
-    return f"{path}: {exc.strerror or type(exc).__name__}"
+    said = _WRONG_KIND_SAID.get(type(exc)) or exc.strerror or type(exc).__name__
+    return f"{path}: {said}"
 
 
 def _internal_error(exc: Exception) -> None:
