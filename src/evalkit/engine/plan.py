@@ -133,14 +133,23 @@ def expand(
     cases = select_cases(plan, selection)
     chosen = select_targets(variants, selection.targets)
     only = frozenset(selection.trial_ids) if selection.trial_ids is not None else None
-    trials = TrialPlan(cases, chosen, epochs, only=only)
-    if trials.total > MAX_TRIALS:
+    too_many = too_many_trials(len(cases), len(chosen), epochs)
+    if too_many:
         raise UsageError(
-            f"the plan makes {trials.total:,} trials ({len(cases):,} cases x {len(chosen):,} "
-            f"target variants x {epochs:,} epochs); a run takes at most {MAX_TRIALS:,}",
-            hint="narrow it with --filter, --tag, --target or --limit, or fewer epochs",
+            too_many, hint="narrow it with --filter, --tag, --target or --limit, or fewer epochs"
         )
-    return trials
+    return TrialPlan(cases, chosen, epochs, only=only)
+
+
+def too_many_trials(cases: int, variants: int, epochs: int) -> str | None:
+    """Why a plan of these counts is more than a run takes, or None when it is not."""
+    planned = cases * variants * epochs
+    if planned <= MAX_TRIALS:
+        return None
+    return (
+        f"the plan makes {planned:,} trials ({cases:,} cases x {variants:,} target "
+        f"variants x {epochs:,} epochs); a run takes at most {MAX_TRIALS:,}"
+    )
 
 
 def _matches_filter(case: Case, patterns: tuple[str, ...]) -> bool:

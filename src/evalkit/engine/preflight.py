@@ -17,7 +17,7 @@ from typing import Any
 
 from jinja2 import TemplateSyntaxError, meta, nodes
 
-from evalkit.engine.plan import MAX_TRIALS
+from evalkit.engine.plan import too_many_trials
 from evalkit.errors import WorkspaceError
 from evalkit.records import Case
 from evalkit.targets.prompt import ENVIRONMENT, TRIAL_VARS, template_vars
@@ -46,14 +46,9 @@ def preflight(plan: LoadedPlan, cases: Sequence[Case] | None = None) -> list[Pro
             for message in _variable_problems(label, source, chosen):
                 problems.append(_at(doc, where, message))
     variants = sum(max(1, len(target.prompts)) for target in plan.spec.targets)
-    planned = len(chosen) * variants * plan.spec.epochs
-    if planned > MAX_TRIALS:
-        problems.append(
-            _at(doc, ("epochs",) if "epochs" in (doc.data or {}) else ("targets",),
-                f"the plan makes {planned:,} trials ({len(chosen):,} cases x {variants:,} "
-                f"target variants x {plan.spec.epochs:,} epochs); a run takes at most "
-                f"{MAX_TRIALS:,}: fewer epochs, targets or cases")
-        )  # fmt: skip
+    if too_many := too_many_trials(len(chosen), variants, plan.spec.epochs):
+        where = ("epochs",) if "epochs" in (doc.data or {}) else ("targets",)
+        problems.append(_at(doc, where, f"{too_many}: fewer epochs, targets or cases"))
     return problems
 
 

@@ -173,6 +173,7 @@ def write_page_with_items(
 
 
 def _check_out(out: Path) -> None:
+    """`out` names a file, not a folder; its folder is made."""
     if out.is_dir():
         raise UsageError(
             f"--out {out} is a directory; give a file name",
@@ -183,12 +184,7 @@ def _check_out(out: Path) -> None:
 
 def write_page(html: str, out: Path) -> Path:
     """Write the page, creating its folder."""
-    if out.is_dir():
-        raise UsageError(
-            f"--out {out} is a directory; give a file name",
-            hint=f"e.g. --out {out / 'report.html'}",
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
+    _check_out(out)
     with open_out(out) as sink:
         sink.write(html)
     return out
