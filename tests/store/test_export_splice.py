@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -192,15 +193,21 @@ def test_parquet_export_holds_the_rows_duckdb_rebuilds(
     monkeypatch.setattr(export_parquet, "GROUP_CHARS", group_chars)
     monkeypatch.setattr(export_texts, "WINDOW_CHARS", min(group_chars, 150_000))
     joined: list[bool] = []
+    on_disk: list[int] = []
+    add = parquet_concat.Joiner.add
 
-    def concat(parts: list[Path], out: Path) -> bool:
-        joined.append(joined_by == "footers" and parquet_concat.concat(parts, out))
+    def spy(joiner: parquet_concat.Joiner, part: Path) -> bool:
+        on_disk.append(sum(1 for p in part.parent.iterdir() if p.name[0].isdigit()))
+        joined.append(joined_by == "footers" and add(joiner, part))
         return joined[-1]  # False: parts that the footers cannot join are joined by DuckDB
 
-    monkeypatch.setattr(export_parquet, "concat", concat)
+    monkeypatch.setattr(parquet_concat.Joiner, "add", spy)
     with Store.open(db, read_only=True) as store:
         out = export_run(store.con, RUN, "parquet", tmp_path / "trials.parquet")
-    assert joined == [joined_by == "footers"]  # every batch's part had the same schema
+    if joined_by == "footers":  # every batch's part had the same schema, and went at once
+        assert joined == [True] * len(on_disk) and set(on_disk) == {1}
+    else:  # the first part refused, every part is kept for DuckDB
+        assert joined == [False]
     rebuilt_in_sql(db, "parquet", tmp_path / "sql.parquet")
     con = duckdb.connect()
     rows = read_rows(con, out)
@@ -217,21 +224,42 @@ def test_parquet_export_holds_the_rows_duckdb_rebuilds(
     assert codecs == [("ZSTD",)]
 
 
-def test_parquet_outputs_paired_with_the_wrong_rows_is_an_error(db: Path, tmp_path: Path) -> None:
-    with Store.open(db, read_only=True) as store:
-        con = store.con
-        sizes = con.execute(export_batches.SIZES, {"run_id": RUN}).fetchall()
-        whole = export_batches.batches(sizes, stored_chars=0)[0]
-        short = tmp_path / "short.parquet"
-        export_batches.copy_batch(
-            con, RUN, "parquet", whole, short, export_batches.NO_TEXTS, first=True, recorded=True
-        )
-        rowids = [row[0] for row in sizes]
-        shifted = rowids[1:] + rowids[:1]  # every output one row off
-        with pytest.raises(duckdb.Error, match="export out of order"):
-            export_parquet._pair(
-                con, [str(short)], whole, shifted, ["x"] * len(rowids), tmp_path / "p.parquet"
-            )
+def test_a_parquet_part_that_would_not_join_the_ones_before_is_an_error(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export_parquet, "GROUP_CHARS", 100_000)  # several parts
+    answers = iter([True])
+    add = parquet_concat.Joiner.add
+    monkeypatch.setattr(
+        parquet_concat.Joiner, "add", lambda j, part: next(answers, False) and add(j, part)
+    )
+    with Store.open(db, read_only=True) as store, pytest.raises(StoreError, match="part 1 of"):
+        export_run(store.con, RUN, "parquet", tmp_path / "trials.parquet")
+    assert [p.name for p in tmp_path.iterdir()] == ["trials.parquet"]  # no part left behind
+
+
+def test_a_parquet_part_holding_other_rows_than_its_outputs_is_an_error(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export_parquet, "GROUP_CHARS", 100_000)  # several parts
+    copy_batch = export_batches.copy_batch
+
+    def one_row_short(
+        con: duckdb.DuckDBPyConnection,
+        run_id: str,
+        fmt: ExportFormat,
+        batch: export_batches.Batch,
+        part: Path,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Path:
+        if part.name == "000001.parquet":  # the second part loses its last row
+            batch = export_batches.Batch(batch.first, batch.last - 1)
+        return copy_batch(con, run_id, fmt, batch, part, *args, **kwargs)
+
+    monkeypatch.setattr(export_parquet, "copy_batch", one_row_short)
+    with Store.open(db, read_only=True) as store, pytest.raises(StoreError, match="out of order"):
+        export_run(store.con, RUN, "parquet", tmp_path / "trials.parquet")
 
 
 def test_windows_end_where_no_later_output_has_parts_inside_them(

@@ -136,6 +136,27 @@ def test_parts_of_different_schemas_are_refused(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_a_joiner_refuses_a_part_that_does_not_join_and_writes_nothing_of_it(
+    tmp_path: Path,
+) -> None:
+    first, second = write_parts(tmp_path, [(0, 10), (10, 30)])
+    other = tmp_path / "other.parquet"
+    duckdb.connect().execute(f"COPY (SELECT 1 AS x) TO '{other}' (FORMAT parquet)")
+    out = tmp_path / "joined.parquet"
+    with parquet_concat.Joiner(out) as joiner:
+        assert not joiner.started
+        assert joiner.add(first)
+        size = out.stat().st_size
+        assert not joiner.add(other)  # another schema
+        assert out.stat().st_size == size
+        assert joiner.add(second)
+        joiner.finish()
+    con = duckdb.connect()
+    assert [r[0] for r in con.execute("SELECT id FROM read_parquet(?)", [str(out)]).fetchall()] == (
+        list(range(30))
+    )
+
+
 def test_files_that_are_not_parquet_or_are_cut_short_are_refused(tmp_path: Path) -> None:
     good = write_parts(tmp_path, [(0, 10)])[0]
     cut = tmp_path / "cut.parquet"

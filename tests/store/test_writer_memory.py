@@ -6,12 +6,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from evalkit.store.db import Store
 from evalkit.store.lock import open_when_free
-from evalkit.store.memory import MEMORY_ENV, current_limit, keep_blocks
+from evalkit.store.memory import MEMORY_ENV, current_limit
 from tests.reports.long_runs import build
 
 MiB = 2**20
@@ -63,17 +62,3 @@ def test_batches_of_long_outputs_raise_the_cap_and_are_all_stored(tmp_path: Path
     # batches of up to 8 MB of output get BATCH_ROOM times that: above the 64 MB under
     # which such batches failed to allocate
     assert limits[0] is not None and limits[0] > 64 * MiB
-
-
-def test_keep_blocks_raises_duckdb_s_kept_memory_and_never_asks_it_to_lower() -> None:
-    con = duckdb.connect()
-
-    def kept() -> str:
-        return str(con.execute("SELECT current_setting('block_allocator_memory')").fetchall()[0][0])
-
-    keep_blocks(con, 32 * 2**20)
-    assert kept() == "32.0 MiB"
-    keep_blocks(con, 16 * 2**20)  # DuckDB refuses to lower it: not asked to
-    assert kept() == "32.0 MiB"
-    keep_blocks(con, 64 * 2**20)
-    assert kept() == "64.0 MiB"

@@ -79,6 +79,20 @@ class Batch:
             self.parts_hi = hi if self.parts_hi is None else max(self.parts_hi, hi)
 
 
+def rebuilt_texts(batch: Batch) -> str:
+    """SQL giving each output of `batch` stored in parts rebuilt from them (`recorded`,
+    `text`), reading only the batch's stretch of `large_texts`. Slow (string_agg sorts
+    every output's parts): the way left when the faster ones cannot be taken."""
+    if batch.parts_lo is None or batch.parts_hi is None:
+        return NO_TEXTS
+    return f"""
+        SELECT b.recorded, string_agg(l.text, '' ORDER BY l.part) AS text
+        FROM batch b JOIN large_texts l ON l.text_hash = b.output_ref
+        WHERE l.rowid BETWEEN {int(batch.parts_lo)} AND {int(batch.parts_hi)}
+        GROUP BY b.recorded
+    """
+
+
 def batches(sizes: Sizes, *, stored_chars: int, chars: int = BATCH_CHARS) -> list[Batch]:
     """Results cut into stretches of at most BATCH_ROWS rows and about `chars` chars
     (an output stored in parts counts `stored_chars` per part)."""
@@ -116,21 +130,21 @@ def copy_batch(
     *,
     first: bool,
     marker: str | None = None,
-    recorded: bool = False,
+    without_outputs: bool = False,
     options: str | None = None,
 ) -> Path:
     """One COPY of `batch` to `part`, the outputs stored in parts taken from `texts` (SQL
     giving `recorded` and `text`; it may use the CTE `batch`, the batch's results). With a
     `marker`, such an output is not written: the marker and the result's rowid stand in
-    its place. `recorded` keeps each result's rowid as a last column of that name."""
+    its place. `without_outputs`: every output is NULL (the caller writes them itself)."""
     grades = f"to_json({_GRADES_NESTED})" if fmt == "csv" else _GRADES_NESTED
     steps = f"to_json({_STEPS_NESTED})" if fmt == "csv" else _STEPS_NESTED
     options = options or COPY_OPTIONS[fmt].format(header="true" if first else "false")
-    output = (
-        "coalesce(r.output, t.text)"
-        if marker is None
-        else "CASE WHEN r.output_ref IS NULL THEN r.output ELSE $marker || r.recorded END"
-    )
+    output = "coalesce(r.output, t.text)"
+    if marker is not None:
+        output = "CASE WHEN r.output_ref IS NULL THEN r.output ELSE $marker || r.recorded END"
+    elif without_outputs:
+        output = "NULL::VARCHAR"
     query = f"""
         COPY (
             WITH batch AS (
@@ -152,7 +166,7 @@ def copy_batch(
                        REPLACE ({output} AS output),
                    c.vars, c.messages, c.expected, c.context, c.tags,
                    c.metadata AS case_metadata, c.cluster, g.grades,
-                   c.conversation, s.steps{", r.recorded" if recorded else ""}
+                   c.conversation, s.steps
             FROM batch r
             LEFT JOIN texts t USING (recorded)
             LEFT JOIN cases c USING (case_hash)

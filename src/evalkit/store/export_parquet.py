@@ -1,27 +1,26 @@
 """Parquet export: the run's rows in batches of about GROUP_CHARS of output text, each
-batch one part file (one row group), the parts then joined into one file.
+batch one part file (one row group) appended to the export as soon as it is written.
 
-Parquet's writer needs whole values. Rebuilding the outputs stored in parts in SQL
-(string_agg) was most of the time, so they come whole from Python instead
-(export_texts.long_outputs, read a window ahead on a second thread), a batch at a time,
-registered with DuckDB as a DataFrame. Every other column is written first, for all
-rows, in a few large COPYs (the `short` files); each batch then reads its stretch of
-those and pairs it row by row with its outputs (a POSITIONAL JOIN, checked by rowid),
-which is cheaper than joining and sorting 16 MB of text with the results, grades and
-cases in every batch. The parts are joined by their footers (parquet_concat), not
-decoded and encoded again. Measured on 400 MB of outputs (4,000 x 100 KB): outputs
-rebuilt in SQL 5.3 s; from Python, joined in each batch's COPY 4.1 s; paired with the
-short files 3.0 s; parts joined by their footers 2.2 s.
+DuckDB writes every column but the outputs (`copy_batch` without them: NULL). The
+outputs are written from Python (parquet_text_column), whole as export_texts reads them
+(a window ahead on a second thread), each row group's chunk right after its part's body
+(parquet_concat.Joiner, which also joins the parts by their footers without decoding
+them). Handing 16 MB of outputs to DuckDB's Parquet writer from Python took 50-60 ms a
+batch, compressed or not; rebuilding them in SQL (string_agg) more. Measured on 2 GB of
+text-like outputs (20,000 x 100 KB, bench_memory.py --prose): 16.6-17.4 s with DuckDB
+writing the outputs, compressing on one core; see the README for today's figure.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from itertools import islice
 from pathlib import Path
 
 import duckdb
 
+from evalkit.errors import StoreError
 from evalkit.store.export_batches import (
     COPY_OPTIONS,
     NO_TEXTS,
@@ -29,37 +28,27 @@ from evalkit.store.export_batches import (
     Sizes,
     batches,
     copy_batch,
+    rebuilt_texts,
     stored_outputs,
 )
 from evalkit.store.export_texts import all_taken, output_of
 from evalkit.store.large_texts import PART_CHARS
-from evalkit.store.memory import current_limit, keep_blocks
-from evalkit.store.parquet_concat import concat
+from evalkit.store.parquet_concat import Chunk, Joiner
+from evalkit.store.parquet_text_column import TextColumn
 
-GROUP_CHARS = 16 * 1024 * 1024  # of output text in one Parquet row group
-# DuckDB's cap per character of a batch's text: 16 MB batches ran under 96 MB, 32 MB
-# did not under 128 MB. A lower cap makes smaller batches, never below MIN_GROUP_CHARS.
-CAP_PER_CHAR = 6
-MIN_GROUP_CHARS = 1024 * 1024
-# Each batch's COPY frees its buffers and the next faults fresh pages in: DuckDB keeping
-# 32 MB of freed blocks took 5-10% off a Parquet export of 2 GB (system time 1-2 s
-# less) at the same peak; 128 MB took 10-12% off but added 30 MB to the peak.
-KEPT_BLOCKS = 32 * 1024 * 1024
-# The `short` files: small row groups so that each batch's stretch prunes the rest.
-_SHORT_OPTIONS = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 2048"
-_TEXTS = "evalkit_batch_texts"  # the name a batch's outputs are registered under
-# The outputs on the left: a POSITIONAL JOIN holds its right side whole, and copying the
-# short rows there instead of 16 MB of text took a batch from 51 ms to 42 ms.
-_PAIRED = f"""
-    COPY (
-        SELECT s.* EXCLUDE (recorded) REPLACE (
-            CASE WHEN s.recorded = t.recorded THEN coalesce(s.output, t.text)
-                 ELSE error('export out of order: result ' || coalesce(s.recorded, -1)
-                            || ' met the output of ' || coalesce(t.recorded, -1)) END AS output)
-        FROM {_TEXTS} t POSITIONAL JOIN (
-            SELECT * FROM read_parquet($short) WHERE recorded BETWEEN $first AND $last
-        ) s
-    ) TO $out ({COPY_OPTIONS["parquet"]})
+# Output text in one Parquet row group (and one part, one COPY), as much as parquet-mr's
+# default row group holds. Each COPY cost 30 ms of its own: 16 MB row groups (128 COPYs
+# for 2 GB) took 13.1-13.7 s, 64 MB 9.3 s, 128 MB 8.3 s. A group also holds at most
+# BATCH_ROWS results, so short outputs make groups of fewer characters.
+GROUP_CHARS = 128 * 1024 * 1024
+# The slow way's row groups: DuckDB holds a whole one while writing it, and 2,048
+# distinct 100 KB outputs (200 MB) ran out of memory under the 256 MB cap.
+REBUILT_GROUP_CHARS = 16 * 1024 * 1024
+OUTPUT = ["output"]  # the column written from Python
+# The outputs stored inline (short ones) of a batch's results, by rowid.
+_INLINE = """
+    SELECT rowid, output FROM results
+    WHERE run_id = $run_id AND rowid BETWEEN $first AND $last AND output IS NOT NULL
 """
 
 
@@ -70,68 +59,71 @@ def write_parquet(
     if not sizes:  # the columns and no rows
         copy_batch(con, run_id, "parquet", None, out, NO_TEXTS, first=True)
         return
-    short = [
-        str(copy_batch(con, run_id, "parquet", b, tmp / f"short-{n:06d}.parquet", NO_TEXTS,
-                       first=n == 0, recorded=True, options=_SHORT_OPTIONS))
-        for n, b in enumerate(batches(sizes, stored_chars=0))
-    ]  # fmt: skip
-    keep_blocks(con, KEPT_BLOCKS)
-    cap = current_limit(con) or GROUP_CHARS * CAP_PER_CHAR
-    chars = max(MIN_GROUP_CHARS, min(GROUP_CHARS, cap // CAP_PER_CHAR))
-    grouped = batches(sizes, stored_chars=PART_CHARS, chars=chars)
+    grouped = batches(sizes, stored_chars=PART_CHARS, chars=GROUP_CHARS)
+    with closing(stored_outputs(con, sizes)) as stored, TextColumn(OUTPUT) as column:
+        texts = _outputs(con, run_id, sizes, stored)
+
+        def write_chunk(rows: int, write: Callable[[bytes], None], at: int) -> Chunk:
+            return column.write(islice(texts, rows), write, at)
+
+        with Joiner(out, (OUTPUT, write_chunk)) as joiner:
+            rows = 0
+            for n, batch in enumerate(grouped):
+                part = tmp / f"{n:06d}.parquet"
+                copy_batch(con, run_id, "parquet", batch, part, NO_TEXTS, first=n == 0,
+                           without_outputs=True)  # fmt: skip
+                if not joiner.add(part):
+                    if joiner.started:  # every part comes from one query: not expected
+                        raise StoreError(f"part {n} of the Parquet export would not join")
+                    break  # DuckDB joins them, below
+                part.unlink()
+                rows += batch.rows
+                if joiner.rows != rows:
+                    raise StoreError(f"export out of order: part {n} holds other rows")
+            else:
+                all_taken(stored, run_id)
+                joiner.finish()
+                return
+    _rebuilt_by_duckdb(con, run_id, sizes, out, tmp)
+
+
+def _outputs(
+    con: duckdb.DuckDBPyConnection, run_id: str, sizes: Sizes, stored: Iterator[tuple[int, str]]
+) -> Iterator[str | None]:
+    """Each result's output in the order recorded: inline (read a batch of at most
+    BATCH_CHARS at a time), or whole from its parts."""
     rows = iter(sizes)
-    parts = []
-    with closing(stored_outputs(con, sizes)) as outputs:
-        for n, batch in enumerate(grouped):
-            recorded: list[int] = []
-            texts: list[str | None] = []
-            for rowid, _, ref, *_ in islice(rows, batch.rows):
-                recorded.append(rowid)
-                texts.append(None if ref is None else output_of(outputs, rowid))
-            part = tmp / f"{n:06d}.parquet"
-            _pair(con, short, batch, recorded, texts, part)
-            parts.append(str(part))
-        all_taken(outputs, run_id)
-    if not concat([Path(part) for part in parts], out):
-        _join(con, parts, out, _group_rows(grouped))
+    for batch in batches(sizes, stored_chars=0):
+        params = {"run_id": run_id, "first": batch.first, "last": batch.last}
+        inline = dict(con.execute(_INLINE, params).fetchall())
+        for rowid, _, ref, *_ in islice(rows, batch.rows):
+            whole = None if ref is None else output_of(stored, rowid)
+            yield inline.get(rowid, whole)  # as the SQL's coalesce(output, rebuilt text)
 
 
-def _pair(
-    con: duckdb.DuckDBPyConnection,
-    short: list[str],
-    batch: Batch,
-    recorded: list[int],
-    texts: list[str | None],
-    part: Path,
+def _rebuilt_by_duckdb(
+    con: duckdb.DuckDBPyConnection, run_id: str, sizes: Sizes, out: Path, tmp: Path
 ) -> None:
-    """One batch: its stretch of the `short` files paired row by row with its outputs."""
-    import pandas as pd  # here: 80 MB that CSV and JSONL exports need not hold
-
-    frame = pd.DataFrame({"recorded": pd.Series(recorded, dtype="int64"),
-                          "text": pd.Series(texts, dtype=object)})  # fmt: skip
-    con.register(_TEXTS, frame)
-    try:
-        params = {"short": short, "first": batch.first, "last": batch.last, "out": str(part)}
-        con.execute(_PAIRED, params)
-    finally:
-        con.unregister(_TEXTS)
+    """The slow way, for parts the footers cannot join: DuckDB rebuilds the outputs in
+    SQL, writes a batch of at most BATCH_CHARS of them at a time, then joins the parts by
+    decoding and encoding them again."""
+    grouped = batches(sizes, stored_chars=PART_CHARS)
+    parts = [
+        str(copy_batch(con, run_id, "parquet", b, tmp / f"rebuilt-{n:06d}.parquet",
+                       rebuilt_texts(b), first=n == 0))
+        for n, b in enumerate(grouped)
+    ]  # fmt: skip
+    con.execute(
+        f"COPY (SELECT * FROM read_parquet($parts)) TO $out "
+        f"({COPY_OPTIONS['parquet']}, ROW_GROUP_SIZE {_group_rows(grouped)})",
+        {"parts": parts, "out": str(out)},
+    )
 
 
 def _group_rows(grouped: list[Batch]) -> int:
-    """Rows per Parquet row group: about GROUP_CHARS of output text, at most 2,048 rows."""
+    """Rows per row group: about REBUILT_GROUP_CHARS of output text, at most 2,048 rows."""
     rows = sum(b.rows for b in grouped)
     chars = sum(b.chars for b in grouped)
     if rows == 0 or chars == 0:
         return 2048
-    return max(1, min(2048, GROUP_CHARS * rows // chars))
-
-
-def _join(con: duckdb.DuckDBPyConnection, parts: list[str], out: Path, group: int) -> None:
-    """The Parquet parts, in order, as the one file `out` with row groups of `group` rows."""
-    # Row groups bounded in text: DuckDB holds one whole while writing it, and 2,048
-    # distinct 100 KB outputs (200 MB) ran out of memory under the 256 MB cap.
-    con.execute(
-        f"COPY (SELECT * FROM read_parquet($parts)) TO $out "
-        f"({COPY_OPTIONS['parquet']}, ROW_GROUP_SIZE {int(group)})",
-        {"parts": parts, "out": str(out)},
-    )
+    return max(1, min(2048, REBUILT_GROUP_CHARS * rows // chars))

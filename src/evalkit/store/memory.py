@@ -86,13 +86,3 @@ def _bytes(size: str) -> int:
     if found is None:
         return 0
     return int(float(found[1]) * _UNITS[found[2].lower()])
-
-
-def keep_blocks(con: duckdb.DuckDBPyConnection, size: int) -> None:
-    """Have DuckDB keep at least `size` bytes of the blocks it frees for reuse, rather
-    than give them back to the system and fault them in again for the next query.
-    DuckDB never lowers this once set: the process keeps that much."""
-    rows = con.execute("SELECT current_setting('block_allocator_memory')").fetchall()
-    if rows and _bytes(str(rows[0][0])) >= size:
-        return
-    con.execute(f"SET block_allocator_memory = '{int(size)}B'")

@@ -5,9 +5,11 @@ each row group's column chunks lie, in Thrift's compact protocol, its length and
 again. Joining an export's part files in DuckDB decoded and re-encoded every page: 7 s
 of an 18 s export of 2 GB of outputs. Here each part's body is copied as bytes, and one
 footer lists every part's row groups with their offsets moved by where the part now
-starts. Page indexes and encrypted columns hold offsets or keys of their own that a
-footer edit cannot move: parts with them are refused (`concat` returns False) and the
-caller joins them another way. DuckDB writes neither.
+starts; a `Joiner` does it part by part as they are written, and can write one column
+of text itself (parquet_text_column.py). Page indexes and encrypted columns hold offsets
+or keys of their own that a footer edit cannot move: parts with them are refused (`concat`
+and `Joiner.add` return False) and the caller joins them another way. DuckDB writes
+neither.
 """
 
 from __future__ import annotations
@@ -15,200 +17,166 @@ from __future__ import annotations
 import errno
 import os
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
+
+from evalkit.store.thrift import I16, I64, LIST, STRUCT, Struct, decode, encode
 
 MAGIC = b"PAR1"
 _COPY_CHUNK = 8 * 1024 * 1024
 # copy_file_range's ways of saying it cannot copy between these files at all
 _NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF}
 
-# Thrift compact protocol: the type codes of fields and of list elements.
-_TRUE, _FALSE, _I8, _I16, _I32, _I64, _DOUBLE, _BINARY = 1, 2, 3, 4, 5, 6, 7, 8
-_LIST, _SET, _MAP, _STRUCT, _UUID = 9, 10, 11, 12, 13
-_FIXED_SIZE = {_DOUBLE: 8, _UUID: 16}
-
 # Field ids in parquet.thrift.
 _FILE_NUM_ROWS, _FILE_SCHEMA, _FILE_ROW_GROUPS = 3, 2, 4
 _FILE_ENCRYPTION = (8, 9)  # encryption_algorithm, footer_signing_key_metadata
-_GROUP_COLUMNS, _GROUP_FILE_OFFSET, _GROUP_ORDINAL = 1, 5, 7
+_SCHEMA_TYPE, _SCHEMA_REPETITION, _SCHEMA_NAME, _SCHEMA_CHILDREN = 1, 3, 4, 5
+_BYTE_ARRAY, _OPTIONAL = 6, 1  # a SchemaElement's type and repetition_type
+_GROUP_COLUMNS, _GROUP_TOTAL_BYTES, _GROUP_NUM_ROWS = 1, 2, 3
+_GROUP_FILE_OFFSET, _GROUP_TOTAL_COMPRESSED, _GROUP_ORDINAL = 5, 6, 7
 _CHUNK_FILE_PATH, _CHUNK_FILE_OFFSET, _CHUNK_META = 1, 2, 3
 _CHUNK_REFUSED = (4, 5, 6, 7, 8, 9)  # page indexes, encryption
 # ColumnMetaData: data_page_offset, index_page_offset, dictionary_page_offset,
 # bloom_filter_offset: each counts bytes from the start of the file.
 _META_OFFSETS = (9, 10, 11, 14)
-
-# A struct is its fields in the order read: [field id, type code, value].
-Struct = list[list[Any]]
+_META_UNCOMPRESSED, _META_COMPRESSED = 6, 7  # total sizes, page headers included
 
 
-class _Reader:
-    """Thrift compact protocol, read into plain values (lists, ints, bytes)."""
+@dataclass(slots=True)
+class Chunk:
+    """A column chunk a ChunkWriter wrote: its footer entry (a ColumnChunk), its sizes in
+    bytes, page headers included, and its rows."""
 
-    def __init__(self, data: bytes) -> None:
-        self.data, self.pos = data, 0
-
-    def struct(self) -> Struct:
-        fields: Struct = []
-        last = 0
-        while (header := self._byte()) != 0:
-            ctype, delta = header & 0x0F, header >> 4
-            field_id = last + delta if delta else self._zigzag()
-            value = None if ctype in (_TRUE, _FALSE) else self._value(ctype)
-            fields.append([field_id, ctype, value])
-            last = field_id
-        return fields
-
-    def _value(self, ctype: int) -> Any:
-        if ctype in (_TRUE, _FALSE, _I8):  # a bool inside a list is a byte
-            return self._byte()
-        if ctype in (_I16, _I32, _I64):
-            return self._zigzag()
-        if ctype in _FIXED_SIZE:
-            return self._bytes(_FIXED_SIZE[ctype])
-        if ctype == _BINARY:
-            return self._bytes(self._varint())
-        if ctype in (_LIST, _SET):
-            header = self._byte()
-            size = header >> 4 if header >> 4 != 15 else self._varint()
-            etype = header & 0x0F
-            return [etype, [self._value(etype) for _ in range(size)]]
-        if ctype == _MAP:
-            size = self._varint()
-            types = self._byte() if size else 0
-            ktype, vtype = types >> 4, types & 0x0F
-            return [ktype, vtype, [(self._value(ktype), self._value(vtype)) for _ in range(size)]]
-        if ctype == _STRUCT:
-            return self.struct()
-        raise ValueError(f"unknown Thrift type {ctype} at byte {self.pos}")
-
-    def _byte(self) -> int:
-        self.pos += 1
-        return self.data[self.pos - 1]
-
-    def _bytes(self, n: int) -> bytes:
-        self.pos += n
-        if self.pos > len(self.data):
-            raise ValueError("a Thrift value runs past the footer")
-        return self.data[self.pos - n : self.pos]
-
-    def _varint(self) -> int:
-        result = shift = 0
-        while True:
-            byte = self._byte()
-            result |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                return result
-            shift += 7
-
-    def _zigzag(self) -> int:
-        n = self._varint()
-        return (n >> 1) ^ -(n & 1)
+    entry: Struct
+    compressed: int
+    uncompressed: int
+    rows: int
 
 
-class _Writer:
-    """The inverse of _Reader: the same values give back the same bytes."""
-
-    def __init__(self) -> None:
-        self.out = bytearray()
-
-    def struct(self, fields: Struct) -> None:
-        last = 0
-        for field_id, ctype, value in fields:
-            delta = field_id - last
-            if 0 < delta <= 15:
-                self.out.append(delta << 4 | ctype)
-            else:
-                self.out.append(ctype)
-                self._zigzag(field_id)
-            if ctype not in (_TRUE, _FALSE):
-                self._value(ctype, value)
-            last = field_id
-        self.out.append(0)
-
-    def _value(self, ctype: int, value: Any) -> None:
-        if ctype in (_TRUE, _FALSE, _I8):
-            self.out.append(value)
-        elif ctype in (_I16, _I32, _I64):
-            self._zigzag(value)
-        elif ctype in _FIXED_SIZE:
-            self.out += value
-        elif ctype == _BINARY:
-            self._varint(len(value))
-            self.out += value
-        elif ctype in (_LIST, _SET):
-            etype, items = value
-            if len(items) < 15:
-                self.out.append(len(items) << 4 | etype)
-            else:
-                self.out.append(0xF0 | etype)
-                self._varint(len(items))
-            for item in items:
-                self._value(etype, item)
-        elif ctype == _MAP:
-            ktype, vtype, pairs = value
-            self._varint(len(pairs))
-            if pairs:
-                self.out.append(ktype << 4 | vtype)
-            for key, item in pairs:
-                self._value(ktype, key)
-                self._value(vtype, item)
-        elif ctype == _STRUCT:
-            self.struct(value)
-        else:
-            raise ValueError(f"unknown Thrift type {ctype}")
-
-    def _varint(self, n: int) -> None:
-        while n >= 0x80:
-            self.out.append(n & 0x7F | 0x80)
-            n >>= 7
-        self.out.append(n)
-
-    def _zigzag(self, n: int) -> None:
-        self._varint((n << 1) ^ (n >> 63))
-
-
-def encode(fields: Struct) -> bytes:
-    writer = _Writer()
-    writer.struct(fields)
-    return bytes(writer.out)
-
-
-def decode(data: bytes) -> Struct:
-    return _Reader(data).struct()
+# Writes one row group's chunk of a column: (its rows, where its bytes go, the file
+# offset of its first byte) -> the chunk written.
+ChunkWriter = Callable[[int, Callable[[bytes], None], int], Chunk]
 
 
 def concat(parts: Sequence[Path], out: Path) -> bool:
     """Write `parts` (Parquet files of one schema), in order, as the one file `out`.
     False, with nothing written, when they cannot be joined by their footers alone."""
     footers = [_footer(part) for part in parts]
-    if not footers or any(f is None for f in footers):
-        return False
     read = [f for f in footers if f is not None]
-    first = read[0][0]
-    if any(not _same_schema(first, meta) or not _movable(meta) for meta, _ in read):
+    if not read or len(read) < len(footers) or not all(_joinable(read[0][0], m) for m, _ in read):
         return False
-    groups: list[Struct] = []
-    with out.open("wb", buffering=0) as sink:  # unbuffered: _copy writes by its descriptor
-        _write_all(sink, MAGIC)
-        at = len(MAGIC)
-        for part, (meta, body_end) in zip(parts, read, strict=True):
-            _copy(part, len(MAGIC), body_end, sink)
-            for group in _field(meta, _FILE_ROW_GROUPS)[1]:
-                _move(group, at - len(MAGIC))
-                groups.append(group)
-            at += body_end - len(MAGIC)
-        for ordinal, group in enumerate(groups):
+    with Joiner(out) as joiner:
+        for part, footer in zip(parts, read, strict=True):
+            joiner.append(part, footer)
+        joiner.finish()
+    return True
+
+
+class Joiner:
+    """Parts appended to `out` one at a time, as they are written: a part's body can go
+    (and the part be deleted) at once, so an export's parts are never all on disk.
+
+    With `column` (a column's path and a ChunkWriter), that column of every row group is
+    written by the writer instead: its chunk goes right after the part's body, the
+    footer points at it, and the part's own chunk of it (written all NULL) is left unread.
+
+    Measured writing 128 parts of 16 MB: a part deleted once copied was never written
+    back to the disk, and the parts took 3.9 s instead of 7.2 s uncompressed, 9.9 s
+    instead of 10.3-10.8 s with zstd (the disk then writes the export once, not twice)."""
+
+    def __init__(self, out: Path, column: tuple[list[str], ChunkWriter] | None = None) -> None:
+        self.out = out
+        self.rows = 0  # in the parts appended
+        self._column = column
+        self._leaf = -1  # the index of `column` among the leaf columns
+        self._sink: BinaryIO | None = None
+        self._first: Struct | None = None  # the first part's metadata: the joined file's
+        self._groups: list[Struct] = []
+        self._at = len(MAGIC)  # where the next part's body goes
+
+    @property
+    def started(self) -> bool:
+        return self._sink is not None
+
+    def add(self, part: Path) -> bool:
+        """Append `part`; False, with nothing written, when its footer cannot join it to
+        the parts before (another schema, offsets outside its footer, not Parquet, no
+        such `column` of text)."""
+        footer = _footer(part)
+        if footer is None or not _joinable(self._first, footer[0]):
+            return False
+        if self._first is None and self._column is not None:
+            leaf = _text_leaf(footer[0], self._column[0])
+            if leaf is None:
+                return False
+            self._leaf = leaf
+        self.append(part, footer)
+        return True
+
+    def append(self, part: Path, footer: tuple[Struct, int]) -> None:
+        """Append `part`, whose footer (read by `_footer`) is known to join."""
+        meta, body_end = footer
+        if self._sink is None:
+            # unbuffered: _copy writes by its descriptor
+            self._sink = cast(BinaryIO, self.out.open("wb", buffering=0))
+            _write_all(self._sink, MAGIC)
+            self._first = meta
+        _copy(part, len(MAGIC), body_end, self._sink)
+        moved_by = self._at - len(MAGIC)
+        self._at += body_end - len(MAGIC)
+        for group in _field(meta, _FILE_ROW_GROUPS)[1]:
+            _move(group, moved_by)
+            if self._column is not None:
+                self._write_column(group, self._column[1])
+            self._groups.append(group)
+            self.rows += _field(group, _GROUP_NUM_ROWS)
+
+    def _write_column(self, group: Struct, write_chunk: ChunkWriter) -> None:
+        """The replaced column's chunk of `group`, written at the end of the file."""
+        assert self._sink is not None
+        sink = self._sink
+        columns = _field(group, _GROUP_COLUMNS)[1]
+        old = _field(columns[self._leaf], _CHUNK_META)
+        rows = _field(group, _GROUP_NUM_ROWS)
+        new = write_chunk(rows, lambda data: _write_all(sink, data), self._at)
+        if new.rows != rows:
+            raise ValueError(f"a row group of {rows} rows got {new.rows} texts")
+        columns[self._leaf] = new.entry
+        self._at += new.compressed
+        _shift(group, (_GROUP_TOTAL_BYTES,), new.uncompressed - _field(old, _META_UNCOMPRESSED))
+        _shift(group, (_GROUP_TOTAL_COMPRESSED,), new.compressed - _field(old, _META_COMPRESSED))
+
+    def finish(self) -> None:
+        """Write the footer that lists every part's row groups, and close `out`."""
+        if self._sink is None or self._first is None:
+            raise ValueError("no part to join")
+        for ordinal, group in enumerate(self._groups):
             group[:] = [f for f in group if f[0] != _GROUP_ORDINAL]
             if ordinal < 2**15:  # an i16
-                _set(group, _GROUP_ORDINAL, _I16, ordinal)
-        rows = sum(_field(meta, _FILE_NUM_ROWS) for meta, _ in read)
-        _set(first, _FILE_NUM_ROWS, _I64, rows)
-        _set(first, _FILE_ROW_GROUPS, _LIST, [_STRUCT, groups])
-        footer = encode(first)
-        _write_all(sink, footer + struct.pack("<I", len(footer)) + MAGIC)
-    return True
+                _set(group, _GROUP_ORDINAL, I16, ordinal)
+        _set(self._first, _FILE_NUM_ROWS, I64, self.rows)
+        _set(self._first, _FILE_ROW_GROUPS, LIST, [STRUCT, self._groups])
+        footer = encode(self._first)
+        _write_all(self._sink, footer + struct.pack("<I", len(footer)) + MAGIC)
+        self.close()
+
+    def close(self) -> None:
+        if self._sink is not None:
+            self._sink.close()
+
+    def __enter__(self) -> Joiner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _joinable(first: Struct | None, meta: Struct) -> bool:
+    """Whether a part with metadata `meta` can follow the first part's (None: it is the
+    first)."""
+    return _movable(meta) and (first is None or _same_schema(first, meta))
 
 
 def _footer(part: Path) -> tuple[Struct, int] | None:
@@ -231,6 +199,29 @@ def _footer(part: Path) -> tuple[Struct, int] | None:
     except (ValueError, IndexError, RecursionError):  # not a footer this module can read
         return None
     return (meta, start) if encode(meta) == raw else None
+
+
+def _text_leaf(meta: Struct, path: list[str]) -> int | None:
+    """The index among the leaf columns of the optional text column at `path`, if any."""
+    elements = _field(meta, _FILE_SCHEMA)[1]
+    wanted = [name.encode() for name in path]
+    leaves = 0
+    parents: list[list[Any]] = [[_field(elements[0], _SCHEMA_CHILDREN) or 0, b""]]
+    for element in elements[1:]:  # [0] is the root; the rest its tree, depth first
+        while parents and parents[-1][0] == 0:
+            parents.pop()
+        if not parents:
+            return None
+        parents[-1][0] -= 1
+        name, children = _field(element, _SCHEMA_NAME), _field(element, _SCHEMA_CHILDREN)
+        if children:
+            parents.append([children, name])
+            continue
+        if [p[1] for p in parents[1:]] + [name] == wanted:
+            text = _field(element, _SCHEMA_TYPE) == _BYTE_ARRAY
+            return leaves if text and _field(element, _SCHEMA_REPETITION) == _OPTIONAL else None
+        leaves += 1
+    return None
 
 
 def _same_schema(a: Struct, b: Struct) -> bool:
