@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.reports.outfile import open_out
+from evalkit.store.outfile import open_out
 from tests.cli.conftest import PYTHON_TARGET, Workspace
 
 CLI = Callable[..., tuple[int, str]]

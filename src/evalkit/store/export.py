@@ -7,7 +7,7 @@ one COPY to a part file (export_batches.py). CSV and JSONL: each part is copied 
 file as soon as it is written, with the outputs stored in parts written in by
 export_texts.splice (DuckDB rebuilding them took most of the time). Parquet: see
 export_parquet.py. DuckDB's memory is capped as in the writing process. Rows come in the
-order the run recorded them.
+order the run recorded them. The file appears whole or not at all (store/outfile.py).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from evalkit.store.export_parquet import write_parquet
 from evalkit.store.export_texts import all_taken, csv_field, json_string, new_marker
 from evalkit.store.export_texts import splice as splice_outputs
 from evalkit.store.memory import apply_memory_limit
+from evalkit.store.outfile import written_whole
 
 __all__ = ["ExportFormat", "export_run"]
 
@@ -57,19 +58,27 @@ def export_run(con: duckdb.DuckDBPyConnection, run_id: str, fmt: ExportFormat, o
     apply_memory_limit(con, default=EXPORT_LIMIT)
     sizes = con.execute(SIZES, {"run_id": run_id}).fetchall()
     try:
-        with (
-            _one_thread(con),
-            tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp,
-        ):
+        with written_whole(out) as path, _one_thread(con), _scratch(path) as tmp:
             if fmt == "parquet":
-                write_parquet(con, run_id, sizes, out, Path(tmp))
+                write_parquet(con, run_id, sizes, path, tmp)
             else:
-                _write_spliced(con, run_id, fmt, sizes, out, Path(tmp))
+                _write_spliced(con, run_id, fmt, sizes, path, tmp)
     except duckdb.IOException as exc:
         raise StoreError(f"could not write the export to {out}: {exc}") from exc
     except OSError as exc:
         raise StoreError(f"could not write the export to {out}: {exc}") from exc
     return out
+
+
+@contextmanager
+def _scratch(path: Path) -> Iterator[Path]:
+    """A folder for the export's parts: beside `path`, on the same file system (joined
+    Parquet parts are copied within it), unless `path` is a device or FIFO."""
+    special = path.exists() and not path.is_file()
+    with tempfile.TemporaryDirectory(
+        prefix=f".{path.name}.", dir=None if special else path.parent
+    ) as tmp:
+        yield Path(tmp)
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from evalkit.errors import ConfigError, UsageError
 from evalkit.reports.charts import rate_bar
-from evalkit.reports.outfile import open_out
+from evalkit.store.outfile import open_out
 
 # JSON inside <script type="application/json"> must not be able to close the element
 # or start a comment; U+2028/2029 are escaped too for older JS parsers.
