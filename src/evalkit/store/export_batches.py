@@ -131,7 +131,6 @@ def copy_batch(
     first: bool,
     marker: str | None = None,
     without_outputs: bool = False,
-    options: str | None = None,
 ) -> Path:
     """One COPY of `batch` to `part`, the outputs stored in parts taken from `texts` (SQL
     giving `recorded` and `text`; it may use the CTE `batch`, the batch's results). With a
@@ -139,7 +138,7 @@ def copy_batch(
     its place. `without_outputs`: every output is NULL (the caller writes them itself)."""
     grades = f"to_json({_GRADES_NESTED})" if fmt == "csv" else _GRADES_NESTED
     steps = f"to_json({_STEPS_NESTED})" if fmt == "csv" else _STEPS_NESTED
-    options = options or COPY_OPTIONS[fmt].format(header="true" if first else "false")
+    options = COPY_OPTIONS[fmt].format(header="true" if first else "false")
     output = "coalesce(r.output, t.text)"
     if marker is not None:
         output = "CASE WHEN r.output_ref IS NULL THEN r.output ELSE $marker || r.recorded END"

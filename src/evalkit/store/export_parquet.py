@@ -37,9 +37,9 @@ from evalkit.store.parquet_concat import Chunk, Joiner
 from evalkit.store.parquet_text_column import TextColumn
 
 # Output text in one Parquet row group (and one part, one COPY), as much as parquet-mr's
-# default row group holds. Each COPY cost 30 ms of its own: 16 MB row groups (128 COPYs
-# for 2 GB) took 13.1-13.7 s, 64 MB 9.3 s, 128 MB 8.3 s. A group also holds at most
-# BATCH_ROWS results, so short outputs make groups of fewer characters.
+# default row group holds. Each COPY cost 30 ms of its own: on 2 GB of words, 16 MB row
+# groups (128 COPYs) took 13.1-14.5 s, 64 MB 9.3-11.2 s, 128 MB 8.0-8.8 s. A group also
+# holds at most BATCH_ROWS results, so short outputs make groups of fewer characters.
 GROUP_CHARS = 128 * 1024 * 1024
 # The slow way's row groups: DuckDB holds a whole one while writing it, and 2,048
 # distinct 100 KB outputs (200 MB) ran out of memory under the 256 MB cap.
@@ -77,7 +77,7 @@ def write_parquet(
                         raise StoreError(f"part {n} of the Parquet export would not join")
                     break  # DuckDB joins them, below
                 part.unlink()
-                rows += batch.rows
+                rows += batch.rows  # both sides in rowid order: a count tells them apart
                 if joiner.rows != rows:
                     raise StoreError(f"export out of order: part {n} holds other rows")
             else:
