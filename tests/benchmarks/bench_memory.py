@@ -39,7 +39,7 @@ from pathlib import Path
 
 import duckdb
 
-from evalkit.store.export_batches import COPY_OPTIONS
+from evalkit.store.export_batches import PARQUET_CODECS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -168,6 +168,15 @@ READERS = {
     "export csv": ("export", "--format", "csv", "--out", "out/trials.csv"),
     "export jsonl": ("export", "--format", "jsonl", "--out", "out/trials.jsonl"),
     "export parquet": ("export", "--format", "parquet", "--out", "out/trials.parquet"),
+    "export parquet none": (
+        "export",
+        "--format",
+        "parquet",
+        "--compression",
+        "none",
+        "--out",
+        "out/plain.parquet",
+    ),
 }
 
 
@@ -199,7 +208,7 @@ def parquet_floor(path: Path) -> float:
     began = time.perf_counter()
     con.execute(
         f"COPY (SELECT * FROM read_parquet($src)) TO $dst "
-        f"({COPY_OPTIONS['parquet']}, ROW_GROUP_SIZE {int(rows or 2048)})",
+        f"(FORMAT parquet, {PARQUET_CODECS['zstd']}, ROW_GROUP_SIZE {int(rows or 2048)})",
         {"src": str(path), "dst": str(again)},
     )
     took = time.perf_counter() - began
@@ -244,7 +253,7 @@ def read_all(root: Path, env: dict[str, str], readers: list[str]) -> None:
     (root / "out").mkdir(exist_ok=True)
     if any(name.startswith("export") for name in readers):
         wall, cpu = read_floor(root, env)
-        print(f"    {'read floor':<15} {wall:6.1f} s wall {cpu:6.1f} s CPU to read every output")
+        print(f"    {'read floor':<19} {wall:6.1f} s wall {cpu:6.1f} s CPU to read every output")
     for name in readers:
         args = READERS[name]
         target = root / args[-1]
@@ -256,17 +265,17 @@ def read_all(root: Path, env: dict[str, str], readers: list[str]) -> None:
             os.fsync(out.fileno())
             synced = time.perf_counter() - began
         print(
-            f"    {name:<15} peak RSS {reader_peak:7.1f} MB  {reader_wall:6.1f} s wall  "
+            f"    {name:<19} peak RSS {reader_peak:7.1f} MB  {reader_wall:6.1f} s wall  "
             f"{cpu:6.1f} s CPU  file {size / 2**20:8.1f} MB  (fsync after: {synced:4.1f} s)",
             flush=True,
         )
-        if name in ("export csv", "export jsonl"):
+        if name in ("export csv", "export jsonl", "export parquet none"):
             floor = disk_floor(root / "out", size)
-            print(f"    {'disk floor':<15} {floor:6.1f} s to write and fsync {size / 2**20:.1f} MB")
+            print(f"    {'disk floor':<19} {floor:6.1f} s to write and fsync {size / 2**20:.1f} MB")
         elif name == "export parquet":  # its floor is the encoding, not the disk
             floor = parquet_floor(target)
             print(
-                f"    {'encoding floor':<15} {floor:6.1f} s for DuckDB to read it and write it anew"
+                f"    {'encoding floor':<19} {floor:6.1f} s for DuckDB to read it and write it anew"
             )
         target.unlink()
 

@@ -13,6 +13,8 @@ from evalkit.cli.console import console, db_path
 from evalkit.reports.otel import export_trace
 from evalkit.store import queries, trace_rows
 from evalkit.store.db import Store
+from evalkit.store.export import SUFFIXES
+from evalkit.store.export import Compression as ExportCompression
 
 
 class Format(StrEnum):
@@ -23,12 +25,30 @@ class Format(StrEnum):
     parquet = "parquet"
 
 
+class Compression(StrEnum):
+    """How an export file is compressed."""
+
+    zstd = "zstd"
+    gzip = "gzip"
+    none = "none"
+
+
 def command(
     run: Annotated[str, typer.Argument(help="A run id, id prefix, `latest` or `latest~N`.")] = (
         "latest"
     ),
     format_: Annotated[Format, typer.Option("--format", "-f", help="File format.")] = Format.csv,
-    out: Annotated[Path | None, typer.Option(help="Output file (default: <run>.<format>).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output file (default: <run>.<format>, .zst or .gz if compressed)."),
+    ] = None,
+    compression: Annotated[
+        Compression | None,
+        typer.Option(
+            help="Parquet: zstd (default) or none. CSV, JSONL: none (default), zstd or gzip, "
+            "the whole file."
+        ),
+    ] = None,
     db: Annotated[
         Path | None, typer.Option(help="Results database (default: $EVALKIT_DB).")
     ] = None,
@@ -47,8 +67,12 @@ def command(
             sent = send_trace(store, run_id, otlp)
             console.print(f"sent run {run_id} to {otlp}: {sent} trial spans", highlight=False)
             return 0
-        target = out or Path(f"{run_id}.{format_.value}")
-        written = queries.export_run(store.con, run_id, format_.value, target)
+        codec: ExportCompression | None = None
+        if compression is not None:
+            codec = compression.value
+        suffix = SUFFIXES[codec] if codec and format_ is not Format.parquet else ""
+        target = out or Path(f"{run_id}.{format_.value}{suffix}")
+        written = queries.export_run(store.con, run_id, format_.value, target, codec)
     console.print(f"wrote {written}")
     return 0
 

@@ -12,18 +12,22 @@ order the run recorded them. The file appears whole or not at all (store/outfile
 
 from __future__ import annotations
 
+import gzip
 import tempfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import duckdb
+import zstandard
 
 from evalkit.errors import StoreError, UsageError
 from evalkit.store.export_batches import (
     COPY_OPTIONS,
     NO_TEXTS,
     SIZES,
+    Compression,
     ExportFormat,
     Sizes,
     batches,
@@ -36,18 +40,42 @@ from evalkit.store.export_texts import splice as splice_outputs
 from evalkit.store.memory import apply_memory_limit
 from evalkit.store.outfile import written_whole
 
-__all__ = ["ExportFormat", "export_run"]
+__all__ = ["COMPRESSIONS", "SUFFIXES", "Compression", "ExportFormat", "export_run"]
 
 # DuckDB writes the short columns and one batch of outputs at a time, and reads parts,
 # which it caches up to its cap for nothing (read once). Measured on 2 GB of outputs:
 # as fast under 128 MB as under 256 MB, and 130-145 MB less at peak.
 EXPORT_LIMIT = "128MB"
+# What each format takes (the first is its default), and the suffix a compressed CSV or
+# JSONL file gets. gzip is Parquet's slowest codec and not written here.
+COMPRESSIONS: dict[str, tuple[Compression, ...]] = {
+    "csv": ("none", "zstd", "gzip"),
+    "jsonl": ("none", "zstd", "gzip"),
+    "parquet": ("zstd", "none"),
+}
+SUFFIXES = {"zstd": ".zst", "gzip": ".gz", "none": ""}
+# Whole-file compression of CSV and JSONL: the command-line tools' default levels (zstd's
+# on every core).
+_ZSTD_LEVEL, _GZIP_LEVEL = 3, 6
 
 
-def export_run(con: duckdb.DuckDBPyConnection, run_id: str, fmt: ExportFormat, out: Path) -> Path:
-    """Write every trial of `run_id` to `out` as csv, jsonl or parquet; returns `out`."""
+def export_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    fmt: ExportFormat,
+    out: Path,
+    compression: Compression | None = None,
+) -> Path:
+    """Write every trial of `run_id` to `out` as csv, jsonl or parquet, compressed as
+    asked (None: the format's default, see COMPRESSIONS); returns `out`."""
     if fmt not in COPY_OPTIONS:
         raise UsageError(f"unknown export format '{fmt}'; use one of csv, jsonl, parquet")
+    codec = compression or COMPRESSIONS[fmt][0]
+    if codec not in COMPRESSIONS[fmt]:
+        raise UsageError(
+            f"a {fmt} export cannot be compressed with {codec}",
+            hint=f"--compression takes {' or '.join(COMPRESSIONS[fmt])} for {fmt}",
+        )
     out = Path(out)
     if out.is_dir():
         raise UsageError(
@@ -60,14 +88,28 @@ def export_run(con: duckdb.DuckDBPyConnection, run_id: str, fmt: ExportFormat, o
     try:
         with written_whole(out) as path, _one_thread(con), _scratch(path) as tmp:
             if fmt == "parquet":
-                write_parquet(con, run_id, sizes, path, tmp)
+                write_parquet(con, run_id, sizes, path, tmp, codec)
             else:
-                _write_spliced(con, run_id, fmt, sizes, path, tmp)
+                _write_spliced(con, run_id, fmt, sizes, path, tmp, codec)
     except duckdb.IOException as exc:
         raise StoreError(f"could not write the export to {out}: {exc}") from exc
     except OSError as exc:
         raise StoreError(f"could not write the export to {out}: {exc}") from exc
     return out
+
+
+@contextmanager
+def _compressed(file: BinaryIO, compression: Compression) -> Iterator[BinaryIO]:
+    """`file`, or a writer that compresses into it whole (closed, not `file`, at the end)."""
+    if compression == "none":
+        yield file
+    elif compression == "gzip":
+        with gzip.GzipFile(fileobj=file, mode="wb", compresslevel=_GZIP_LEVEL) as sink:
+            yield cast(BinaryIO, sink)
+    else:
+        zstd = zstandard.ZstdCompressor(level=_ZSTD_LEVEL, threads=-1)
+        with zstd.stream_writer(file, closefd=False) as writer:
+            yield cast(BinaryIO, writer)
 
 
 @contextmanager
@@ -102,6 +144,7 @@ def _write_spliced(
     sizes: Sizes,
     out: Path,
     tmp: Path,
+    compression: Compression,
 ) -> None:
     """CSV or JSONL: DuckDB writes each batch with a marker for every output stored in
     parts, and the batch goes into `out` with those outputs written in at the markers."""
@@ -110,7 +153,7 @@ def _write_spliced(
     # the outputs are read on cursors of their own (the database is open read-only: every
     # cursor sees the same data), the next window while this one is written
     outputs = stored_outputs(con, sizes)
-    with closing(outputs), out.open("wb") as sink:
+    with closing(outputs), out.open("wb") as file, _compressed(file, compression) as sink:
         for n, batch in enumerate(batches(sizes, stored_chars=0) or [None]):
             part = tmp / f"{n:06d}.{fmt}"
             copy_batch(con, run_id, fmt, batch, part, NO_TEXTS, first=n == 0, marker=marker)

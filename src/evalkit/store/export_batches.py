@@ -49,13 +49,20 @@ Sizes = list[tuple[Any, ...]]
 _GRADES_NESTED = "list(struct_pack(idx, grader, metric, status, score, passed, reason, weight, threshold, metadata) ORDER BY idx)"  # noqa: E501
 # A conversation's or agent's trajectory, nested the same way (NULL for one-shot trials).
 _STEPS_NESTED = "list(struct_pack(idx, turn, role, content, tool_name, tool_call_id, arguments, result, error, latency_ms, input_tokens, output_tokens, cached) ORDER BY idx)"  # noqa: E501
-# Parquet: zstd at level 1. On 2 GB of word-like text (bench_memory.py --prose) level 1
-# compressed a 16 MB batch in 110-125 ms where DuckDB's default level 3 took 160-180 ms,
-# for a file 16% larger (850 MB against 731); compressing is most of a Parquet export.
 COPY_OPTIONS = {
     "csv": "FORMAT csv, HEADER {header}",
     "jsonl": "FORMAT json",
-    "parquet": "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1",
+    "parquet": "FORMAT parquet, {codec}",
+}
+# A file's compression (`export --compression`): Parquet compresses its pages, zstd by
+# default; CSV and JSONL are plain unless asked, then compressed whole (export.py).
+Compression = Literal["zstd", "gzip", "none"]
+# Parquet's codecs. zstd at level 1: on 2 GB of word-like text (bench_memory.py --prose)
+# level 1 compressed 16 MB in 110-125 ms where DuckDB's default level 3 took 160-180 ms,
+# for a file 16% larger (850 MB against 731); compressing is most of a Parquet export.
+PARQUET_CODECS = {
+    "zstd": "COMPRESSION zstd, COMPRESSION_LEVEL 1",
+    "none": "COMPRESSION uncompressed",
 }
 # An output stored in parts is left NULL by the COPY: the caller writes it in.
 NO_TEXTS = "SELECT NULL::BIGINT AS recorded, NULL::VARCHAR AS text"
@@ -131,14 +138,18 @@ def copy_batch(
     first: bool,
     marker: str | None = None,
     without_outputs: bool = False,
+    codec: str = "zstd",
 ) -> Path:
     """One COPY of `batch` to `part`, the outputs stored in parts taken from `texts` (SQL
     giving `recorded` and `text`; it may use the CTE `batch`, the batch's results). With a
     `marker`, such an output is not written: the marker and the result's rowid stand in
-    its place. `without_outputs`: every output is NULL (the caller writes them itself)."""
+    its place. `without_outputs`: every output is NULL (the caller writes them itself).
+    `codec`: Parquet's, a key of PARQUET_CODECS."""
     grades = f"to_json({_GRADES_NESTED})" if fmt == "csv" else _GRADES_NESTED
     steps = f"to_json({_STEPS_NESTED})" if fmt == "csv" else _STEPS_NESTED
-    options = COPY_OPTIONS[fmt].format(header="true" if first else "false")
+    options = COPY_OPTIONS[fmt].format(
+        header="true" if first else "false", codec=PARQUET_CODECS[codec]
+    )
     output = "coalesce(r.output, t.text)"
     if marker is not None:
         output = "CASE WHEN r.output_ref IS NULL THEN r.output ELSE $marker || r.recorded END"

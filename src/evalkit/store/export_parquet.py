@@ -22,8 +22,8 @@ import duckdb
 
 from evalkit.errors import StoreError
 from evalkit.store.export_batches import (
-    COPY_OPTIONS,
     NO_TEXTS,
+    PARQUET_CODECS,
     Batch,
     Sizes,
     batches,
@@ -53,14 +53,21 @@ _INLINE = """
 
 
 def write_parquet(
-    con: duckdb.DuckDBPyConnection, run_id: str, sizes: Sizes, out: Path, tmp: Path
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    sizes: Sizes,
+    out: Path,
+    tmp: Path,
+    codec: str = "zstd",
 ) -> None:
-    """Every trial of `run_id` (its `sizes`) to `out` as one Parquet file."""
+    """Every trial of `run_id` (its `sizes`) to `out` as one Parquet file, its pages
+    compressed with `codec` (a key of PARQUET_CODECS)."""
     if not sizes:  # the columns and no rows
-        copy_batch(con, run_id, "parquet", None, out, NO_TEXTS, first=True)
+        copy_batch(con, run_id, "parquet", None, out, NO_TEXTS, first=True, codec=codec)
         return
     grouped = batches(sizes, stored_chars=PART_CHARS, chars=GROUP_CHARS)
-    with closing(stored_outputs(con, sizes)) as stored, TextColumn(OUTPUT) as column:
+    column = TextColumn(OUTPUT, compressed=codec == "zstd")
+    with closing(stored_outputs(con, sizes)) as stored, column:
         texts = _outputs(con, run_id, sizes, stored)
 
         def write_chunk(rows: int, write: Callable[[bytes], None], at: int) -> Chunk:
@@ -71,7 +78,7 @@ def write_parquet(
             for n, batch in enumerate(grouped):
                 part = tmp / f"{n:06d}.parquet"
                 copy_batch(con, run_id, "parquet", batch, part, NO_TEXTS, first=n == 0,
-                           without_outputs=True)  # fmt: skip
+                           without_outputs=True, codec=codec)  # fmt: skip
                 if not joiner.add(part):
                     if joiner.started:  # every part comes from one query: not expected
                         raise StoreError(f"part {n} of the Parquet export would not join")
@@ -84,7 +91,7 @@ def write_parquet(
                 all_taken(stored, run_id)
                 joiner.finish()
                 return
-    _rebuilt_by_duckdb(con, run_id, sizes, out, tmp)
+    _rebuilt_by_duckdb(con, run_id, sizes, out, tmp, codec)
 
 
 def _outputs(
@@ -102,7 +109,7 @@ def _outputs(
 
 
 def _rebuilt_by_duckdb(
-    con: duckdb.DuckDBPyConnection, run_id: str, sizes: Sizes, out: Path, tmp: Path
+    con: duckdb.DuckDBPyConnection, run_id: str, sizes: Sizes, out: Path, tmp: Path, codec: str
 ) -> None:
     """The slow way, for parts the footers cannot join: DuckDB rebuilds the outputs in
     SQL, writes a batch of at most BATCH_CHARS of them at a time, then joins the parts by
@@ -110,12 +117,12 @@ def _rebuilt_by_duckdb(
     grouped = batches(sizes, stored_chars=PART_CHARS)
     parts = [
         str(copy_batch(con, run_id, "parquet", b, tmp / f"rebuilt-{n:06d}.parquet",
-                       rebuilt_texts(b), first=n == 0))
+                       rebuilt_texts(b), first=n == 0, codec=codec))
         for n, b in enumerate(grouped)
     ]  # fmt: skip
     con.execute(
         f"COPY (SELECT * FROM read_parquet($parts)) TO $out "
-        f"({COPY_OPTIONS['parquet']}, ROW_GROUP_SIZE {_group_rows(grouped)})",
+        f"(FORMAT parquet, {PARQUET_CODECS[codec]}, ROW_GROUP_SIZE {_group_rows(grouped)})",
         {"parts": parts, "out": str(out)},
     )
 

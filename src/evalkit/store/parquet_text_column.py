@@ -33,9 +33,9 @@ PAGE_BYTES = 1024 * 1024  # of values in one page (a longer value is a page of i
 # zstd on up to four cores (measured on two: 2 GB of words in 8.0-8.8 s, one core's
 # COPYs took 16.7-17.3 s); pages wait in order, at most twice as many as threads
 COMPRESS_THREADS = min(4, os.cpu_count() or 1)
-ZSTD_LEVEL = 1  # as DuckDB's export options: see export_batches.COPY_OPTIONS
+ZSTD_LEVEL = 1  # as DuckDB's: see export_batches.PARQUET_CODECS
 # parquet.thrift's enum values used here
-_BYTE_ARRAY, _PLAIN, _RLE, _DATA_PAGE, _ZSTD = 6, 0, 3, 0, 6
+_BYTE_ARRAY, _PLAIN, _RLE, _DATA_PAGE, _UNCOMPRESSED, _ZSTD = 6, 0, 3, 0, 0, 6
 _MAX_PAGE = 2**31 - 1  # page sizes are i32
 
 
@@ -50,10 +50,12 @@ class _Written:
 
 
 class TextColumn:
-    """Writes the chunks of one column `path` of optional UTF-8 text, one per row group."""
+    """Writes the chunks of one column `path` of optional UTF-8 text, one per row group,
+    its pages compressed with zstd or (`compressed` False) not."""
 
-    def __init__(self, path: list[str]) -> None:
+    def __init__(self, path: list[str], *, compressed: bool = True) -> None:
         self.path = path
+        self.compressed = compressed
         self._pool = ThreadPoolExecutor(COMPRESS_THREADS, thread_name_prefix="evalkit-zstd")
         self._local = threading.local()
 
@@ -70,7 +72,7 @@ class TextColumn:
             [1, I32, _BYTE_ARRAY],
             [2, LIST, [I32, [_PLAIN, _RLE]]],
             [3, LIST, [BINARY, [name.encode() for name in self.path]]],
-            [4, I32, _ZSTD],
+            [4, I32, _ZSTD if self.compressed else _UNCOMPRESSED],
             [5, I64, rows],
             [6, I64, uncompressed],
             [7, I64, compressed],
@@ -91,14 +93,16 @@ class TextColumn:
             yield pending.popleft().result()
 
     def _page(self, page: _Page) -> _Written:
-        compressor = getattr(self._local, "zstd", None)
-        if compressor is None:  # one per thread: a compressor is not shared
-            compressor = self._local.zstd = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
         levels = _levels(page.present)
         plain = 4 + len(levels) + page.size
         if plain > _MAX_PAGE:
             raise ValueError(f"a text of {page.size} bytes is too long for one Parquet page")
-        body = compressor.compress(b"".join([struct.pack("<I", len(levels)), levels, *page.values]))
+        body = b"".join([struct.pack("<I", len(levels)), levels, *page.values])
+        if self.compressed:
+            compressor = getattr(self._local, "zstd", None)
+            if compressor is None:  # one per thread: a compressor is not shared
+                compressor = self._local.zstd = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+            body = compressor.compress(body)
         header: Struct = [
             [1, I32, _DATA_PAGE],
             [2, I32, plain],
