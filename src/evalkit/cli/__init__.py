@@ -14,6 +14,7 @@ import atexit
 import functools
 import importlib
 import os
+import signal
 import sys
 import threading
 from typing import Any
@@ -143,6 +144,11 @@ def command_tree() -> Any:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point; exits with evalkit's pytest-style codes."""
+    # CI cancels a job with SIGTERM, whose default ends the process on the spot: a report
+    # or export half-written stayed beside its --out (`.NAME.partial`, and an export's
+    # parts). Every command ends as at a Ctrl-C instead, cleaning up (exit 2); `run`
+    # drains its trials in flight on either (engine/session.py).
+    signal.signal(signal.SIGTERM, _terminated)
     code = invoke(argv)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -157,6 +163,10 @@ def main(argv: list[str] | None = None) -> None:
     if not running:
         atexit._run_exitfuncs()
     os._exit(code)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def invoke(argv: list[str] | None = None) -> int:
@@ -200,7 +210,15 @@ def invoke(argv: list[str] | None = None) -> int:
             return damaged.exit_code
         _internal_error(exc)
         return 3
+    if result == _TYPER_INTERRUPTED:  # no evalkit command exits 130 of its own
+        err_console.print("interrupted")
+        return 2
     return result if isinstance(result, int) else 0
+
+
+# Typer turns a Ctrl-C (or SIGTERM, see main) inside a command into this exit code,
+# returned, not raised, outside standalone mode; evalkit's code for it is 2.
+_TYPER_INTERRUPTED = 130
 
 
 # A path the user gave names a folder where a file goes, or a file where a folder goes:
