@@ -84,3 +84,30 @@ def test_a_signal_while_an_export_waits_on_a_fifo_ends_it_cleanly(
     assert proc.returncode == 2, text
     assert "interrupted" in text
     assert list(scratch.iterdir()) == []  # its parts' folder removed
+
+
+def test_sigterm_half_way_through_a_report_leaves_the_last_good_page(
+    db: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out" / "report.html"
+    out.parent.mkdir()
+    out.write_text("the last good page")
+    # SIGTERM at the fifth trial written into the page
+    before = """
+        import os, signal, time
+        from evalkit.reports.html import page
+        real, written = page.embed_json, []
+        def then_terminated(item):
+            written.append(item)
+            if len(written) == 5:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(30)
+            return real(item)
+        page.embed_json = then_terminated
+    """
+    proc = evalkit("report", "--db", str(db), "--out", str(out), tmp=tmp_path, before=before)
+    text, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 2, text
+    assert "interrupted" in text
+    assert out.read_text() == "the last good page"
+    assert [p.name for p in out.parent.iterdir()] == [out.name]
