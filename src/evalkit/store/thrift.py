@@ -131,13 +131,19 @@ class _Writer:
             raise ValueError(f"unknown Thrift type {ctype}")
 
     def _varint(self, n: int) -> None:
-        while n >= 0x80:
-            self.out.append(n & 0x7F | 0x80)
-            n >>= 7
-        self.out.append(n)
+        add_varint(self.out, n)
 
     def _zigzag(self, n: int) -> None:
         self._varint((n << 1) ^ (n >> 63))
+
+
+def add_varint(out: bytearray, n: int) -> None:
+    """Append `n` (not negative) as an unsigned varint (ULEB128), as Thrift and Parquet's
+    RLE run headers write it."""
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
 
 
 def encode(fields: Struct) -> bytes:
