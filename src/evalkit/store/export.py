@@ -38,7 +38,7 @@ from evalkit.store.export_parquet import write_parquet
 from evalkit.store.export_texts import all_taken, csv_field, json_string, new_marker
 from evalkit.store.export_texts import splice as splice_outputs
 from evalkit.store.memory import apply_memory_limit
-from evalkit.store.outfile import written_whole
+from evalkit.store.outfile import in_place, written_whole
 
 __all__ = ["COMPRESSIONS", "SUFFIXES", "Compression", "ExportFormat", "export_run"]
 
@@ -116,10 +116,8 @@ def _compressed(file: BinaryIO, compression: Compression) -> Iterator[BinaryIO]:
 def _scratch(path: Path) -> Iterator[Path]:
     """A folder for the export's parts: beside `path`, on the same file system (joined
     Parquet parts are copied within it), unless `path` is a device or FIFO."""
-    special = path.exists() and not path.is_file()
-    with tempfile.TemporaryDirectory(
-        prefix=f".{path.name}.", dir=None if special else path.parent
-    ) as tmp:
+    beside = None if in_place(path) else path.parent
+    with tempfile.TemporaryDirectory(prefix=f".{path.name}.", dir=beside) as tmp:
         yield Path(tmp)
 
 

@@ -18,17 +18,22 @@ from pathlib import Path
 from typing import TextIO
 
 
+def in_place(path: Path) -> bool:
+    """Whether `path` is written in place: a device or FIFO (through links), which has no
+    "beside" and no "whole or nothing"."""
+    try:
+        return not stat.S_ISREG(path.stat().st_mode)
+    except FileNotFoundError:
+        return False
+
+
 @contextmanager
 def written_whole(out: Path) -> Iterator[Path]:
     """The path to write `out` at; `out` appears (or changes) only when the block ends.
     A device or FIFO (through links) is the path itself: it has no "beside"."""
     target = Path(os.path.realpath(out))  # through every symlink, to the file meant
     try:
-        special = not stat.S_ISREG(target.stat().st_mode)
-    except FileNotFoundError:
-        special = False
-    try:
-        if special:
+        if in_place(target):
             yield target
             return
         partial = target.with_name(f".{target.name}.partial")
