@@ -13,8 +13,8 @@ from evalkit.cli.console import console, db_path
 from evalkit.reports.otel import export_trace
 from evalkit.store import queries, trace_rows
 from evalkit.store.db import Store
-from evalkit.store.export import SUFFIXES
 from evalkit.store.export import Compression as ExportCompression
+from evalkit.store.export import default_name
 
 
 class Format(StrEnum):
@@ -70,8 +70,7 @@ def command(
         codec: ExportCompression | None = None
         if compression is not None:
             codec = compression.value
-        suffix = SUFFIXES[codec] if codec and format_ is not Format.parquet else ""
-        target = out or Path(f"{run_id}.{format_.value}{suffix}")
+        target = out or Path(default_name(run_id, format_.value, codec))
         written = queries.export_run(store.con, run_id, format_.value, target, codec)
     console.print(f"wrote {written}")
     return 0

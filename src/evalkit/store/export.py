@@ -40,7 +40,7 @@ from evalkit.store.export_texts import splice as splice_outputs
 from evalkit.store.memory import apply_memory_limit
 from evalkit.store.outfile import in_place, written_whole
 
-__all__ = ["COMPRESSIONS", "SUFFIXES", "Compression", "ExportFormat", "export_run"]
+__all__ = ["COMPRESSIONS", "Compression", "ExportFormat", "default_name", "export_run"]
 
 # DuckDB writes the short columns and one batch of outputs at a time, and reads parts,
 # which it caches up to its cap for nothing (read once). Measured on 2 GB of outputs:
@@ -53,10 +53,17 @@ COMPRESSIONS: dict[str, tuple[Compression, ...]] = {
     "jsonl": ("none", "zstd", "gzip"),
     "parquet": ("zstd", "none"),
 }
-SUFFIXES = {"zstd": ".zst", "gzip": ".gz", "none": ""}
+_SUFFIXES = {"zstd": ".zst", "gzip": ".gz", "none": ""}
 # Whole-file compression of CSV and JSONL: the command-line tools' default levels (zstd's
 # on every core).
 _ZSTD_LEVEL, _GZIP_LEVEL = 3, 6
+
+
+def default_name(run_id: str, fmt: ExportFormat, compression: Compression | None) -> str:
+    """`RUN.FORMAT`, and `.zst` or `.gz` when a CSV or JSONL file is compressed whole
+    (Parquet compresses its pages inside)."""
+    suffix = "" if fmt == "parquet" or compression is None else _SUFFIXES[compression]
+    return f"{run_id}.{fmt}{suffix}"
 
 
 def export_run(
