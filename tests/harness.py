@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,15 +42,29 @@ def fresh_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def start_cli(root: Path, *args: str, **popen: Any) -> subprocess.Popen[str]:
+def start_cli(
+    root: Path,
+    *args: str,
+    before: str = "",
+    env: dict[str, str] | None = None,
+    **popen: Any,
+) -> subprocess.Popen[str]:
     """`python -m evalkit ARGS` as a process of its own in `root`, with this test run's
-    import path; output (stdout and stderr together) on a pipe unless `popen` says else."""
+    import path and `env` added; output (stdout and stderr together) on a pipe unless
+    `popen` says else. `before`: Python run first in that process (to patch it), then the
+    console entry point."""
     options: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
     options.update(popen)
+    command = ["-m", "evalkit", *args]
+    if before:
+        command = [
+            "-c",
+            f"{textwrap.dedent(before)}\nfrom evalkit.cli import main\nmain({list(args)!r})",
+        ]
     return subprocess.Popen(
-        [sys.executable, "-m", "evalkit", *args],
+        [sys.executable, *command],
         cwd=root,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **(env or {})},
         text=True,
         **options,
     )

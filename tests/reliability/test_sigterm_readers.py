@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.harness import finish, start_cli
 from tests.reports.long_runs import build
 
 
@@ -25,16 +23,6 @@ def output_of(i: int) -> str:
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build(tmp_path_factory.mktemp("sigterm") / "runs.duckdb", 40, output_of, 10)
-
-
-def evalkit(*args: str, tmp: Path, before: str = "") -> subprocess.Popen[str]:
-    """`evalkit ARGS` in a process of its own, through the console entry point."""
-    code = textwrap.dedent(before) + f"\nfrom evalkit.cli import main\nmain({list(args)!r})\n"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "TMPDIR": str(tmp)}
-    return subprocess.Popen(
-        [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
@@ -56,9 +44,9 @@ def test_sigterm_half_way_through_an_export_leaves_the_last_good_file(
             time.sleep(30)
         export.{writer} = then_terminated
     """
-    proc = evalkit("export", "--db", str(db), "--format", fmt, "--out", str(out),
-                   tmp=tmp_path, before=before)  # fmt: skip
-    text, _ = proc.communicate(timeout=60)
+    proc = start_cli(tmp_path, "export", "--db", str(db), "--format", fmt, "--out", str(out),
+                     before=before)  # fmt: skip
+    text = finish(proc, 60, "the export went on after SIGTERM")
     assert proc.returncode == 2, text
     assert "interrupted" in text
     assert out.read_text() == "the last good export"
@@ -73,14 +61,17 @@ def test_a_signal_while_an_export_waits_on_a_fifo_ends_it_cleanly(
     os.mkfifo(fifo)
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    proc = evalkit("export", "--db", str(db), "--format", "jsonl", "--out", str(fifo), tmp=scratch)
+    proc = start_cli(
+        tmp_path, "export", "--db", str(db), "--format", "jsonl", "--out", str(fifo),
+        env={"TMPDIR": str(scratch)},
+    )  # fmt: skip
     deadline = time.monotonic() + 30
     while not any(scratch.iterdir()) and time.monotonic() < deadline:  # its parts' folder
         time.sleep(0.02)
     assert any(scratch.iterdir()), "the export never started"
     time.sleep(0.2)  # blocked opening the FIFO: no reader
     proc.send_signal(signum)
-    text, _ = proc.communicate(timeout=30)
+    text = finish(proc, 30, "the export went on after the signal")
     assert proc.returncode == 2, text
     assert "interrupted" in text
     assert list(scratch.iterdir()) == []  # its parts' folder removed
@@ -105,8 +96,8 @@ def test_sigterm_half_way_through_a_report_leaves_the_last_good_page(
             return real(item)
         page.embed_json = then_terminated
     """
-    proc = evalkit("report", "--db", str(db), "--out", str(out), tmp=tmp_path, before=before)
-    text, _ = proc.communicate(timeout=60)
+    proc = start_cli(tmp_path, "report", "--db", str(db), "--out", str(out), before=before)
+    text = finish(proc, 60, "the report went on after SIGTERM")
     assert proc.returncode == 2, text
     assert "interrupted" in text
     assert out.read_text() == "the last good page"
