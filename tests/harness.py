@@ -5,6 +5,7 @@ server's keys set, and a suite of numbered questions."""
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -80,6 +81,17 @@ def finish(proc: subprocess.Popen[str], timeout: float, failure: str) -> str:
         proc.communicate()
         pytest.fail(failure)
     return out
+
+
+# Devices are made with mknod, which needs root.
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason="mknod needs root")
+
+
+def char_device(path: Path, minor: int) -> Path:
+    """A character device of the memory driver (major 1) at `path`: minor 3 is what
+    /dev/null is, 7 what /dev/full is."""
+    os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, minor))
+    return path
 
 
 def many_cases(n: int) -> str:

@@ -12,9 +12,9 @@ import pytest
 
 from evalkit.store.outfile import open_out
 from tests.cli.conftest import PYTHON_TARGET, Workspace
+from tests.harness import char_device, root_only
 
 CLI = Callable[..., tuple[int, str]]
-root_only = pytest.mark.skipif(os.geteuid() != 0, reason="mknod needs root")
 
 
 def report_to(workspace: Workspace, cli: CLI, out: Path) -> tuple[int, str]:
@@ -37,12 +37,6 @@ def test_out_through_a_symlink_writes_the_target_and_keeps_the_link(
     assert link.is_symlink() and link.resolve() == target
     assert "<html" in target.read_text()
     assert sorted(p.name for p in target.parent.iterdir()) == ["latest-real.html"]
-
-
-def char_device(path: Path, minor: int) -> Path:
-    """A character device of the memory driver (major 1) at `path`."""
-    os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, minor))
-    return path
 
 
 @root_only

@@ -4,7 +4,6 @@ in every format; links are written through and devices written into."""
 
 from __future__ import annotations
 
-import os
 import stat
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from evalkit.errors import StoreError
 from evalkit.store import export as export_module
 from evalkit.store.db import Store
 from evalkit.store.export import ExportFormat, export_run
+from tests.harness import char_device, root_only
 from tests.reports.long_runs import RUN, build
 
 FORMATS: list[ExportFormat] = ["csv", "jsonl", "parquet"]
@@ -84,13 +84,12 @@ def test_an_export_through_a_link_writes_the_target_and_keeps_the_link(
         assert rows.fetchone() == (60,)
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="mknod needs root")
+@root_only
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_an_export_to_a_null_device_keeps_the_device(
     db: Path, tmp_path: Path, fmt: ExportFormat
 ) -> None:
-    null = tmp_path / "null"
-    os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    null = char_device(tmp_path / "null", 3)
     export(db, fmt, null)
     assert stat.S_ISCHR(null.stat().st_mode)
     assert [p.name for p in tmp_path.iterdir()] == ["null"]  # its parts went elsewhere
