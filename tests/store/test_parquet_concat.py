@@ -14,7 +14,8 @@ import duckdb
 import pytest
 
 from evalkit.store import parquet_concat
-from evalkit.store.parquet_concat import concat, decode, encode
+from evalkit.store.parquet_concat import concat
+from evalkit.store.thrift import decode, encode
 
 # Every kind of column an export holds, and the Thrift shapes their metadata takes:
 # nested lists and structs, maps, decimals, timestamps, blobs, booleans, NULL-only
